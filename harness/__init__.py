@@ -1,0 +1,1 @@
+"""voicewire's harness: the CLI, implementation-under-test adapters, runner and reports."""

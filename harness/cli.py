@@ -1,0 +1,61 @@
+"""The ``voicewire`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from reference import __name__ as _reference_pkg  # noqa: F401  (fail fast if not installed)
+
+_WHAT_EXISTS = """\
+voicewire: conformance harness and provider simulator for voice-AI wire protocols.
+
+Installed so far (the foundation):
+  reference.llm    chat context, openai message format, function tools and strict schemas
+  reference.auth   LiveKit inference JWTs (create / verify, SPEC AUTH-1..5)
+  reference.errors APIError family, APIConnectOptions and the retry-wait formula
+  reference.audio  AudioFrame, AudioByteStream, resampling, test signals
+  pytest plugin    hypothesis profiles ci/dev/deep and the @pytest.mark.spec marker
+
+Not yet available: conformance suites ('voicewire run'), simulators ('voicewire serve').
+"""
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voicewire",
+        description="Conformance harness and provider simulator for voice-AI wire protocols.",
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("info", help="what this installation can do")
+    sub.add_parser("run", help="run the conformance suites against an implementation")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``voicewire`` console script; returns the process exit code."""
+    parser = _build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # 'run' answers the same whatever it is asked, until the suites exist; anything else
+    # with stray arguments is a usage error.
+    if extra and args.command != "run":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.version:
+        from importlib.metadata import version
+
+        print(f"voicewire {version('voicewire')}")
+        return 0
+    if args.command == "run":
+        print(
+            "voicewire run: no conformance suites are installed yet; nothing was checked.",
+            file=sys.stderr,
+        )
+        return 3
+    print(_WHAT_EXISTS, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Reference STT clients (LiveKit inference, Inworld)."""

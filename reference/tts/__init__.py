@@ -1,0 +1,1 @@
+"""Reference TTS clients (LiveKit inference, Inworld)."""

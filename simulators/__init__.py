@@ -1,0 +1,1 @@
+"""Scriptable provider simulators: real aiohttp servers driven by scenarios."""

@@ -1,0 +1,1 @@
+"""voicewire conformance suites, keyed by SPEC.md requirement IDs."""
