@@ -1,0 +1,285 @@
+"""The simulator core: one aiohttp application serving every protocol on one port.
+
+It holds the loaded scenarios, the journal, attempt counters and per-key usage, verifies
+credentials, and serves the control API under ``/__voicewire/``:
+
+=======================================  ===============================================
+``GET /__voicewire/health``              ``{"ok": true}``
+``GET /__voicewire/scenarios``           loaded scenario names and the default
+``PUT /__voicewire/scenarios/{name}``    load (or replace) a scenario from a JSON body
+``DELETE /__voicewire/scenarios/{name}`` unload one
+``POST /__voicewire/reset``              clear journal, attempt counters and usage
+                                         (``?scenario=NAME`` limits it to one scenario)
+``GET /__voicewire/journal``             journal entries (``?scenario=``, ``?exchange=``)
+``GET /__voicewire/usage``               per-API-key request and token counts
+=======================================  ===============================================
+
+Scenario selection per request, so parallel tests do not collide: the ``X-Voicewire-Scenario``
+header names a loaded scenario; else the API key's assigned scenario (``Credentials``); else
+the default scenario.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from reference.auth import (
+    TokenRejected,
+    authentication_error_body,
+    parse_bearer,
+    verify_access_token,
+)
+from simulators.journal import Journal
+from simulators.scenario import Scenario, ScenarioError, parse_scenario
+
+__all__ = [
+    "DEFAULT_API_KEY",
+    "DEFAULT_API_SECRET",
+    "SCENARIO_HEADER",
+    "Credentials",
+    "SimulatorState",
+    "create_app",
+    "error_response",
+]
+
+DEFAULT_API_KEY = "voicewire-dev-key"
+"""Development API key accepted by default (never use it for anything real)."""
+DEFAULT_API_SECRET = "voicewire-dev-secret-0123456789abcdef"
+"""Development API secret matching :data:`DEFAULT_API_KEY` (>= 32 bytes, as HS256 wants)."""
+
+SCENARIO_HEADER = "X-Voicewire-Scenario"
+STATE_KEY: web.AppKey[SimulatorState] = web.AppKey("voicewire_state")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """API keys the simulator accepts: ``keys`` maps API key → secret;
+    ``scenario_for_key`` optionally pins a key to a scenario name."""
+
+    keys: Mapping[str, str] = field(default_factory=lambda: {DEFAULT_API_KEY: DEFAULT_API_SECRET})
+    scenario_for_key: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.keys:
+            raise ValueError("credentials.keys must hold at least one API key")
+        for key, secret in self.keys.items():
+            if not isinstance(key, str) or not key:
+                raise ValueError(f"credentials.keys: API key must be a non-empty string: {key!r}")
+            if not isinstance(secret, str) or not secret:
+                raise ValueError(f"credentials.keys[{key!r}]: secret must be a non-empty string")
+        unknown = set(self.scenario_for_key) - set(self.keys)
+        if unknown:
+            raise ValueError(f"credentials.scenario_for_key names unknown keys: {sorted(unknown)}")
+
+
+def error_response(status: int, message: str, *, kind: str, **headers: str) -> web.Response:
+    """A JSON error in the openai shape ``{"error": {"message", "type", "code"}}`` (LLM-SSE-5)."""
+    return web.json_response(
+        {"error": {"message": message, "type": kind, "code": status}},
+        status=status,
+        headers=headers or None,
+    )
+
+
+class SimulatorState:
+    """Everything one simulator app knows; shared by its protocol handlers."""
+
+    def __init__(
+        self, scenario: Scenario, credentials: Credentials, *, time_scale: float | None
+    ) -> None:
+        self.credentials = credentials
+        self.scenarios: dict[str, Scenario] = {scenario.name: scenario}
+        self.default_scenario = scenario.name
+        self.time_scale_override = time_scale
+        self.journal = Journal()
+        self._attempts: Counter[tuple[str, str]] = Counter()
+        self.usage: defaultdict[str, Counter[str]] = defaultdict(Counter)
+
+    def time_scale(self, scenario: Scenario) -> float:
+        """The scale applied to the scenario's delays (an app-wide override wins)."""
+        if self.time_scale_override is not None:
+            return self.time_scale_override
+        return scenario.time_scale
+
+    def authenticate(self, request: web.Request) -> str:
+        """Verify the bearer token (AUTH-4); returns the API key or raises 401."""
+        token = parse_bearer(request.headers.get("Authorization"))
+        try:
+            claims = verify_access_token(token, self.credentials.keys)
+        except TokenRejected as exc:
+            raise web.HTTPUnauthorized(
+                text=_json(authentication_error_body(str(exc))),
+                content_type="application/json",
+            ) from None
+        return claims.api_key
+
+    def select(self, request: web.Request, api_key: str | None) -> Scenario:
+        """The scenario for this request: header, else the key's scenario, else the default."""
+        name = request.headers.get(SCENARIO_HEADER)
+        if name is None and api_key is not None:
+            name = self.credentials.scenario_for_key.get(api_key)
+        if name is None:
+            name = self.default_scenario
+        scenario = self.scenarios.get(name)
+        if scenario is None:
+            loaded = ", ".join(sorted(self.scenarios)) or "none"
+            raise web.HTTPNotFound(
+                text=_json(
+                    {
+                        "error": {
+                            "message": f"unknown scenario {name!r} (loaded: {loaded})",
+                            "type": "invalid_request_error",
+                            "code": 404,
+                        }
+                    }
+                ),
+                content_type="application/json",
+            )
+        return scenario
+
+    def next_attempt(self, scenario: Scenario, body: bytes) -> int:
+        """1-based attempt number: how many times this exact body reached this scenario."""
+        key = (scenario.name, hashlib.sha256(body).hexdigest())
+        self._attempts[key] += 1
+        return self._attempts[key]
+
+    def reset(self, scenario: str | None = None) -> None:
+        """Forget journal entries, attempt counts and usage (of one scenario, or all)."""
+        self.journal.clear(scenario=scenario)
+        if scenario is None:
+            self._attempts.clear()
+            self.usage.clear()
+        else:
+            for key in [k for k in self._attempts if k[0] == scenario]:
+                del self._attempts[key]
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data)
+
+
+# -- control API -------------------------------------------------------------------------------
+
+
+def _state(request: web.Request) -> SimulatorState:
+    return request.app[STATE_KEY]
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _list_scenarios(request: web.Request) -> web.Response:
+    state = _state(request)
+    return web.json_response(
+        {"scenarios": sorted(state.scenarios), "default": state.default_scenario}
+    )
+
+
+async def _put_scenario(request: web.Request) -> web.Response:
+    state = _state(request)
+    name = request.match_info["name"]
+    try:
+        data = await request.json()
+    except ValueError as exc:
+        return error_response(
+            400, f"scenario body is not JSON: {exc}", kind="invalid_request_error"
+        )
+    if isinstance(data, dict):
+        data = {**data, "name": data.get("name", name)}
+    try:
+        scenario = parse_scenario(data, source=f"PUT /__voicewire/scenarios/{name}")
+    except ScenarioError as exc:
+        return web.json_response(
+            {
+                "error": {
+                    "message": str(exc),
+                    "type": "invalid_scenario",
+                    "code": 400,
+                    "problems": [{"path": p, "message": m} for p, m in exc.problems],
+                }
+            },
+            status=400,
+        )
+    if scenario.name != name:
+        return error_response(
+            400,
+            f"scenario name {scenario.name!r} does not match the URL name {name!r}",
+            kind="invalid_request_error",
+        )
+    state.scenarios[name] = scenario
+    return web.json_response({"loaded": name})
+
+
+async def _delete_scenario(request: web.Request) -> web.Response:
+    state = _state(request)
+    name = request.match_info["name"]
+    if name not in state.scenarios:
+        return error_response(404, f"unknown scenario {name!r}", kind="invalid_request_error")
+    if name == state.default_scenario:
+        return error_response(409, "the default scenario cannot be unloaded", kind="conflict")
+    del state.scenarios[name]
+    state.reset(name)
+    return web.json_response({"unloaded": name})
+
+
+async def _reset(request: web.Request) -> web.Response:
+    state = _state(request)
+    state.reset(request.query.get("scenario"))
+    return web.json_response({"reset": request.query.get("scenario", "all")})
+
+
+async def _journal(request: web.Request) -> web.Response:
+    state = _state(request)
+    exchange = request.query.get("exchange")
+    if exchange is not None and not exchange.isdigit():
+        return error_response(400, "exchange must be an integer", kind="invalid_request_error")
+    entries = state.journal.entries(
+        scenario=request.query.get("scenario"),
+        exchange=int(exchange) if exchange is not None else None,
+    )
+    return web.json_response({"entries": entries, "dropped": state.journal.dropped})
+
+
+async def _usage(request: web.Request) -> web.Response:
+    state = _state(request)
+    return web.json_response({key: dict(counts) for key, counts in state.usage.items()})
+
+
+def create_app(
+    scenario: Scenario | None = None,
+    credentials: Credentials | None = None,
+    *,
+    time_scale: float | None = None,
+) -> web.Application:
+    """The simulator application: every endpoint under ``/`` and ``/v1/``, plus the control API.
+
+    Without a scenario it runs in echo mode. ``time_scale`` overrides every scenario's own.
+    """
+    from simulators import llm
+
+    if scenario is not None and not isinstance(scenario, Scenario):
+        raise TypeError(f"scenario must be a Scenario, got {type(scenario).__name__}")
+    if time_scale is not None and not time_scale >= 0:
+        raise ValueError(f"time_scale must be >= 0, got {time_scale!r}")
+    app = web.Application(client_max_size=8 * 1024 * 1024)
+    app[STATE_KEY] = SimulatorState(
+        scenario or Scenario.echo(), credentials or Credentials(), time_scale=time_scale
+    )
+    for prefix in ("", "/v1"):
+        llm.add_routes(app, prefix)
+    app.router.add_get("/__voicewire/health", _health)
+    app.router.add_get("/__voicewire/scenarios", _list_scenarios)
+    app.router.add_put("/__voicewire/scenarios/{name}", _put_scenario)
+    app.router.add_delete("/__voicewire/scenarios/{name}", _delete_scenario)
+    app.router.add_post("/__voicewire/reset", _reset)
+    app.router.add_get("/__voicewire/journal", _journal)
+    app.router.add_get("/__voicewire/usage", _usage)
+    return app
