@@ -15,8 +15,22 @@ from reference.llm.chat_context import (
     ReadOnlyChatContextError,
 )
 from reference.llm.provider_format import to_openai_messages
+from reference.llm.tools import (
+    TOOL_NAME_PATTERN,
+    FunctionTool,
+    NamedToolChoice,
+    RawFunctionTool,
+    Tool,
+    ToolChoice,
+    ToolContext,
+    function_tool,
+    to_fnc_ctx,
+    to_openai_tool_choice,
+    to_strict_json_schema,
+)
 
 __all__ = [
+    "TOOL_NAME_PATTERN",
     "AudioContent",
     "ChatContent",
     "ChatContext",
@@ -26,8 +40,18 @@ __all__ = [
     "ChatRole",
     "FunctionCall",
     "FunctionCallOutput",
+    "FunctionTool",
     "ImageContent",
+    "NamedToolChoice",
+    "RawFunctionTool",
     "ReadOnlyChatContext",
     "ReadOnlyChatContextError",
+    "Tool",
+    "ToolChoice",
+    "ToolContext",
+    "function_tool",
+    "to_fnc_ctx",
     "to_openai_messages",
+    "to_openai_tool_choice",
+    "to_strict_json_schema",
 ]
