@@ -15,6 +15,8 @@ from reference.llm.chat_context import (
     ReadOnlyChatContextError,
 )
 from reference.llm.provider_format import to_openai_messages
+from reference.llm.thinking import ThinkingFilter
+from reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
 from reference.llm.tools import (
     TOOL_NAME_PATTERN,
     FunctionTool,
@@ -46,7 +48,10 @@ __all__ = [
     "RawFunctionTool",
     "ReadOnlyChatContext",
     "ReadOnlyChatContextError",
+    "ThinkingFilter",
     "Tool",
+    "ToolCallAssembler",
+    "ToolCallFragment",
     "ToolChoice",
     "ToolContext",
     "function_tool",
