@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from reference import __name__ as _reference_pkg  # noqa: F401  (fail fast if not installed)
+from harness.serve import add_serve_parser, run_serve
 
 _WHAT_EXISTS = """\
 voicewire: conformance harness and provider simulator for voice-AI wire protocols.
@@ -18,7 +18,10 @@ Installed so far (the foundation):
   reference.audio  AudioFrame, AudioByteStream, resampling, test signals
   pytest plugin    hypothesis profiles ci/dev/deep and the @pytest.mark.spec marker
 
-Not yet available: conformance suites ('voicewire run'), simulators ('voicewire serve').
+  simulators       'voicewire serve': the LLM endpoints (/chat/completions, /models) with
+                   scenarios, faults, a journal and a control API
+
+Not yet available: conformance suites ('voicewire run'), STT/TTS/Inworld simulators.
 """
 
 
@@ -31,6 +34,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("info", help="what this installation can do")
     sub.add_parser("run", help="run the conformance suites against an implementation")
+    add_serve_parser(sub)
     return parser
 
 
@@ -47,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"voicewire {version('voicewire')}")
         return 0
+    if args.command == "serve":
+        return run_serve(args)
     if args.command == "run":
         print(
             "voicewire run: no conformance suites are installed yet; nothing was checked.",

@@ -42,7 +42,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -266,6 +266,11 @@ Fault = Annotated[
 ]
 
 
+FAULT_KINDS: frozenset[str] = frozenset(
+    get_args(member.model_fields["kind"].annotation)[0] for member in get_args(get_args(Fault)[0])
+)
+
+
 class Rule(_Script):
     """``match`` → ``reply`` + ``timing`` + ``faults``."""
 
@@ -316,15 +321,20 @@ class ScenarioError(ValueError):
         super().__init__(f"invalid scenario {source}:\n{listing}")
 
 
+_UNION_LABELS = frozenset({"str", "dict[str,any]", "literal[False]", "UsageScript"})
+
+
 def _format_loc(loc: tuple[int | str, ...]) -> str:
     path = ""
+    previous: int | str | None = None
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part.endswith("Fault") or part in ("str", "dict[str,any]", "literal[False]"):
-            continue  # union member labels, not document keys
+        elif part in _UNION_LABELS or (isinstance(previous, int) and part in FAULT_KINDS):
+            pass  # union member labels and fault tags are not document keys
         else:
             path += f".{part}" if path else part
+        previous = part
     return path or "<root>"
 
 

@@ -1,0 +1,97 @@
+"""``voicewire serve`` as a user runs it: a real process, a real port, SIGTERM to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import sys
+
+import aiohttp
+import pytest
+
+from reference.auth import create_access_token
+from simulators import DEFAULT_API_KEY, DEFAULT_API_SECRET
+
+SERVE = [sys.executable, "-m", "harness.cli", "serve"]
+
+
+async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    proc = await asyncio.create_subprocess_exec(
+        *SERVE, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    first = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
+    match = re.match(r"voicewire simulator listening on (http://127\.0\.0\.1:\d+)$", first.strip())
+    assert match, first
+    return proc, match.group(1)
+
+
+async def test_serve_answers_in_echo_mode_and_stops_on_sigterm():
+    proc, base = await _start("--time-scale", "0")
+    try:
+        token = create_access_token(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+        async with aiohttp.ClientSession() as session:
+            response = await session.post(
+                f"{base}/v1/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "ping"}]},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            body = await response.json()
+        assert response.status == 200
+        assert body["choices"][0]["message"]["content"] == "You said: ping"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert out.decode().rstrip().endswith("voicewire simulator stopped")
+
+
+async def test_serve_prints_the_credentials_and_the_scenario(tmp_path):
+    path = tmp_path / "hello.yaml"
+    path.write_text("name: hello\nrules:\n  - reply: {content: hi}\n")
+    proc, base = await _start("--scenario", str(path), "--api-key", "k1", "--api-secret", "s" * 32)
+    proc.send_signal(signal.SIGINT)
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    text = out.decode()
+    assert "API key:      k1" in text and "API secret:   " + "s" * 32 in text
+    assert f"scenario:     hello (from {path}, 1 rule(s))" in text
+    assert f"LIVEKIT_INFERENCE_URL={base}/v1" in text
+    assert proc.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scenario", "missing.yaml"], "invalid scenario missing.yaml:\n  <file>: No such file"),
+        (["--host", "0.0.0.0"], "host must be a loopback address"),
+        (["--time-scale", "fast"], "argument --time-scale: not a number: 'fast'"),
+        (["--port", "70000"], "port must be an int in 0..65535"),
+    ],
+)
+async def test_bad_arguments_never_start_a_server(tmp_path, args, message):
+    proc = await asyncio.create_subprocess_exec(
+        *SERVE, *args, cwd=tmp_path, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert message in err.decode()
+    assert b"listening" not in out
+
+
+async def test_a_bad_scenario_file_is_reported_with_its_path_inside(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("rules:\n  - reply: {tool_calls: [{arguments: {}}]}\n")
+    proc = await asyncio.create_subprocess_exec(
+        *SERVE,
+        "--scenario",
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert (
+        f"invalid scenario {path}:\n  rules[0].reply.tool_calls[0].name: Field required"
+        in err.decode()
+    )
