@@ -15,9 +15,9 @@ import math
 import random
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aiohttp import web
 
@@ -32,20 +32,27 @@ from simulators.scenario import (
     LLMReply,
     MalformedFault,
     ReorderFault,
+    Scenario,
     StallFault,
     Timing,
     ToolCallScript,
     UsageScript,
 )
 
+if TYPE_CHECKING:
+    from simulators.server import SimulatorState
+
 __all__ = [
     "DONE_EVENT",
+    "CompletionAnswer",
     "Disconnect",
+    "ErrorAnswer",
     "RequestError",
     "Sleep",
     "Write",
     "completion_body",
     "cut_text",
+    "decide_chat",
     "echo_reply",
     "encode_event",
     "plan_chunks",
@@ -115,7 +122,10 @@ def read_request(body: bytes) -> ChatRequest:
     stream = data.get("stream", False)
     if not isinstance(stream, bool):
         raise RequestError("'stream' must be a boolean")
-    options = data.get("stream_options") or {}
+    # Only an absent or null stream_options means "none"; `or {}` let [], 0, "" and false pass.
+    options = data.get("stream_options")
+    if options is None:
+        options = {}
     if not isinstance(options, dict):
         raise RequestError("'stream_options' must be an object")
     tools = data.get("tools", [])
@@ -487,9 +497,7 @@ def echo_reply(request: ChatRequest) -> LLMReply:
     return LLMReply(content=f"You said: {text}" if text else "Hello from the voicewire simulator.")
 
 
-# -- the aiohttp shell -------------------------------------------------------------------------
-
-MODELS = ("openai/gpt-4.1-mini", "openai/gpt-4o-mini", "google/gemini-2.5-flash")
+# -- deciding the answer: shared by the socket shell below and simulators.in_process -----------
 
 
 def _journal_text(data: bytes) -> str:
@@ -517,29 +525,53 @@ def _match(rule: Any, request: ChatRequest, attempt: int) -> bool:
     return match.attempt is None or match.attempt == attempt
 
 
-async def _chat_completions(request: web.Request) -> web.StreamResponse:
-    from simulators.server import STATE_KEY, error_response
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """Answer HTTP ``status`` with a JSON ``body`` (and ``headers``) instead of a completion."""
 
-    state = request.app[STATE_KEY]
-    exchange = state.journal.new_exchange()
-    body = await request.read()
-    try:
-        api_key = state.authenticate(request)
-        scenario = state.select(request, api_key)
-    except web.HTTPException as exc:
-        state.journal.record(
-            scenario=request.headers.get("X-Voicewire-Scenario", state.default_scenario),
-            exchange=exchange,
-            direction="out",
-            kind="http_error",
-            data={"status": exc.status, "body": exc.text},
-        )
-        raise
+    status: int
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class CompletionAnswer:
+    """Answer with a completion: streamed, execute ``actions``; else wait ``delay`` seconds
+    (already time-scaled) and send ``payload``. ``scenario`` labels the answer's journal entries."""
+
+    scenario: str
+    stream: bool
+    payload: dict[str, Any] | None
+    delay: float
+    actions: list[Action]
+
+
+def _error_body(status: int, message: str, kind: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "code": status}}
+
+
+def decide_chat(
+    state: SimulatorState,
+    scenario: Scenario,
+    api_key: str,
+    *,
+    exchange: int,
+    method: str,
+    path: str,
+    headers: Mapping[str, str],
+    body: bytes,
+) -> ErrorAnswer | CompletionAnswer:
+    """Decide the answer to one authenticated chat completion request, with no I/O.
+
+    Journals the request, the rule decision and any error answer; counts the attempt (attempt N
+    is the Nth identical body under ``scenario``) and the key's usage. Every shell (socket or
+    in-process) calls this, then executes the answer and journals what it sends.
+    """
     name = scenario.name
 
-    def record(direction: str, kind: str, data: Any, **extra: Any) -> None:
+    def record(direction: str, kind: str, data: Any) -> None:
         state.journal.record(
-            scenario=name, exchange=exchange, direction=direction, kind=kind, data=data, **extra
+            scenario=name, exchange=exchange, direction=direction, kind=kind, data=data
         )
 
     try:
@@ -550,9 +582,9 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
         "in",
         "http_request",
         {
-            "method": request.method,
-            "path": request.path,
-            "headers": _redacted_headers(request.headers),
+            "method": method,
+            "path": path,
+            "headers": _redacted_headers(headers),
             "body": parsed_body,
         },
     )
@@ -560,7 +592,7 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
         chat = read_request(body)
     except RequestError as exc:
         record("out", "http_error", {"status": 400, "message": str(exc)})
-        return error_response(400, str(exc), kind="invalid_request_error")
+        return ErrorAnswer(400, _error_body(400, str(exc), "invalid_request_error"), {})
 
     attempt = state.next_attempt(scenario, body)
     rule = next((r for r in scenario.rules if _match(r, chat, attempt)), None)
@@ -571,7 +603,7 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
             f"last user message {chat.last_user_text[:80]!r})"
         )
         record("out", "http_error", {"status": 404, "message": message})
-        return error_response(404, message, kind="scenario_unmatched")
+        return ErrorAnswer(404, _error_body(404, message, "scenario_unmatched"), {})
     reply = rule.reply if rule is not None else echo_reply(chat)
     faults = rule.faults_for(attempt) if rule is not None else []
     timing = rule.timing if rule is not None else Timing()
@@ -592,11 +624,15 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
                 "code": status.code,
             }
         }
-        headers = {}
+        error_headers = {}
         if status.retry_after is not None:
-            headers["Retry-After"] = f"{status.retry_after:g}"
-        record("out", "http_error", {"status": status.code, "body": body_json, "headers": headers})
-        return web.json_response(body_json, status=status.code, headers=headers or None)
+            error_headers["Retry-After"] = f"{status.retry_after:g}"
+        record(
+            "out",
+            "http_error",
+            {"status": status.code, "body": body_json, "headers": error_headers},
+        )
+        return ErrorAnswer(status.code, body_json, error_headers)
 
     completion_id = f"chatcmpl-vw{exchange:06d}"
     created = int(time.time())
@@ -607,17 +643,70 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
         usage["completion_tokens"] += token_usage["completion_tokens"]
 
     if not chat.stream:
-        if timing.ttft:
-            await asyncio.sleep(timing.ttft * scale)
         payload = completion_body(reply, request=chat, completion_id=completion_id, created=created)
-        record("out", "http_response", {"status": 200, "body": payload})
-        return web.json_response(payload)
+        return CompletionAnswer(name, False, payload, timing.ttft * scale, [])
 
     events = [
         encode_event(c)
         for c in plan_chunks(reply, request=chat, completion_id=completion_id, created=created)
     ]
     events.append(DONE_EVENT)
+    actions = stream_actions(events, faults=faults, timing=timing, time_scale=scale)
+    return CompletionAnswer(name, True, None, 0.0, actions)
+
+
+# -- the aiohttp shell -------------------------------------------------------------------------
+
+MODELS = ("openai/gpt-4.1-mini", "openai/gpt-4o-mini", "google/gemini-2.5-flash")
+
+
+async def _chat_completions(request: web.Request) -> web.StreamResponse:
+    from simulators.server import STATE_KEY
+
+    state = request.app[STATE_KEY]
+    exchange = state.journal.new_exchange()
+    body = await request.read()
+    try:
+        api_key = state.authenticate(request)
+        scenario = state.select(request, api_key)
+    except web.HTTPException as exc:
+        state.journal.record(
+            scenario=request.headers.get("X-Voicewire-Scenario", state.default_scenario),
+            exchange=exchange,
+            direction="out",
+            kind="http_error",
+            data={"status": exc.status, "body": exc.text},
+        )
+        raise
+    answer = decide_chat(
+        state,
+        scenario,
+        api_key,
+        exchange=exchange,
+        method=request.method,
+        path=request.path,
+        headers=request.headers,
+        body=body,
+    )
+    if isinstance(answer, ErrorAnswer):
+        return web.json_response(answer.body, status=answer.status, headers=answer.headers or None)
+
+    def record(direction: str, kind: str, data: Any, **extra: Any) -> None:
+        state.journal.record(
+            scenario=answer.scenario,
+            exchange=exchange,
+            direction=direction,
+            kind=kind,
+            data=data,
+            **extra,
+        )
+
+    if not answer.stream:
+        if answer.delay:
+            await asyncio.sleep(answer.delay)
+        record("out", "http_response", {"status": 200, "body": answer.payload})
+        return web.json_response(answer.payload)
+
     response = web.StreamResponse(
         status=200,
         headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"},
@@ -625,7 +714,7 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
     await response.prepare(request)
     record("out", "http_response", {"status": 200, "content_type": "text/event-stream"})
     try:
-        for action in stream_actions(events, faults=faults, timing=timing, time_scale=scale):
+        for action in answer.actions:
             if isinstance(action, Write):
                 await response.write(action.data)
                 record("out", "sse_write", _journal_text(action.data), event=action.event)

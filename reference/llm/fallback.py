@@ -154,6 +154,8 @@ class FallbackLLMStream(ChunkStream):
                         sent_output = sent_output or chunk.has_response
                         self._push(chunk)
                 self.served_by = llm
+                # It answered: whatever a probe would conclude, it is available again.
+                adapter._set_available(index, True)
                 return
             except APIError as error:
                 failures.append(f"{llm.label}: {error}")

@@ -1,0 +1,515 @@
+"""The LLM simulator in-process: respx hands httpx (and so openai) requests to it, no socket.
+
+::
+
+    async with respx_llm(scenario) as sim:          # or a plain ``with``
+        llm = LLM("openai/gpt-4.1-mini", base_url=sim.base_url,
+                  api_key=sim.api_key, api_secret=sim.api_secret)
+        ...
+        sim.journal.entries()
+
+Requests run through the same sans-IO core as the socket simulator
+(:func:`simulators.llm.decide_chat`: request checks, rule matching, attempt counting, faults,
+chunk plans, stream actions) on a :class:`~simulators.server.SimulatorState`, so a scenario
+gives the same bytes, the same rule decisions and the same attempt numbers either way, and a
+journal of the same shape.
+
+Both HTTP stacks are intercepted: httpx (through respx's httpcore mocker) and, when installed,
+httpx2 (the fork openai >= 3 uses by default; a small respx mocker for httpcore2 is registered
+here). Routing, while active:
+
+- ``POST {base_url}/chat/completions`` and ``GET {base_url}/models`` are answered in-process
+  (401 per AUTH-4 first, as on the socket);
+- any other URL under ``base_url`` gets a JSON 404 (405 for a known path with another
+  method), so nothing ever reaches a real gateway by accident;
+- every other URL **passes through** to the network untouched, so socket simulators (STT, TTS)
+  and local services keep working in the same test. Because of this catch-all, respx routers
+  entered *after* this one never see a request: enter your own ``respx.mock`` first.
+
+Differences from a socket, by construction: there is no connection, so connect timeouts and
+connection reuse do not exist. What a socket would make the client raise is raised at the
+transport level and mapped by the client's own transport, as for a socket: the read timeout
+the client set is enforced on scripted silence (ttft, inter-chunk, ``stall``, ``delay``:
+``ReadTimeout`` once the silence exceeds it), and a ``disconnect`` fault in ``reset`` mode
+raises ``RemoteProtocolError`` with httpx's words for a connection cut mid-body (``close``
+mode simply ends the body). A whole (non-streamed) answer's ttft wait happens after the
+response headers rather than before them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import httpcore
+import httpx
+import respx
+from respx.mocks import HTTPCoreMocker
+
+from reference.auth import (
+    DEFAULT_INFERENCE_URL,
+    TokenRejected,
+    authentication_error_body,
+    parse_bearer,
+    verify_access_token,
+)
+from simulators.journal import Journal
+from simulators.llm import (
+    MODELS,
+    Action,
+    CompletionAnswer,
+    Disconnect,
+    ErrorAnswer,
+    Sleep,
+    Write,
+    decide_chat,
+)
+from simulators.scenario import Scenario
+from simulators.server import SCENARIO_HEADER, Credentials, SimulatorState
+
+__all__ = ["RespxLLM", "respx_llm"]
+
+_RESET_MESSAGE = (
+    # httpx's own words for a peer that vanished mid-body, so both shells read alike.
+    "peer closed connection without sending complete message body (incomplete chunked read)"
+)
+
+Record = Callable[..., None]
+
+
+@dataclass(frozen=True)
+class _Flavour:
+    """One HTTP stack respx intercepts: the respx mocker that patches it and the error classes
+    its transport maps to client errors (so a simulated reset reads like a real one)."""
+
+    mocker: str
+    read_timeout: type[Exception]
+    remote_protocol_error: type[Exception]
+
+
+_FLAVOURS = [_Flavour("httpcore", httpcore.ReadTimeout, httpcore.RemoteProtocolError)]
+
+try:  # openai >= 3 talks through httpx2/httpcore2, a fork respx does not patch by itself.
+    import httpcore2
+except ImportError:  # pragma: no cover - older openai releases: httpx only
+    pass
+else:
+
+    class _HTTPCore2Mocker(HTTPCoreMocker):
+        """respx's httpcore mocker pointed at httpcore2's connection classes."""
+
+        name = "voicewire-httpcore2"
+        targets = [  # noqa: RUF012 - respx's own class attribute shape
+            "httpcore2._sync.connection.HTTPConnection",
+            "httpcore2._sync.connection_pool.ConnectionPool",
+            "httpcore2._sync.http_proxy.HTTPProxy",
+            "httpcore2._async.connection.AsyncHTTPConnection",
+            "httpcore2._async.connection_pool.AsyncConnectionPool",
+            "httpcore2._async.http_proxy.AsyncHTTPProxy",
+        ]
+
+        @classmethod
+        def from_sync_httpx_response(
+            cls, httpx_response: httpx.Response, target: Any, **kwargs: Any
+        ) -> Any:
+            return httpcore2.Response(
+                status=httpx_response.status_code,
+                headers=httpx_response.headers.raw,
+                content=httpx_response.stream,
+                extensions=httpx_response.extensions,
+            )
+
+    _FLAVOURS.append(
+        _Flavour(_HTTPCore2Mocker.name, httpcore2.ReadTimeout, httpcore2.RemoteProtocolError)
+    )
+
+
+class _Refused(Exception):
+    """A request answered with an error before any rule is consulted (401, unknown scenario)."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
+
+
+def _json_response(
+    status: int, body: Any, headers: Mapping[str, str] | None = None
+) -> httpx.Response:
+    return httpx.Response(
+        status,
+        headers={"Content-Type": "application/json", **(headers or {})},
+        content=json.dumps(body).encode(),
+    )
+
+
+def _raw_headers(request: httpx.Request) -> dict[str, str]:
+    # The names as the client wrote them (httpx.Headers.items() lower-cases them), so the
+    # journal reads like the socket simulator's.
+    return {name.decode("latin-1"): value.decode("latin-1") for name, value in request.headers.raw}
+
+
+class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
+    """A response body that executes stream actions: writes are yielded, sleeps slept, a reset
+    raises. Iterable from sync and async clients alike; the timing logic is shared."""
+
+    def __init__(
+        self,
+        actions: list[Action],
+        *,
+        request: httpx.Request,
+        flavour: _Flavour,
+        record: Record | None,
+    ) -> None:
+        self._actions = actions
+        self._flavour = flavour
+        self._record = record
+        timeouts = request.extensions.get("timeout") or {}
+        self._read_timeout: float | None = timeouts.get("read")
+        self._started = False
+        self._finished = False
+
+    def _note(self, direction: str, kind: str, data: Any, **extra: Any) -> None:
+        if self._record is not None:
+            self._record(direction, kind, data, **extra)
+
+    def _steps(self) -> Iterator[bytes | float]:
+        """Bytes to hand over, or seconds to wait; raises what the client would see."""
+        if self._started:
+            # Like a socket, a body is read once: a second pass (openai drains the stream
+            # after [DONE]) finds nothing more.
+            return
+        self._started = True
+        silence = 0.0
+        for action in self._actions:
+            if isinstance(action, Write):
+                silence = 0.0
+                self._note(
+                    "out",
+                    "sse_write",
+                    action.data.decode("utf-8", errors="backslashreplace"),
+                    event=action.event,
+                )
+                yield action.data
+            elif isinstance(action, Sleep):
+                self._note("note", "sleep", {"seconds": action.seconds, "reason": action.reason})
+                limit = self._read_timeout
+                if limit is not None and silence + action.seconds > limit:
+                    yield max(0.0, limit - silence)
+                    self._finished = True
+                    self._note("note", "client_gone", "read timeout")
+                    raise self._flavour.read_timeout(f"no byte for {limit:g} s (read timeout)")
+                silence += action.seconds
+                yield action.seconds
+            elif isinstance(action, Disconnect):
+                self._note("out", "disconnect", {"mode": action.mode})
+                self._finished = True
+                if action.mode == "reset":
+                    raise self._flavour.remote_protocol_error(_RESET_MESSAGE)
+                return
+        self._finished = True
+
+    def __iter__(self) -> Iterator[bytes]:
+        for step in self._steps():
+            if isinstance(step, bytes):
+                yield step
+            elif step > 0:
+                time.sleep(step)
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for step in self._steps():
+            if isinstance(step, bytes):
+                yield step
+            elif step > 0:
+                await asyncio.sleep(step)
+
+    def close(self) -> None:
+        if self._started and not self._finished:
+            self._finished = True
+            self._note("note", "client_gone", "closed by the client")
+
+    async def aclose(self) -> None:
+        self.close()
+
+
+class RespxLLM:
+    """The in-process LLM simulator; build it with :func:`respx_llm`.
+
+    ``state`` is the same :class:`~simulators.server.SimulatorState` a socket simulator has
+    (scenarios, attempt counters, per-key usage), ``journal`` its journal. ``routers`` are the
+    underlying ``respx.MockRouter`` objects, one per HTTP stack (httpx, and httpx2 when
+    installed), whose ``calls`` list the requests each saw while active.
+    """
+
+    def __init__(
+        self,
+        scenario: Scenario | None = None,
+        *,
+        base_url: str = DEFAULT_INFERENCE_URL,
+        credentials: Credentials | None = None,
+        time_scale: float | None = None,
+    ) -> None:
+        if scenario is not None and not isinstance(scenario, Scenario):
+            raise TypeError(f"scenario must be a Scenario or None, got {type(scenario).__name__}")
+        if credentials is not None and not isinstance(credentials, Credentials):
+            raise TypeError(
+                f"credentials must be Credentials or None, got {type(credentials).__name__}"
+            )
+        if time_scale is not None:
+            if isinstance(time_scale, bool) or not isinstance(time_scale, (int, float)):
+                raise TypeError(f"time_scale must be a number, got {type(time_scale).__name__}")
+            if not time_scale >= 0:
+                raise ValueError(f"time_scale must be >= 0, got {time_scale!r}")
+        if not isinstance(base_url, str):
+            raise TypeError(f"base_url must be a str, got {type(base_url).__name__}")
+        try:
+            url = httpx.URL(base_url)
+        except httpx.InvalidURL as exc:
+            raise ValueError(f"base_url is not a valid URL: {base_url!r} ({exc})") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise ValueError(f"base_url must be an absolute http(s) URL, got {base_url!r}")
+        if url.query or url.fragment:
+            raise ValueError(f"base_url must have no query or fragment, got {base_url!r}")
+
+        self.credentials = credentials or Credentials()
+        self.state = SimulatorState(
+            scenario or Scenario.echo(), self.credentials, time_scale=time_scale
+        )
+        self.base_url = base_url.rstrip("/")
+        self._base_path = url.path.rstrip("/")
+        self.routers: list[respx.MockRouter] = []
+        for flavour in _FLAVOURS:
+            router = respx.MockRouter(
+                assert_all_called=False, assert_all_mocked=True, using=flavour.mocker
+            )
+            router.route(
+                scheme=url.scheme,
+                host=url.host,
+                port=url.port or (443 if url.scheme == "https" else 80),
+                path__regex=rf"^{re.escape(self._base_path)}(/.*)?$",
+            ).mock(side_effect=self._side_effect(flavour))
+            router.route().pass_through()
+            self.routers.append(router)
+        self._active = False
+
+    @property
+    def journal(self) -> Journal:
+        return self.state.journal
+
+    @property
+    def api_key(self) -> str:
+        """The first configured API key."""
+        return next(iter(self.credentials.keys))
+
+    @property
+    def api_secret(self) -> str:
+        """The secret of :attr:`api_key`."""
+        return self.credentials.keys[self.api_key]
+
+    def load(self, scenario: Scenario) -> None:
+        """Load (or replace) a scenario, selectable by name with ``X-Voicewire-Scenario``."""
+        if not isinstance(scenario, Scenario):
+            raise TypeError(f"scenario must be a Scenario, got {type(scenario).__name__}")
+        self.state.scenarios[scenario.name] = scenario
+
+    # -- activation ----------------------------------------------------------------------------
+
+    @property
+    def active(self) -> bool:
+        """Whether requests are being intercepted."""
+        return self._active
+
+    def start(self) -> RespxLLM:
+        """Start intercepting (respx patches httpcore, so clients made earlier are covered)."""
+        if self._active:
+            raise RuntimeError("this respx_llm simulator is already active")
+        for router in self.routers:
+            router.start()
+        self._active = True
+        return self
+
+    def stop(self) -> None:
+        """Stop intercepting (the state and journal stay readable)."""
+        if self._active:
+            self._active = False
+            for router in self.routers:
+                router.stop()
+
+    def __enter__(self) -> RespxLLM:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> RespxLLM:
+        return self.start()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- the shell -----------------------------------------------------------------------------
+
+    def _side_effect(self, flavour: _Flavour) -> Callable[[httpx.Request], httpx.Response]:
+        def side_effect(request: httpx.Request) -> httpx.Response:
+            return self._handle(request, flavour)
+
+        return side_effect
+
+    def _handle(self, request: httpx.Request, flavour: _Flavour) -> httpx.Response:
+        # Runs synchronously inside respx for sync and async clients alike: every wait lives in
+        # the response body, which the client's own loop (or thread) drives.
+        path = request.url.path
+        endpoint = path[len(self._base_path) :]
+        allowed = {"/chat/completions": "POST", "/models": "GET"}
+        if endpoint not in allowed:
+            return _json_response(
+                404, _error_body(404, f"no endpoint {request.method} {path}", "not_found")
+            )
+        if request.method != allowed[endpoint]:
+            return _json_response(
+                405,
+                _error_body(405, f"{path} accepts {allowed[endpoint]} only", "method_not_allowed"),
+                {"Allow": allowed[endpoint]},
+            )
+        if endpoint == "/models":
+            return self._models(request)
+        return self._chat_completions(request, flavour)
+
+    def _authenticate(self, request: httpx.Request) -> str:
+        """The API key of a valid token (AUTH-4), as ``SimulatorState.authenticate`` does."""
+        token = parse_bearer(request.headers.get("Authorization"))
+        try:
+            claims = verify_access_token(token, self.credentials.keys)
+        except TokenRejected as exc:
+            raise _Refused(401, authentication_error_body(str(exc))) from None
+        return claims.api_key
+
+    def _select(self, request: httpx.Request, api_key: str) -> Scenario:
+        """Header, else the key's scenario, else the default (as ``SimulatorState.select``)."""
+        state = self.state
+        name = request.headers.get(SCENARIO_HEADER)
+        if name is None:
+            name = self.credentials.scenario_for_key.get(api_key, state.default_scenario)
+        scenario = state.scenarios.get(name)
+        if scenario is None:
+            loaded = ", ".join(sorted(state.scenarios)) or "none"
+            raise _Refused(
+                404,
+                _error_body(
+                    404, f"unknown scenario {name!r} (loaded: {loaded})", "invalid_request_error"
+                ),
+            )
+        return scenario
+
+    def _chat_completions(self, request: httpx.Request, flavour: _Flavour) -> httpx.Response:
+        state = self.state
+        exchange = state.journal.new_exchange()
+        body = request.content
+        try:
+            api_key = self._authenticate(request)
+            scenario = self._select(request, api_key)
+        except _Refused as refused:
+            state.journal.record(
+                scenario=request.headers.get(SCENARIO_HEADER, state.default_scenario),
+                exchange=exchange,
+                direction="out",
+                kind="http_error",
+                data={"status": refused.status, "body": json.dumps(refused.body)},
+            )
+            return _json_response(refused.status, refused.body)
+        answer = decide_chat(
+            state,
+            scenario,
+            api_key,
+            exchange=exchange,
+            method=request.method,
+            path=request.url.path,
+            headers=_raw_headers(request),
+            body=body,
+        )
+        if isinstance(answer, ErrorAnswer):
+            return _json_response(answer.status, answer.body, answer.headers)
+        return self._completion(request, flavour, answer, exchange)
+
+    def _completion(
+        self, request: httpx.Request, flavour: _Flavour, answer: CompletionAnswer, exchange: int
+    ) -> httpx.Response:
+        def record(direction: str, kind: str, data: Any, **extra: Any) -> None:
+            self.state.journal.record(
+                scenario=answer.scenario,
+                exchange=exchange,
+                direction=direction,
+                kind=kind,
+                data=data,
+                **extra,
+            )
+
+        if not answer.stream:
+            record("out", "http_response", {"status": 200, "body": answer.payload})
+            # The ttft wait goes into the body: the side effect itself must not block.
+            actions: list[Action] = [Sleep(answer.delay, "ttft")] if answer.delay else []
+            actions.append(Write(json.dumps(answer.payload).encode()))
+            return httpx.Response(
+                200,
+                headers={"Content-Type": "application/json"},
+                stream=_ActionStream(actions, request=request, flavour=flavour, record=None),
+            )
+        record("out", "http_response", {"status": 200, "content_type": "text/event-stream"})
+        return httpx.Response(
+            200,
+            headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"},
+            stream=_ActionStream(answer.actions, request=request, flavour=flavour, record=record),
+        )
+
+    def _models(self, request: httpx.Request) -> httpx.Response:
+        try:
+            self._authenticate(request)
+        except _Refused as refused:
+            return _json_response(refused.status, refused.body)
+        return _json_response(
+            200,
+            {
+                "object": "list",
+                "data": [
+                    {"id": m, "object": "model", "created": 0, "owned_by": "voicewire"}
+                    for m in MODELS
+                ],
+            },
+        )
+
+
+def _error_body(status: int, message: str, kind: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "code": status}}
+
+
+def respx_llm(
+    scenario: Scenario | None = None,
+    *,
+    base_url: str = DEFAULT_INFERENCE_URL,
+    credentials: Credentials | None = None,
+    time_scale: float | None = None,
+) -> RespxLLM:
+    """The LLM simulator in-process for httpx/openai code, as a (sync or async) context manager.
+
+    ``scenario`` (default: echo mode), ``credentials`` (default: the dev key and secret) and
+    ``time_scale`` (overrides every scenario's own) mean what they mean for
+    :class:`~simulators.serving.SimulatorServer`; ``base_url`` is where the client is pointed
+    (default: the LiveKit inference gateway, so unmodified client code is intercepted).
+    """
+    return RespxLLM(scenario, base_url=base_url, credentials=credentials, time_scale=time_scale)
