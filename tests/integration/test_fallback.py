@@ -322,6 +322,8 @@ async def test_when_all_are_unavailable_the_first_is_still_tried(fallback):
 
     assert error is None and text_of(chunks) == "back again"
     assert stream.served_by is setup.llms["key-a"]
+    # Having answered, the primary is available again without waiting for a probe.
+    assert adapter.is_available(setup.llms["key-a"])
     assert len(setup.requests("key-a")) == 3  # chat, probe, chat
     assert len(setup.requests("key-b")) == 2  # chat, probe: the second chat never got there
 
