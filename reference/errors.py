@@ -99,8 +99,9 @@ class APIError(Exception):
 
 
 class APIStatusError(APIError):
-    """A provider answered with an error status (RETRY-1): a non-2xx HTTP response, or an
-    in-band error event carrying a code.
+    """A provider answered with an error status (RETRY-1): a non-2xx HTTP response, or a
+    WebSocket ``error`` message carrying a code (STT-END-1). An in-band error event inside an
+    LLM SSE stream is not one: RETRY-1 makes it an :class:`APIConnectionError`.
 
     ``status_code`` may be negative for conditions without an HTTP status (``-1``: the socket
     closed unexpectedly). ``retryable`` is the caller's judgement, except that a 4xx other than
