@@ -22,6 +22,10 @@ __all__ = ["Journal"]
 
 Direction = Literal["in", "out", "note"]
 
+# (seq, clock reading, scenario, exchange, direction, kind, data, event, extra fields or None)
+_Raw = tuple[int, float, str, int, str, str, Any, "int | None", "dict[str, Any] | None"]
+_NO_EVENT: Any = object()
+
 
 class Journal:
     """A bounded, in-memory record; the oldest entries go first when ``max_entries`` is hit
@@ -32,7 +36,10 @@ class Journal:
     ) -> None:
         if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
             raise ValueError(f"max_entries must be a positive int, got {max_entries!r}")
-        self._entries: deque[dict[str, Any]] = deque(maxlen=max_entries)
+        # Entries are kept as flat tuples and become dicts when read. Recording sits on the
+        # simulators' per-write path (one entry per SSE event): a tuple of plain values is cheap
+        # to make, and the cyclic GC stops tracking it, so a full journal costs no collections.
+        self._entries: deque[_Raw] = deque(maxlen=max_entries)
         self._clock = clock
         self._start = clock()
         self._seq = itertools.count()
@@ -53,20 +60,63 @@ class Journal:
         data: Any = None,
         **extra: Any,
     ) -> dict[str, Any]:
-        """Append one entry and return it."""
-        if len(self._entries) == self._entries.maxlen:
+        """Append one entry and return it (as :meth:`entries` will show it); ``bytes`` data
+        shows as text, undecodable bytes as backslash escapes."""
+        entries = self._entries
+        if len(entries) == entries.maxlen:
             self.dropped += 1
+        raw = (
+            next(self._seq),
+            self._clock(),
+            scenario,
+            exchange,
+            direction,
+            kind,
+            data,
+            _NO_EVENT,
+            extra or None,
+        )
+        entries.append(raw)
+        return self._entry(raw)
+
+    def record_write(self, scenario: str, exchange: int, data: bytes, event: int | None) -> None:
+        """Append the ``out`` / ``sse_write`` entry of bytes written to a stream: the entry
+        ``record(..., kind="sse_write", data=data, event=event)`` makes, made cheaply, since a
+        stream writes once per event."""
+        entries = self._entries
+        if len(entries) == entries.maxlen:
+            self.dropped += 1
+        entries.append(
+            (
+                next(self._seq),
+                self._clock(),
+                scenario,
+                exchange,
+                "out",
+                "sse_write",
+                data,
+                event,
+                None,
+            )
+        )
+
+    def _entry(self, raw: _Raw) -> dict[str, Any]:
+        seq, clock, scenario, exchange, direction, kind, data, event, extra = raw
+        if isinstance(data, bytes):
+            data = data.decode("utf-8", errors="backslashreplace")
         entry = {
-            "seq": next(self._seq),
-            "t": round(self._clock() - self._start, 6),
+            "seq": seq,
+            "t": round(clock - self._start, 6),
             "scenario": scenario,
             "exchange": exchange,
             "direction": direction,
             "kind": kind,
             "data": data,
-            **extra,
         }
-        self._entries.append(entry)
+        if event is not _NO_EVENT:
+            entry["event"] = event
+        if extra is not None:
+            entry.update(extra)
         return entry
 
     def entries(
@@ -74,10 +124,9 @@ class Journal:
     ) -> list[dict[str, Any]]:
         """The entries, oldest first, optionally for one scenario and/or exchange."""
         return [
-            e
-            for e in self._entries
-            if (scenario is None or e["scenario"] == scenario)
-            and (exchange is None or e["exchange"] == exchange)
+            self._entry(raw)
+            for raw in self._entries
+            if (scenario is None or raw[2] == scenario) and (exchange is None or raw[3] == exchange)
         ]
 
     def clear(self, *, scenario: str | None = None) -> None:
@@ -86,6 +135,6 @@ class Journal:
             self._entries.clear()
             self.dropped = 0
         else:
-            kept = [e for e in self._entries if e["scenario"] != scenario]
+            kept = [raw for raw in self._entries if raw[2] != scenario]
             self._entries.clear()
             self._entries.extend(kept)

@@ -15,6 +15,7 @@ import math
 import random
 import re
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -49,6 +50,7 @@ __all__ = [
     "ErrorAnswer",
     "RequestError",
     "Sleep",
+    "StreamTemplates",
     "Write",
     "completion_body",
     "cut_text",
@@ -58,6 +60,7 @@ __all__ = [
     "plan_chunks",
     "read_request",
     "stream_actions",
+    "usage_chunk",
 ]
 
 DONE_EVENT = b"data: [DONE]\n\n"
@@ -272,7 +275,9 @@ def plan_chunks(
         chunks.append(chunk({"tool_calls": finish_calls}))
     usage = usage_payload(reply, request) if request.include_usage else None
     if usage is not None:
-        chunks.append({**chunk({}), "choices": [], "usage": usage})
+        chunks.append(
+            usage_chunk(usage, model=request.model, completion_id=completion_id, created=created)
+        )
     return chunks
 
 
@@ -309,9 +314,111 @@ def completion_body(
     }
 
 
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def encode_event(payload: dict[str, Any]) -> bytes:
     """One SSE event: ``data: <compact json>\\n\\n`` (LLM-SSE-1)."""
-    return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
+    # The same output as json.dumps(payload, separators=(",", ":")), without building an
+    # encoder per event.
+    return b"data: " + _COMPACT_JSON.encode(payload).encode() + b"\n\n"
+
+
+def usage_chunk(
+    usage: dict[str, Any], *, model: str, completion_id: str, created: int
+) -> dict[str, Any]:
+    """The final usage chunk: no choices, the usage object (LLM-SSE-4)."""
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [],
+        "usage": usage,
+    }
+
+
+def _chunk_head(completion_id: str, created: int) -> bytes:
+    # How every encoded chunk starts; the rest of a chunk does not depend on these two values.
+    return (
+        b'data: {"id":'
+        + _COMPACT_JSON.encode(completion_id).encode()
+        + b',"object":"chat.completion.chunk","created":'
+        + _COMPACT_JSON.encode(created).encode()
+    )
+
+
+_TEMPLATE_ID = "chatcmpl-template"
+
+
+def _event_tails(reply: LLMReply, model: str) -> list[bytes] | None:
+    """The reply's encoded chunks before usage, each without its head; None if some chunk does
+    not start with the expected head (then callers encode per request)."""
+    request = ChatRequest(model=model, messages=[], stream=True, include_usage=False, tools=[])
+    head = _chunk_head(_TEMPLATE_ID, 0)
+    tails = []
+    for chunk in plan_chunks(reply, request=request, completion_id=_TEMPLATE_ID, created=0):
+        event = encode_event(chunk)
+        if not event.startswith(head):
+            return None
+        tails.append(event[len(head) :])
+    return tails
+
+
+class StreamTemplates:
+    """Scripted replies' encoded events, planned and encoded once instead of per request.
+
+    Planning and JSON-encoding a long reply costs several times more than writing it, and a
+    scripted reply streams the same chunks every time except for the completion ``id`` and
+    ``created`` at the start of each chunk and the usage chunk (its prompt tokens come from the
+    request). So the chunks before usage are encoded once per (reply, model) and kept without
+    their head; each request gets ``head + tail`` per chunk, its own usage chunk and
+    ``[DONE]``: byte for byte what :func:`encode_event` over :func:`plan_chunks` gives.
+
+    Replies are keyed by identity (scenario models are immutable) and held while cached, so an
+    identity cannot be reused meanwhile; the ``max_entries`` most recently used are kept.
+    """
+
+    def __init__(self, max_entries: int = 64) -> None:
+        if isinstance(max_entries, bool) or not isinstance(max_entries, int) or max_entries < 1:
+            raise ValueError(f"max_entries must be a positive int, got {max_entries!r}")
+        self.max_entries = max_entries
+        self._tails: OrderedDict[tuple[int, str], tuple[LLMReply, list[bytes] | None]] = (
+            OrderedDict()
+        )
+
+    def __len__(self) -> int:
+        return len(self._tails)
+
+    def events(
+        self, reply: LLMReply, *, request: ChatRequest, completion_id: str, created: int
+    ) -> list[bytes]:
+        """The encoded events of one streamed completion, ``[DONE]`` included."""
+        key = (id(reply), request.model)
+        cached = self._tails.get(key)
+        if cached is None or cached[0] is not reply:
+            cached = (reply, _event_tails(reply, request.model))
+            self._tails[key] = cached
+            if len(self._tails) > self.max_entries:
+                self._tails.popitem(last=False)
+        else:
+            self._tails.move_to_end(key)
+        tails = cached[1]
+        if tails is None:
+            chunks = plan_chunks(
+                reply, request=request, completion_id=completion_id, created=created
+            )
+            return [*map(encode_event, chunks), DONE_EVENT]
+        head = _chunk_head(completion_id, created)
+        events = [head + tail for tail in tails]
+        usage = usage_payload(reply, request) if request.include_usage else None
+        if usage is not None:
+            chunk = usage_chunk(
+                usage, model=request.model, completion_id=completion_id, created=created
+            )
+            events.append(encode_event(chunk))
+        events.append(DONE_EVENT)
+        return events
 
 
 # -- events + faults + timing → actions --------------------------------------------------------
@@ -384,7 +491,10 @@ def stream_actions(
             timing.ttft if position == 0 else timing.inter_chunk,
             "ttft" if position == 0 else "inter_chunk",
         )
-        here = by_event.get(index, [])
+        here = by_event.get(index)
+        if here is None:
+            actions.append(Write(events[index], index))
+            continue
         for fault in here:
             if isinstance(fault, (StallFault, DelayFault)):
                 wait(fault.seconds, fault.kind)
@@ -646,11 +756,17 @@ def decide_chat(
         payload = completion_body(reply, request=chat, completion_id=completion_id, created=created)
         return CompletionAnswer(name, False, payload, timing.ttft * scale, [])
 
-    events = [
-        encode_event(c)
-        for c in plan_chunks(reply, request=chat, completion_id=completion_id, created=created)
-    ]
-    events.append(DONE_EVENT)
+    if rule is not None:
+        # Scripted replies stream again and again: plan and encode each once.
+        events = state.stream_templates.events(
+            reply, request=chat, completion_id=completion_id, created=created
+        )
+    else:
+        events = [
+            encode_event(c)
+            for c in plan_chunks(reply, request=chat, completion_id=completion_id, created=created)
+        ]
+        events.append(DONE_EVENT)
     actions = stream_actions(events, faults=faults, timing=timing, time_scale=scale)
     return CompletionAnswer(name, True, None, 0.0, actions)
 
@@ -713,11 +829,12 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     record("out", "http_response", {"status": 200, "content_type": "text/event-stream"})
+    record_write = state.journal.record_write  # once per event: the journal's cheap path
     try:
         for action in answer.actions:
             if isinstance(action, Write):
                 await response.write(action.data)
-                record("out", "sse_write", _journal_text(action.data), event=action.event)
+                record_write(answer.scenario, exchange, action.data, action.event)
             elif isinstance(action, Sleep):
                 record("note", "sleep", {"seconds": action.seconds, "reason": action.reason})
                 await asyncio.sleep(action.seconds)

@@ -37,6 +37,7 @@ from reference.auth import (
     verify_access_token,
 )
 from simulators.journal import Journal
+from simulators.llm import StreamTemplates
 from simulators.scenario import Scenario, ScenarioError, parse_scenario
 
 __all__ = [
@@ -99,6 +100,7 @@ class SimulatorState:
         self.default_scenario = scenario.name
         self.time_scale_override = time_scale
         self.journal = Journal()
+        self.stream_templates = StreamTemplates()
         self._attempts: Counter[tuple[str, str]] = Counter()
         self.usage: defaultdict[str, Counter[str]] = defaultdict(Counter)
 

@@ -66,7 +66,9 @@ def test_profiles_are_registered_and_ci_is_derandomized():
     assert settings.get_profile("deep").max_examples > settings.get_profile("ci").max_examples
 
 
-def _run_pytest(tmp_path, body: str, *args: str, env_ci: bool = False) -> subprocess.CompletedProcess:
+def _run_pytest(
+    tmp_path, body: str, *args: str, env_ci: bool = False
+) -> subprocess.CompletedProcess:
     test_file = tmp_path / "test_user_suite.py"
     test_file.write_text(textwrap.dedent(body))
 
