@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from harness.bench import add_bench_parser, run_bench
 from harness.serve import add_serve_parser, run_serve
 
 _WHAT_EXISTS = """\
@@ -20,6 +21,7 @@ Installed so far (the foundation):
 
   simulators       'voicewire serve': the LLM endpoints (/chat/completions, /models) with
                    scenarios, faults, a journal and a control API
+  benchmark        'voicewire bench llm': simulator SSE throughput vs a bare aiohttp server
 
 Not yet available: conformance suites ('voicewire run'), STT/TTS/Inworld simulators.
 """
@@ -35,6 +37,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub.add_parser("info", help="what this installation can do")
     sub.add_parser("run", help="run the conformance suites against an implementation")
     add_serve_parser(sub)
+    add_bench_parser(sub)
     return parser
 
 
@@ -51,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         print(f"voicewire {version('voicewire')}")
         return 0
+    if args.command == "bench":
+        return run_bench(args)
     if args.command == "serve":
         return run_serve(args)
     if args.command == "run":

@@ -1,0 +1,276 @@
+"""``voicewire bench llm``: the result's structure, the CLI and the JSON file, never the numbers.
+
+Also the simulator's fast paths the benchmark led to (``StreamTemplates``,
+``Journal.record_write``): each must give exactly what the plain path gives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.bench import (
+    MAX_CHUNKS,
+    TARGET_RATIO,
+    add_bench_parser,
+    bench_llm,
+    bench_request_body,
+    bench_scenario,
+    run_bench,
+    write_json,
+)
+from simulators.journal import Journal
+from simulators.llm import (
+    DONE_EVENT,
+    ChatRequest,
+    StreamTemplates,
+    encode_event,
+    plan_chunks,
+    read_request,
+)
+from simulators.scenario import Fragmentation, LLMReply, ToolCallScript, UsageScript
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="voicewire")
+    add_bench_parser(root.add_subparsers(dest="command"))
+    return root
+
+
+def expected_events(chunks: int) -> int:
+    """How many SSE events the simulator plans for the benchmark reply, [DONE] included."""
+    reply = bench_scenario(chunks).rules[0].reply
+    request = read_request(bench_request_body())
+    return len(plan_chunks(reply, request=request, completion_id="x", created=0)) + 1
+
+
+# -- the benchmark -------------------------------------------------------------------------------
+
+
+async def test_both_servers_stream_the_same_events_and_bytes():
+    result = await bench_llm(chunks=50, rounds=1)
+
+    assert sorted(run.server for run in result.runs) == ["bare", "simulator"]
+    assert result.events == expected_events(50)
+    for run in result.runs:
+        assert run.round == 1
+        assert run.events == result.events
+        assert run.bytes == result.stream_bytes
+        assert run.seconds > 0 and run.server_cpu_seconds >= 0
+    # Identical bytes, apart from each simulator stream's own completion id and timestamp.
+    assert len({run.digest for run in result.runs}) == 1
+
+    assert isinstance(result.ratio, float) and result.ratio > 0
+    assert result.ratio == pytest.approx(
+        result.simulator_events_per_second / result.bare_events_per_second
+    )
+    assert result.target == TARGET_RATIO
+    assert result.meets_target == (result.ratio >= TARGET_RATIO)
+    assert result.cpu_ratio is None or result.cpu_ratio > 0
+
+
+def test_voicewire_bench_llm_prints_a_table_and_replaces_the_json_file(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    path.write_text("an older result\n")
+    args = parser().parse_args(
+        ["bench", "llm", "--chunks", "30", "--rounds", "2", "--json", str(path)]
+    )
+
+    code = run_bench(args)
+
+    data = json.loads(path.read_text())  # strict JSON: no NaN, no partial file
+    assert code == (0 if data["meets_target"] else 1)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.json"]  # no temporary left
+    assert (data["chunks"], data["rounds"], data["events"]) == (30, 2, expected_events(30))
+    assert [(run["round"], run["server"]) for run in data["runs"]] == [
+        (1, "simulator"),
+        (1, "bare"),
+        (2, "bare"),
+        (2, "simulator"),
+    ]
+    assert {run["events"] for run in data["runs"]} == {data["events"]}
+    assert data["ratio"] > 0 and data["environment"]["python"]
+    out = capsys.readouterr().out
+    assert f"ratio simulator/bare = {data['ratio']:.3f}" in out
+    assert "median" in out and f"results written to {path}" in out
+
+
+def test_json_for_a_missing_directory_is_refused_before_measuring(tmp_path, capsys):
+    args = parser().parse_args(["bench", "llm", "--json", str(tmp_path / "nowhere" / "b.json")])
+    assert run_bench(args) == 2
+    captured = capsys.readouterr()
+    assert "--json" in captured.err and "no directory" in captured.err
+    assert captured.out == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["--rounds", "0"], "argument --rounds: must be a positive integer, got '0'"),
+        (["--chunks", "-3"], "argument --chunks: must be a positive integer, got '-3'"),
+        (["--chunks", "many"], "argument --chunks: must be a positive integer, got 'many'"),
+        (
+            ["--chunks", str(MAX_CHUNKS + 1)],
+            f"argument --chunks: must be at most {MAX_CHUNKS}, got '{MAX_CHUNKS + 1}'",
+        ),
+    ],
+)
+def test_bad_arguments_are_usage_errors_naming_the_argument(argv, named, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parser().parse_args(["bench", "llm", *argv])
+    assert exit_info.value.code == 2
+    assert named in capsys.readouterr().err
+
+
+def test_bench_needs_a_target(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parser().parse_args(["bench"])
+    assert exit_info.value.code == 2
+    assert "TARGET" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"rounds": 0}, ValueError, "rounds must be >= 1, got 0"),
+        ({"chunks": True}, TypeError, "chunks must be an int, got bool"),
+        ({"chunks": 2.5}, TypeError, "chunks must be an int, got float"),
+        ({"chunks": MAX_CHUNKS + 1}, ValueError, f"chunks must be <= {MAX_CHUNKS}"),
+    ],
+)
+async def test_bench_llm_refuses_bad_sizes_before_starting_anything(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        await bench_llm(**kwargs)
+
+
+def test_write_json_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "result.json"
+    write_json(path, {"ratio": 0.8})
+    for unwritable in ({"ratio": object()}, {"ratio": float("nan")}):
+        with pytest.raises((TypeError, ValueError)):
+            write_json(path, unwritable)
+        assert json.loads(path.read_text()) == {"ratio": 0.8}
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["result.json"]
+
+
+# -- the fast paths must not change a byte ------------------------------------------------------
+
+words = st.text(max_size=24)
+replies = st.builds(
+    LLMReply,
+    content=words,
+    reasoning=st.none() | words,
+    tool_calls=st.lists(
+        st.builds(
+            ToolCallScript,
+            name=st.text(min_size=1, max_size=8),
+            arguments=st.dictionaries(st.text(max_size=4), st.integers() | words, max_size=3)
+            | words,
+            id=st.none() | st.text(min_size=1, max_size=6),
+            omit_id=st.booleans(),
+            index=st.none() | st.integers(0, 4),
+        ),
+        max_size=3,
+    ),
+    finish_reason=st.none() | st.sampled_from(["stop", "tool_calls", "length"]),
+    finish=st.booleans(),
+    usage=st.just(False)
+    | st.builds(UsageScript, prompt_tokens=st.none() | st.integers(0, 99))
+    | st.just(UsageScript()),
+    fragmentation=st.builds(
+        Fragmentation,
+        strategy=st.sampled_from(["whole", "per_char", "fixed", "random"]),
+        size=st.integers(1, 6),
+        seed=st.integers(0, 9),
+        tool_calls=st.sampled_from(["sequential", "one_delta", "in_finish", "interleaved"]),
+    ),
+)
+requests = st.builds(
+    ChatRequest,
+    model=st.sampled_from(
+        ["openai/gpt-4.1-mini", "google/gemini-2.5-flash", "caf\u00e9/m\u00f6del"]
+    ),
+    messages=st.lists(st.fixed_dictionaries({"role": st.just("user"), "content": words})),
+    stream=st.just(True),
+    include_usage=st.booleans(),
+    tools=st.just([]),
+)
+identities = st.tuples(st.text(min_size=1, max_size=12), st.integers(0, 2**33))
+
+
+@given(replies, st.lists(st.tuples(requests, identities), min_size=1, max_size=3))
+def test_stream_templates_give_exactly_the_planned_and_encoded_events(reply, streams):
+    templates = StreamTemplates()
+    for request, (completion_id, created) in streams:  # later ones hit the cache
+        planned = plan_chunks(reply, request=request, completion_id=completion_id, created=created)
+        assert templates.events(
+            reply, request=request, completion_id=completion_id, created=created
+        ) == [*map(encode_event, planned), DONE_EVENT]
+
+
+@given(st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5) | st.none()))
+def test_encode_event_is_compact_json_in_one_sse_event(payload):
+    expected = json.dumps(payload, separators=(",", ":"))
+    assert encode_event(payload) == b"data: " + expected.encode() + b"\n\n"
+
+
+def test_stream_templates_keep_only_the_most_recently_used_replies():
+    templates = StreamTemplates(max_entries=2)
+    request = read_request(bench_request_body())
+    replies_ = [LLMReply(content=f"reply {n}") for n in range(3)]
+    for reply in (*replies_, replies_[2]):
+        templates.events(reply, request=request, completion_id="c", created=1)
+    assert len(templates) == 2
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5])
+def test_stream_templates_refuse_a_bad_size(bad):
+    with pytest.raises(ValueError, match="max_entries must be a positive int"):
+        StreamTemplates(max_entries=bad)
+
+
+@pytest.mark.parametrize("data", [b'data: {"a":"\xc3\xa9"}\n\n', b"data: \xff\xfe broken\n\n"])
+def test_record_write_makes_the_entry_record_makes(data):
+    journal = Journal()
+    journal.record_write("s", 4, data, 7)
+    text = data.decode("utf-8", errors="backslashreplace")
+    journal.record(scenario="s", exchange=4, direction="out", kind="sse_write", data=text, event=7)
+    written, recorded = journal.entries()
+    assert (written["seq"], recorded["seq"]) == (0, 1)
+    assert {k: v for k, v in written.items() if k not in ("seq", "t")} == {
+        k: v for k, v in recorded.items() if k not in ("seq", "t")
+    }
+    assert list(written) == list(recorded)
+    assert written["data"] == text and written["event"] == 7
+
+
+def test_journal_entries_keep_their_order_filters_and_bound():
+    ticks = iter(range(100))
+    journal = Journal(max_entries=3, clock=lambda: float(next(ticks)))
+    journal.record(scenario="a", exchange=1, direction="in", kind="http_request", data={"x": 1})
+    journal.record_write("a", 1, b"data: 1\n\n", 0)
+    returned = journal.record(scenario="b", exchange=2, direction="note", kind="rule", rule=3)
+    journal.record_write("a", 1, b"data: [DONE]\n\n", 1)
+
+    assert returned == {
+        "seq": 2,
+        "t": 3.0,
+        "scenario": "b",
+        "exchange": 2,
+        "direction": "note",
+        "kind": "rule",
+        "data": None,
+        "rule": 3,
+    }
+    assert journal.dropped == 1
+    assert [e["seq"] for e in journal.entries()] == [1, 2, 3]
+    assert [e["data"] for e in journal.entries(scenario="a", exchange=1)] == [
+        "data: 1\n\n",
+        "data: [DONE]\n\n",
+    ]
+    journal.clear(scenario="a")
+    assert [e["kind"] for e in journal.entries()] == ["rule"]
