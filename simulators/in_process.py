@@ -54,10 +54,6 @@ from respx.mocks import HTTPCoreMocker
 
 from reference.auth import (
     DEFAULT_INFERENCE_URL,
-    TokenRejected,
-    authentication_error_body,
-    parse_bearer,
-    verify_access_token,
 )
 from simulators.journal import Journal
 from simulators.llm import (
@@ -71,7 +67,7 @@ from simulators.llm import (
     decide_chat,
 )
 from simulators.scenario import Scenario
-from simulators.server import SCENARIO_HEADER, Credentials, SimulatorState
+from simulators.server import Credentials, Refusal, SimulatorState, error_body
 
 __all__ = ["RespxLLM", "respx_llm"]
 
@@ -128,15 +124,6 @@ else:
     _FLAVOURS.append(
         _Flavour(_HTTPCore2Mocker.name, httpcore2.ReadTimeout, httpcore2.RemoteProtocolError)
     )
-
-
-class _Refused(Exception):
-    """A request answered with an error before any rule is consulted (401, unknown scenario)."""
-
-    def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(status, body)
-        self.status = status
-        self.body = body
 
 
 def _json_response(
@@ -379,60 +366,26 @@ class RespxLLM:
         allowed = {"/chat/completions": "POST", "/models": "GET"}
         if endpoint not in allowed:
             return _json_response(
-                404, _error_body(404, f"no endpoint {request.method} {path}", "not_found")
+                404, error_body(404, f"no endpoint {request.method} {path}", "not_found")
             )
         if request.method != allowed[endpoint]:
             return _json_response(
                 405,
-                _error_body(405, f"{path} accepts {allowed[endpoint]} only", "method_not_allowed"),
+                error_body(405, f"{path} accepts {allowed[endpoint]} only", "method_not_allowed"),
                 {"Allow": allowed[endpoint]},
             )
         if endpoint == "/models":
             return self._models(request)
         return self._chat_completions(request, flavour)
 
-    def _authenticate(self, request: httpx.Request) -> str:
-        """The API key of a valid token (AUTH-4), as ``SimulatorState.authenticate`` does."""
-        token = parse_bearer(request.headers.get("Authorization"))
-        try:
-            claims = verify_access_token(token, self.credentials.keys)
-        except TokenRejected as exc:
-            raise _Refused(401, authentication_error_body(str(exc))) from None
-        return claims.api_key
-
-    def _select(self, request: httpx.Request, api_key: str) -> Scenario:
-        """Header, else the key's scenario, else the default (as ``SimulatorState.select``)."""
-        state = self.state
-        name = request.headers.get(SCENARIO_HEADER)
-        if name is None:
-            name = self.credentials.scenario_for_key.get(api_key, state.default_scenario)
-        scenario = state.scenarios.get(name)
-        if scenario is None:
-            loaded = ", ".join(sorted(state.scenarios)) or "none"
-            raise _Refused(
-                404,
-                _error_body(
-                    404, f"unknown scenario {name!r} (loaded: {loaded})", "invalid_request_error"
-                ),
-            )
-        return scenario
-
     def _chat_completions(self, request: httpx.Request, flavour: _Flavour) -> httpx.Response:
         state = self.state
         exchange = state.journal.new_exchange()
         body = request.content
         try:
-            api_key = self._authenticate(request)
-            scenario = self._select(request, api_key)
-        except _Refused as refused:
-            state.journal.record(
-                scenario=request.headers.get(SCENARIO_HEADER, state.default_scenario),
-                exchange=exchange,
-                direction="out",
-                kind="http_error",
-                data={"status": refused.status, "body": json.dumps(refused.body)},
-            )
-            return _json_response(refused.status, refused.body)
+            api_key, scenario = state.admit(request.headers, exchange=exchange)
+        except Refusal as refusal:
+            return _json_response(refusal.status, refusal.body)
         answer = decide_chat(
             state,
             scenario,
@@ -479,9 +432,9 @@ class RespxLLM:
 
     def _models(self, request: httpx.Request) -> httpx.Response:
         try:
-            self._authenticate(request)
-        except _Refused as refused:
-            return _json_response(refused.status, refused.body)
+            self.state.api_key_of(request.headers)
+        except Refusal as refusal:
+            return _json_response(refusal.status, refusal.body)
         return _json_response(
             200,
             {
@@ -492,10 +445,6 @@ class RespxLLM:
                 ],
             },
         )
-
-
-def _error_body(status: int, message: str, kind: str) -> dict[str, Any]:
-    return {"error": {"message": message, "type": kind, "code": status}}
 
 
 def respx_llm(

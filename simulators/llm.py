@@ -777,23 +777,15 @@ MODELS = ("openai/gpt-4.1-mini", "openai/gpt-4o-mini", "google/gemini-2.5-flash"
 
 
 async def _chat_completions(request: web.Request) -> web.StreamResponse:
-    from simulators.server import STATE_KEY
+    from simulators.server import STATE_KEY, Refusal
 
     state = request.app[STATE_KEY]
     exchange = state.journal.new_exchange()
     body = await request.read()
     try:
-        api_key = state.authenticate(request)
-        scenario = state.select(request, api_key)
-    except web.HTTPException as exc:
-        state.journal.record(
-            scenario=request.headers.get("X-Voicewire-Scenario", state.default_scenario),
-            exchange=exchange,
-            direction="out",
-            kind="http_error",
-            data={"status": exc.status, "body": exc.text},
-        )
-        raise
+        api_key, scenario = state.admit(request.headers, exchange=exchange)
+    except Refusal as refusal:
+        return web.json_response(refusal.body, status=refusal.status)
     answer = decide_chat(
         state,
         scenario,
@@ -852,10 +844,13 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 async def _models(request: web.Request) -> web.Response:
-    from simulators.server import STATE_KEY
+    from simulators.server import STATE_KEY, Refusal
 
     state = request.app[STATE_KEY]
-    state.authenticate(request)
+    try:
+        state.api_key_of(request.headers)
+    except Refusal as refusal:
+        return web.json_response(refusal.body, status=refusal.status)
     return web.json_response(
         {
             "object": "list",

@@ -45,8 +45,10 @@ __all__ = [
     "DEFAULT_API_SECRET",
     "SCENARIO_HEADER",
     "Credentials",
+    "Refusal",
     "SimulatorState",
     "create_app",
+    "error_body",
     "error_response",
 ]
 
@@ -80,13 +82,26 @@ class Credentials:
             raise ValueError(f"credentials.scenario_for_key names unknown keys: {sorted(unknown)}")
 
 
-def error_response(status: int, message: str, *, kind: str, **headers: str) -> web.Response:
+def error_body(status: int, message: str, kind: str) -> dict[str, Any]:
     """A JSON error in the openai shape ``{"error": {"message", "type", "code"}}`` (LLM-SSE-5)."""
+    return {"error": {"message": message, "type": kind, "code": status}}
+
+
+def error_response(status: int, message: str, *, kind: str, **headers: str) -> web.Response:
+    """:func:`error_body` as an aiohttp response."""
     return web.json_response(
-        {"error": {"message": message, "type": kind, "code": status}},
-        status=status,
-        headers=headers or None,
+        error_body(status, message, kind), status=status, headers=headers or None
     )
+
+
+class Refusal(Exception):
+    """A request refused before any rule is consulted: 401 (AUTH-4) or 404 (unknown scenario).
+    Each shell turns it into its own response with ``status`` and the JSON ``body``."""
+
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(status, body)
+        self.status = status
+        self.body = body
 
 
 class SimulatorState:
@@ -110,21 +125,19 @@ class SimulatorState:
             return self.time_scale_override
         return scenario.time_scale
 
-    def authenticate(self, request: web.Request) -> str:
-        """Verify the bearer token (AUTH-4); returns the API key or raises 401."""
-        token = parse_bearer(request.headers.get("Authorization"))
+    def api_key_of(self, headers: Mapping[str, str]) -> str:
+        """The API key of the request's valid bearer token, or :class:`Refusal` 401 (AUTH-4)."""
+        token = parse_bearer(headers.get("Authorization"))
         try:
             claims = verify_access_token(token, self.credentials.keys)
         except TokenRejected as exc:
-            raise web.HTTPUnauthorized(
-                text=_json(authentication_error_body(str(exc))),
-                content_type="application/json",
-            ) from None
+            raise Refusal(401, authentication_error_body(str(exc))) from None
         return claims.api_key
 
-    def select(self, request: web.Request, api_key: str | None) -> Scenario:
-        """The scenario for this request: header, else the key's scenario, else the default."""
-        name = request.headers.get(SCENARIO_HEADER)
+    def scenario_for(self, headers: Mapping[str, str], api_key: str | None) -> Scenario:
+        """The request's scenario: the header, else the key's scenario, else the default;
+        :class:`Refusal` 404 when that scenario is not loaded."""
+        name = headers.get(SCENARIO_HEADER)
         if name is None and api_key is not None:
             name = self.credentials.scenario_for_key.get(api_key)
         if name is None:
@@ -132,19 +145,29 @@ class SimulatorState:
         scenario = self.scenarios.get(name)
         if scenario is None:
             loaded = ", ".join(sorted(self.scenarios)) or "none"
-            raise web.HTTPNotFound(
-                text=_json(
-                    {
-                        "error": {
-                            "message": f"unknown scenario {name!r} (loaded: {loaded})",
-                            "type": "invalid_request_error",
-                            "code": 404,
-                        }
-                    }
+            raise Refusal(
+                404,
+                error_body(
+                    404, f"unknown scenario {name!r} (loaded: {loaded})", "invalid_request_error"
                 ),
-                content_type="application/json",
             )
         return scenario
+
+    def admit(self, headers: Mapping[str, str], *, exchange: int) -> tuple[str, Scenario]:
+        """Authenticate and select the scenario of a request; a :class:`Refusal` is journaled
+        before it is raised, so refused requests show up in the journal too."""
+        try:
+            api_key = self.api_key_of(headers)
+            return api_key, self.scenario_for(headers, api_key)
+        except Refusal as refusal:
+            self.journal.record(
+                scenario=headers.get(SCENARIO_HEADER, self.default_scenario),
+                exchange=exchange,
+                direction="out",
+                kind="http_error",
+                data={"status": refusal.status, "body": json.dumps(refusal.body)},
+            )
+            raise
 
     def next_attempt(self, scenario: Scenario, body: bytes) -> int:
         """1-based attempt number: how many times this exact body reached this scenario."""
@@ -161,10 +184,6 @@ class SimulatorState:
         else:
             for key in [k for k in self._attempts if k[0] == scenario]:
                 del self._attempts[key]
-
-
-def _json(data: Any) -> str:
-    return json.dumps(data)
 
 
 # -- control API -------------------------------------------------------------------------------
