@@ -55,7 +55,6 @@ from respx.mocks import HTTPCoreMocker
 from reference.auth import (
     DEFAULT_INFERENCE_URL,
 )
-from simulators.journal import Journal
 from simulators.llm import (
     MODELS,
     Action,
@@ -67,7 +66,13 @@ from simulators.llm import (
     decide_chat,
 )
 from simulators.scenario import Scenario
-from simulators.server import Credentials, Refusal, SimulatorState, error_body
+from simulators.server import (
+    Credentials,
+    Refusal,
+    SimulatorHandle,
+    SimulatorState,
+    error_body,
+)
 
 __all__ = ["RespxLLM", "respx_llm"]
 
@@ -225,7 +230,7 @@ class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self.close()
 
 
-class RespxLLM:
+class RespxLLM(SimulatorHandle):
     """The in-process LLM simulator; build it with :func:`respx_llm`.
 
     ``state`` is the same :class:`~simulators.server.SimulatorState` a socket simulator has
@@ -284,26 +289,6 @@ class RespxLLM:
             router.route().pass_through()
             self.routers.append(router)
         self._active = False
-
-    @property
-    def journal(self) -> Journal:
-        return self.state.journal
-
-    @property
-    def api_key(self) -> str:
-        """The first configured API key."""
-        return next(iter(self.credentials.keys))
-
-    @property
-    def api_secret(self) -> str:
-        """The secret of :attr:`api_key`."""
-        return self.credentials.keys[self.api_key]
-
-    def load(self, scenario: Scenario) -> None:
-        """Load (or replace) a scenario, selectable by name with ``X-Voicewire-Scenario``."""
-        if not isinstance(scenario, Scenario):
-            raise TypeError(f"scenario must be a Scenario, got {type(scenario).__name__}")
-        self.state.scenarios[scenario.name] = scenario
 
     # -- activation ----------------------------------------------------------------------------
 

@@ -46,6 +46,7 @@ __all__ = [
     "SCENARIO_HEADER",
     "Credentials",
     "Refusal",
+    "SimulatorHandle",
     "SimulatorState",
     "create_app",
     "error_body",
@@ -184,6 +185,34 @@ class SimulatorState:
         else:
             for key in [k for k in self._attempts if k[0] == scenario]:
                 del self._attempts[key]
+
+
+class SimulatorHandle:
+    """What a test holds of a running simulator, on a socket or in-process: its state,
+    journal and credentials, and a way to load more scenarios."""
+
+    credentials: Credentials
+    state: SimulatorState
+
+    @property
+    def journal(self) -> Journal:
+        return self.state.journal
+
+    @property
+    def api_key(self) -> str:
+        """The first configured API key."""
+        return next(iter(self.credentials.keys))
+
+    @property
+    def api_secret(self) -> str:
+        """The secret of :attr:`api_key`."""
+        return self.credentials.keys[self.api_key]
+
+    def load(self, scenario: Scenario) -> None:
+        """Load (or replace) a scenario, selectable by name with ``X-Voicewire-Scenario``."""
+        if not isinstance(scenario, Scenario):
+            raise TypeError(f"scenario must be a Scenario, got {type(scenario).__name__}")
+        self.state.scenarios[scenario.name] = scenario
 
 
 # -- control API -------------------------------------------------------------------------------

@@ -14,14 +14,13 @@ from types import TracebackType
 
 from aiohttp import web
 
-from simulators.journal import Journal
 from simulators.scenario import Scenario
-from simulators.server import STATE_KEY, Credentials, SimulatorState, create_app
+from simulators.server import STATE_KEY, Credentials, SimulatorHandle, create_app
 
 __all__ = ["SimulatorServer"]
 
 
-class SimulatorServer:
+class SimulatorServer(SimulatorHandle):
     """A simulator app bound to ``host:port`` (port 0: a free one), started with ``start()`` or
     ``async with``. Only loopback addresses are accepted: simulators never face a network."""
 
@@ -44,18 +43,11 @@ class SimulatorServer:
             raise ValueError(f"port must be an int in 0..65535, got {port!r}")
         self.credentials = credentials or Credentials()
         self.app = create_app(scenario, self.credentials, time_scale=time_scale)
+        self.state = self.app[STATE_KEY]
         self._host = host
         self._port = port
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
-
-    @property
-    def state(self) -> SimulatorState:
-        return self.app[STATE_KEY]
-
-    @property
-    def journal(self) -> Journal:
-        return self.state.journal
 
     @property
     def base_url(self) -> str:
@@ -63,20 +55,6 @@ class SimulatorServer:
         if self.port is None:
             raise RuntimeError("the simulator is not started")
         return f"http://{self._host}:{self.port}"
-
-    @property
-    def api_key(self) -> str:
-        """The first configured API key."""
-        return next(iter(self.credentials.keys))
-
-    @property
-    def api_secret(self) -> str:
-        """The secret of :attr:`api_key`."""
-        return self.credentials.keys[self.api_key]
-
-    def load(self, scenario: Scenario) -> None:
-        """Load (or replace) a scenario, selectable by name with ``X-Voicewire-Scenario``."""
-        self.state.scenarios[scenario.name] = scenario
 
     async def start(self) -> SimulatorServer:
         """Bind and start serving."""
