@@ -37,10 +37,12 @@ class ChunkStream:
     async def _run_producer(self) -> None:
         try:
             await self._produce()
+        except asyncio.CancelledError:
+            # Closed by aclose(): a consumer still iterating just sees the end.
+            self._queue.put_nowait(_END)
+            raise
         except BaseException as error:
             self._queue.put_nowait(error)
-            if isinstance(error, asyncio.CancelledError):
-                raise
         else:
             self._queue.put_nowait(_END)
 
@@ -68,12 +70,16 @@ class ChunkStream:
         return [chunk async for chunk in self]
 
     async def aclose(self) -> None:
-        """Stop the stream (and its request, if one is running)."""
+        """Stop the stream (and its request, if one is running); iteration then ends."""
         if not self._task.done():
             self._task.cancel()
         # The outcome, error included, was already delivered to the iterator.
         with contextlib.suppress(BaseException):
             await self._task
+        # Closed means done: chunks still buffered are not delivered afterwards.
+        while not self._queue.empty():
+            self._queue.get_nowait()
+        self._queue.put_nowait(_END)
 
     async def __aenter__(self) -> ChunkStream:
         return self
