@@ -414,13 +414,34 @@ def _parameters_schema(fn: Callable[..., Any], fn_name: str, docs: Mapping[str, 
 # Tools
 
 
-class FunctionTool:
+class _CallableTool:
+    """What every tool shares: the wrapped function, and calling the tool calls it."""
+
+    __slots__ = ("_fn",)
+
+    @staticmethod
+    def _checked(fn: object) -> Callable[..., Any]:
+        if not callable(fn) or isinstance(fn, _CallableTool):
+            raise TypeError(f"fn must be a function, got {type(fn).__name__}")
+        return fn
+
+    @property
+    def fn(self) -> Callable[..., Any]:
+        """The wrapped function."""
+        return self._fn
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the wrapped function."""
+        return self._fn(*args, **kwargs)
+
+
+class FunctionTool(_CallableTool):
     """A function the model may call, with its name, description and parameters schema.
 
     Calling the tool calls the function (an async function returns its coroutine).
     """
 
-    __slots__ = ("_description", "_fn", "_name", "_parameters")
+    __slots__ = ("_description", "_name", "_parameters")
 
     def __init__(
         self,
@@ -444,8 +465,7 @@ class FunctionTool:
                 ``**kwargs`` or positional-only, or its type has no JSON schema.
             ValueError: the name does not match the pattern.
         """
-        if not callable(fn) or isinstance(fn, (FunctionTool, RawFunctionTool)):
-            raise TypeError(f"fn must be a function, got {type(fn).__name__}")
+        self._fn = _CallableTool._checked(fn)
         fn_name = getattr(fn, "__name__", type(fn).__name__)
         self._name = _check_tool_name(fn_name if name is None else name, "name")
         docstring = _parse_docstring(inspect.getdoc(fn))
@@ -453,7 +473,6 @@ class FunctionTool:
             raise TypeError(f"description must be a str, got {type(description).__name__}")
         self._description = docstring.description if description is None else description
         self._parameters = _parameters_schema(fn, fn_name, docstring.params)
-        self._fn = fn
 
     @property
     def name(self) -> str:
@@ -469,15 +488,6 @@ class FunctionTool:
     def parameters(self) -> dict[str, Any]:
         """The JSON schema of the parameters as pydantic builds it (titles removed): a copy."""
         return copy.deepcopy(self._parameters)
-
-    @property
-    def fn(self) -> Callable[..., Any]:
-        """The wrapped function."""
-        return self._fn
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Call the wrapped function."""
-        return self._fn(*args, **kwargs)
 
     def to_openai_tool(self, *, strict: bool = True) -> dict[str, Any]:
         """The tool as an entry of the request's ``tools`` list (LLM-REQ-2).
@@ -502,13 +512,13 @@ class FunctionTool:
         return f"FunctionTool(name={self._name!r}, fn={self._fn!r})"
 
 
-class RawFunctionTool:
+class RawFunctionTool(_CallableTool):
     """A function the model may call, described by a hand-written OpenAI function schema.
 
     The schema is sent verbatim. Calling the tool calls the function.
     """
 
-    __slots__ = ("_fn", "_raw_schema")
+    __slots__ = ("_raw_schema",)
 
     def __init__(self, fn: Callable[..., Any], raw_schema: Mapping[str, Any]) -> None:
         """Describe ``fn`` with ``raw_schema``.
@@ -522,10 +532,8 @@ class RawFunctionTool:
             TypeError: ``fn`` is not callable or ``raw_schema`` is not a dict.
             ValueError: a key of ``raw_schema`` is missing or wrong; the message names it.
         """
-        if not callable(fn) or isinstance(fn, (FunctionTool, RawFunctionTool)):
-            raise TypeError(f"fn must be a function, got {type(fn).__name__}")
+        self._fn = _CallableTool._checked(fn)
         self._raw_schema = _validated_raw_schema(raw_schema)
-        self._fn = fn
 
     @property
     def name(self) -> str:
@@ -541,15 +549,6 @@ class RawFunctionTool:
     def raw_schema(self) -> dict[str, Any]:
         """The schema as given: a copy."""
         return copy.deepcopy(self._raw_schema)
-
-    @property
-    def fn(self) -> Callable[..., Any]:
-        """The wrapped function."""
-        return self._fn
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Call the wrapped function."""
-        return self._fn(*args, **kwargs)
 
     def to_openai_tool(self, *, strict: bool = True) -> dict[str, Any]:
         """``{"type": "function", "function": <raw schema>}`` (LLM-REQ-2).
