@@ -388,15 +388,7 @@ class RespxLLM(SimulatorHandle):
     def _completion(
         self, request: httpx.Request, flavour: _Flavour, answer: CompletionAnswer, exchange: int
     ) -> httpx.Response:
-        def record(direction: str, kind: str, data: Any, **extra: Any) -> None:
-            self.state.journal.record(
-                scenario=answer.scenario,
-                exchange=exchange,
-                direction=direction,
-                kind=kind,
-                data=data,
-                **extra,
-            )
+        record = self.state.journal.recorder(scenario=answer.scenario, exchange=exchange)
 
         if not answer.stream:
             record("out", "http_response", {"status": 200, "body": answer.payload})

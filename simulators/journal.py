@@ -119,6 +119,23 @@ class Journal:
             entry.update(extra)
         return entry
 
+    def recorder(self, *, scenario: str, exchange: int) -> Callable[..., dict[str, Any]]:
+        """``record`` bound to one scenario and exchange: ``rec(direction, kind, data, **kw)``."""
+
+        def record(
+            direction: Direction, kind: str, data: Any = None, **extra: Any
+        ) -> dict[str, Any]:
+            return self.record(
+                scenario=scenario,
+                exchange=exchange,
+                direction=direction,
+                kind=kind,
+                data=data,
+                **extra,
+            )
+
+        return record
+
     def entries(
         self, *, scenario: str | None = None, exchange: int | None = None
     ) -> list[dict[str, Any]]:

@@ -55,6 +55,7 @@ __all__ = [
     "completion_body",
     "cut_text",
     "decide_chat",
+    "decode_sse",
     "echo_reply",
     "encode_event",
     "plan_chunks",
@@ -419,6 +420,31 @@ class StreamTemplates:
             events.append(encode_event(chunk))
         events.append(DONE_EVENT)
         return events
+
+
+def decode_sse(text: str) -> list[Any]:
+    """The inverse of :func:`encode_event` for a whole stream (e.g. the journal's writes
+    concatenated): each ``data:`` payload as parsed JSON, and ``"[DONE]"`` as that string.
+
+    Raises ValueError naming the frame that is not a ``data:`` line of JSON.
+    """
+    if not text:
+        return []
+    if not text.endswith("\n\n"):
+        raise ValueError(f"SSE text does not end with a blank line: ...{text[-40:]!r}")
+    events: list[Any] = []
+    for number, frame in enumerate(text[:-2].split("\n\n")):
+        if not frame.startswith("data: "):
+            raise ValueError(f"SSE frame {number} is not a 'data: ' line: {frame[:60]!r}")
+        payload = frame[len("data: ") :]
+        if payload == "[DONE]":
+            events.append(payload)
+            continue
+        try:
+            events.append(json.loads(payload))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"SSE frame {number} is not JSON: {exc}") from None
+    return events
 
 
 # -- events + faults + timing → actions --------------------------------------------------------
@@ -799,15 +825,7 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
     if isinstance(answer, ErrorAnswer):
         return web.json_response(answer.body, status=answer.status, headers=answer.headers or None)
 
-    def record(direction: str, kind: str, data: Any, **extra: Any) -> None:
-        state.journal.record(
-            scenario=answer.scenario,
-            exchange=exchange,
-            direction=direction,
-            kind=kind,
-            data=data,
-            **extra,
-        )
+    record = state.journal.recorder(scenario=answer.scenario, exchange=exchange)
 
     if not answer.stream:
         if answer.delay:

@@ -29,6 +29,7 @@ from reference.llm import (
 from reference.llm.chat_chunk import ChatChunk, CompletionUsage, FunctionToolCall
 from reference.llm.inference import LLM, LLMStream
 from simulators import Scenario, SimulatorServer, parse_scenario
+from simulators.llm import decode_sse
 from suites.strategies import tool_arguments
 
 MODEL = "openai/gpt-4.1-mini"
@@ -64,13 +65,7 @@ def server_events(sim: SimulatorServer, exchange: int | None = None) -> list[Any
     written = "".join(
         e["data"] for e in sim.journal.entries(exchange=exchange) if e["kind"] == "sse_write"
     )
-    assert written.endswith("\n\n")
-    events: list[Any] = []
-    for frame in written[:-2].split("\n\n"):
-        assert frame.startswith("data: "), frame
-        payload = frame[len("data: ") :]
-        events.append(payload if payload == "[DONE]" else json.loads(payload))
-    return events
+    return decode_sse(written)
 
 
 def server_content(events: list[Any]) -> str:

@@ -21,7 +21,7 @@ from reference.llm import ChatContext
 from reference.llm.chat_chunk import ChatChunk
 from reference.llm.inference import LLM, LLMStream
 from simulators import Credentials, Scenario, SimulatorServer, parse_scenario
-from simulators.llm import plan_chunks, read_request
+from simulators.llm import decode_sse, plan_chunks, read_request
 
 MODEL = "openai/gpt-4.1-mini"
 CHAT_BODY = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": True}
@@ -61,17 +61,6 @@ async def collect(stream: LLMStream) -> list[ChatChunk]:
 
 def text_of(chunks: list[ChatChunk]) -> str:
     return "".join(c.delta.content or "" for c in chunks if c.delta is not None)
-
-
-def parse_sse(raw: str) -> list[Any]:
-    """SSE text → chunk dicts and ``"[DONE]"`` (every frame must be ``data: ...``)."""
-    assert raw.endswith("\n\n"), raw[-40:]
-    events: list[Any] = []
-    for frame in raw[:-2].split("\n\n"):
-        assert frame.startswith("data: "), frame
-        payload = frame[len("data: ") :]
-        events.append(payload if payload == "[DONE]" else json.loads(payload))
-    return events
 
 
 def streamed_text(events: list[Any]) -> str:
@@ -216,7 +205,7 @@ async def test_clock_skew_within_the_leeway_is_accepted(start_simulator, shift):
         )
     assert status == 200
     assert content_type == "text/event-stream"
-    assert streamed_text(parse_sse(text)) == "You said: hi"
+    assert streamed_text(decode_sse(text)) == "You said: hi"
 
 
 @pytest.mark.spec("AUTH-4")
@@ -275,7 +264,7 @@ async def test_raw_stream_framing(start_simulator, prefix):
         )
     assert status == 200
     assert content_type == "text/event-stream"
-    events = parse_sse(text)
+    events = decode_sse(text)
     assert events[-1] == "[DONE]"
     chunks = events[:-1]
     assert len({c["id"] for c in chunks}) == 1
@@ -299,7 +288,7 @@ async def test_no_usage_chunk_unless_asked_for(start_simulator):
         _, _, text, _ = await post_chat(
             session, sim.base_url + "/v1/chat/completions", authorization=bearer(sim)
         )
-    assert all(e["usage"] is None for e in parse_sse(text)[:-1])
+    assert all(e["usage"] is None for e in decode_sse(text)[:-1])
 
 
 async def test_non_streaming_completion(start_simulator):
@@ -365,7 +354,7 @@ async def test_echo_answers_the_last_user_message(start_simulator, messages, exp
             authorization=bearer(sim),
             body={"model": MODEL, "messages": messages, "stream": True},
         )
-    assert streamed_text(parse_sse(text)) == expected
+    assert streamed_text(decode_sse(text)) == expected
 
 
 # -- SRV-1 / SRV-2: bad requests get 400s, other sessions are untouched ------------------------
@@ -506,13 +495,13 @@ async def test_scenario_selected_by_header(start_simulator):
             _, _, text, _ = await post_chat(
                 session, url, authorization=bearer(sim), headers={"X-Voicewire-Scenario": name}
             )
-            texts[name] = streamed_text(parse_sse(text))
+            texts[name] = streamed_text(decode_sse(text))
         _, _, default_text, _ = await post_chat(session, url, authorization=bearer(sim))
         missing = await post_chat(
             session, url, authorization=bearer(sim), headers={"X-Voicewire-Scenario": "nope"}
         )
     assert texts == {"alpha": "from alpha", "beta": "from beta"}
-    assert streamed_text(parse_sse(default_text)) == "You said: hi"
+    assert streamed_text(decode_sse(default_text)) == "You said: hi"
     message = assert_json_error(*missing[:3], code=404, kind="invalid_request_error")
     assert "'nope'" in message
     scenarios = [e["scenario"] for e in sim.journal.entries() if e["kind"] == "http_request"]
@@ -541,7 +530,7 @@ async def test_scenario_selected_by_api_key(start_simulator, make_llm):
             authorization=bearer(sim, "key-b"),
             headers={"X-Voicewire-Scenario": "default"},
         )
-    assert streamed_text(parse_sse(text)) == "You said: hi"
+    assert streamed_text(decode_sse(text)) == "You said: hi"
 
 
 # -- control API -------------------------------------------------------------------------------
@@ -567,7 +556,7 @@ async def test_control_api_loads_validates_and_unloads_scenarios(start_simulator
         _, _, text, _ = await post_chat(
             session, chat, authorization=bearer(sim), headers={"X-Voicewire-Scenario": "remote"}
         )
-        assert streamed_text(parse_sse(text)) == "loaded over HTTP"
+        assert streamed_text(decode_sse(text)) == "loaded over HTTP"
 
         invalid = {
             "rules": [
@@ -732,7 +721,7 @@ async def test_journal_records_exactly_the_planned_stream(start_simulator, make_
 
     request = entries[0]["data"]
     writes = entries[3:]
-    events = parse_sse("".join(w["data"] for w in writes))
+    events = decode_sse("".join(w["data"] for w in writes))
     assert [w["event"] for w in writes] == list(range(len(events)))
     assert events[-1] == "[DONE]"
     planned = plan_chunks(

@@ -14,6 +14,7 @@ from simulators.llm import (
     RequestError,
     Sleep,
     Write,
+    decode_sse,
     echo_reply,
     encode_event,
     plan_chunks,
@@ -306,3 +307,16 @@ def test_echo_answers_from_the_last_user_message():
         [tool],
     )
     assert echo_reply(after_tool).content == "The tool returned: sunny"
+
+
+def test_decode_sse_inverts_encode_event_and_names_bad_frames():
+    events = [{"a": 1}, {"b": "x\n"}]
+    text = b"".join([*(encode_event(e) for e in events), DONE_EVENT]).decode()
+    assert decode_sse(text) == [*events, "[DONE]"]
+    assert decode_sse("") == []
+    with pytest.raises(ValueError, match="does not end with a blank line"):
+        decode_sse("data: {}\n")
+    with pytest.raises(ValueError, match="frame 1 is not a 'data: ' line"):
+        decode_sse("data: {}\n\n: comment\n\n")
+    with pytest.raises(ValueError, match="frame 0 is not JSON"):
+        decode_sse("data: {oops\n\n")
