@@ -50,6 +50,7 @@ from typing import Any
 import httpcore
 import httpx
 import respx
+from multidict import CIMultiDict
 from respx.mocks import HTTPCoreMocker
 
 from reference.auth import (
@@ -64,15 +65,10 @@ from simulators.llm import (
     Sleep,
     Write,
     decide_chat,
-)
-from simulators.scenario import Scenario
-from simulators.server import (
-    Credentials,
-    Refusal,
-    SimulatorHandle,
-    SimulatorState,
     error_body,
 )
+from simulators.scenario import Scenario
+from simulators.server import Credentials, Refusal, SimulatorHandle, SimulatorState
 
 __all__ = ["RespxLLM", "respx_llm"]
 
@@ -141,10 +137,12 @@ def _json_response(
     )
 
 
-def _raw_headers(request: httpx.Request) -> dict[str, str]:
+def _raw_headers(request: httpx.Request) -> CIMultiDict[str]:
     # The names as the client wrote them (httpx.Headers.items() lower-cases them), so the
-    # journal reads like the socket simulator's.
-    return {name.decode("latin-1"): value.decode("latin-1") for name, value in request.headers.raw}
+    # journal reads like the socket simulator's; looked up case-insensitively, as on a socket.
+    return CIMultiDict(
+        (name.decode("latin-1"), value.decode("latin-1")) for name, value in request.headers.raw
+    )
 
 
 class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -364,30 +362,21 @@ class RespxLLM(SimulatorHandle):
         return self._chat_completions(request, flavour)
 
     def _chat_completions(self, request: httpx.Request, flavour: _Flavour) -> httpx.Response:
-        state = self.state
-        exchange = state.journal.new_exchange()
-        body = request.content
-        try:
-            api_key, scenario = state.admit(request.headers, exchange=exchange)
-        except Refusal as refusal:
-            return _json_response(refusal.status, refusal.body)
         answer = decide_chat(
-            state,
-            scenario,
-            api_key,
-            exchange=exchange,
+            self.state,
             method=request.method,
             path=request.url.path,
             headers=_raw_headers(request),
-            body=body,
+            body=request.content,
         )
         if isinstance(answer, ErrorAnswer):
             return _json_response(answer.status, answer.body, answer.headers)
-        return self._completion(request, flavour, answer, exchange)
+        return self._completion(request, flavour, answer)
 
     def _completion(
-        self, request: httpx.Request, flavour: _Flavour, answer: CompletionAnswer, exchange: int
+        self, request: httpx.Request, flavour: _Flavour, answer: CompletionAnswer
     ) -> httpx.Response:
+        exchange = answer.exchange
         record = self.state.journal.recorder(scenario=answer.scenario, exchange=exchange)
 
         if not answer.stream:

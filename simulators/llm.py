@@ -33,7 +33,6 @@ from simulators.scenario import (
     LLMReply,
     MalformedFault,
     ReorderFault,
-    Scenario,
     StallFault,
     Timing,
     ToolCallScript,
@@ -58,6 +57,7 @@ __all__ = [
     "decode_sse",
     "echo_reply",
     "encode_event",
+    "error_body",
     "plan_chunks",
     "read_request",
     "stream_actions",
@@ -668,41 +668,51 @@ class ErrorAnswer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str]
+    exchange: int
 
 
 @dataclass(frozen=True)
 class CompletionAnswer:
     """Answer with a completion: streamed, execute ``actions``; else wait ``delay`` seconds
-    (already time-scaled) and send ``payload``. ``scenario`` labels the answer's journal entries."""
+    (already time-scaled) and send ``payload``. ``scenario`` and ``exchange`` label the
+    answer's journal entries."""
 
     scenario: str
+    exchange: int
     stream: bool
     payload: dict[str, Any] | None
     delay: float
     actions: list[Action]
 
 
-def _error_body(status: int, message: str, kind: str) -> dict[str, Any]:
+def error_body(status: int, message: str, kind: str) -> dict[str, Any]:
+    """A JSON error in the openai shape ``{"error": {"message", "type", "code"}}`` (LLM-SSE-5)."""
     return {"error": {"message": message, "type": kind, "code": status}}
 
 
 def decide_chat(
     state: SimulatorState,
-    scenario: Scenario,
-    api_key: str,
     *,
-    exchange: int,
     method: str,
     path: str,
     headers: Mapping[str, str],
     body: bytes,
 ) -> ErrorAnswer | CompletionAnswer:
-    """Decide the answer to one authenticated chat completion request, with no I/O.
+    """Decide the answer to one chat completion request, with no I/O.
 
-    Journals the request, the rule decision and any error answer; counts the attempt (attempt N
-    is the Nth identical body under ``scenario``) and the key's usage. Every shell (socket or
-    in-process) calls this, then executes the answer and journals what it sends.
+    Opens an exchange in the journal; admits the request (AUTH-4 token, scenario selection:
+    a refusal is a 401/404 answer); journals the request, the rule decision and any error
+    answer; counts the attempt (attempt N is the Nth identical body under the scenario) and the
+    key's usage. Every shell (socket or in-process) calls this, then executes the answer and
+    journals what it sends. ``headers`` must look names up case-insensitively.
     """
+    from simulators.server import Refusal
+
+    exchange = state.journal.new_exchange()
+    try:
+        api_key, scenario = state.admit(headers, exchange=exchange)
+    except Refusal as refusal:
+        return ErrorAnswer(refusal.status, refusal.body, {}, exchange)
     name = scenario.name
 
     def record(direction: str, kind: str, data: Any) -> None:
@@ -728,7 +738,7 @@ def decide_chat(
         chat = read_request(body)
     except RequestError as exc:
         record("out", "http_error", {"status": 400, "message": str(exc)})
-        return ErrorAnswer(400, _error_body(400, str(exc), "invalid_request_error"), {})
+        return ErrorAnswer(400, error_body(400, str(exc), "invalid_request_error"), {}, exchange)
 
     attempt = state.next_attempt(scenario, body)
     rule = next((r for r in scenario.rules if _match(r, chat, attempt)), None)
@@ -739,7 +749,7 @@ def decide_chat(
             f"last user message {chat.last_user_text[:80]!r})"
         )
         record("out", "http_error", {"status": 404, "message": message})
-        return ErrorAnswer(404, _error_body(404, message, "scenario_unmatched"), {})
+        return ErrorAnswer(404, error_body(404, message, "scenario_unmatched"), {}, exchange)
     reply = rule.reply if rule is not None else echo_reply(chat)
     faults = rule.faults_for(attempt) if rule is not None else []
     timing = rule.timing if rule is not None else Timing()
@@ -768,7 +778,7 @@ def decide_chat(
             "http_error",
             {"status": status.code, "body": body_json, "headers": error_headers},
         )
-        return ErrorAnswer(status.code, body_json, error_headers)
+        return ErrorAnswer(status.code, body_json, error_headers, exchange)
 
     completion_id = f"chatcmpl-vw{exchange:06d}"
     created = int(time.time())
@@ -780,7 +790,7 @@ def decide_chat(
 
     if not chat.stream:
         payload = completion_body(reply, request=chat, completion_id=completion_id, created=created)
-        return CompletionAnswer(name, False, payload, timing.ttft * scale, [])
+        return CompletionAnswer(name, exchange, False, payload, timing.ttft * scale, [])
 
     if rule is not None:
         # Scripted replies stream again and again: plan and encode each once.
@@ -794,7 +804,7 @@ def decide_chat(
         ]
         events.append(DONE_EVENT)
     actions = stream_actions(events, faults=faults, timing=timing, time_scale=scale)
-    return CompletionAnswer(name, True, None, 0.0, actions)
+    return CompletionAnswer(name, exchange, True, None, 0.0, actions)
 
 
 # -- the aiohttp shell -------------------------------------------------------------------------
@@ -803,28 +813,19 @@ MODELS = ("openai/gpt-4.1-mini", "openai/gpt-4o-mini", "google/gemini-2.5-flash"
 
 
 async def _chat_completions(request: web.Request) -> web.StreamResponse:
-    from simulators.server import STATE_KEY, Refusal
+    from simulators.server import STATE_KEY
 
     state = request.app[STATE_KEY]
-    exchange = state.journal.new_exchange()
-    body = await request.read()
-    try:
-        api_key, scenario = state.admit(request.headers, exchange=exchange)
-    except Refusal as refusal:
-        return web.json_response(refusal.body, status=refusal.status)
     answer = decide_chat(
         state,
-        scenario,
-        api_key,
-        exchange=exchange,
         method=request.method,
         path=request.path,
         headers=request.headers,
-        body=body,
+        body=await request.read(),
     )
     if isinstance(answer, ErrorAnswer):
         return web.json_response(answer.body, status=answer.status, headers=answer.headers or None)
-
+    exchange = answer.exchange
     record = state.journal.recorder(scenario=answer.scenario, exchange=exchange)
 
     if not answer.stream:

@@ -37,7 +37,7 @@ from reference.auth import (
     verify_access_token,
 )
 from simulators.journal import Journal
-from simulators.llm import StreamTemplates
+from simulators.llm import StreamTemplates, error_body
 from simulators.scenario import Scenario, ScenarioError, parse_scenario
 
 __all__ = [
@@ -49,7 +49,6 @@ __all__ = [
     "SimulatorHandle",
     "SimulatorState",
     "create_app",
-    "error_body",
     "error_response",
 ]
 
@@ -81,11 +80,6 @@ class Credentials:
         unknown = set(self.scenario_for_key) - set(self.keys)
         if unknown:
             raise ValueError(f"credentials.scenario_for_key names unknown keys: {sorted(unknown)}")
-
-
-def error_body(status: int, message: str, kind: str) -> dict[str, Any]:
-    """A JSON error in the openai shape ``{"error": {"message", "type", "code"}}`` (LLM-SSE-5)."""
-    return {"error": {"message": message, "type": kind, "code": status}}
 
 
 def error_response(status: int, message: str, *, kind: str, **headers: str) -> web.Response:
