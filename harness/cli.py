@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from harness.bench import add_bench_parser, run_bench
+from harness.conformance_cli import add_conformance_parsers, run_list, run_run
 from harness.serve import add_serve_parser, run_serve
 
 _WHAT_EXISTS = """\
@@ -35,7 +36,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("info", help="what this installation can do")
-    sub.add_parser("run", help="run the conformance suites against an implementation")
+    add_conformance_parsers(sub)
     add_serve_parser(sub)
     add_bench_parser(sub)
     return parser
@@ -44,11 +45,7 @@ def _build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``voicewire`` console script; returns the process exit code."""
     parser = _build_parser()
-    args, extra = parser.parse_known_args(argv)
-    # 'run' answers the same whatever it is asked, until the suites exist; anything else
-    # with stray arguments is a usage error.
-    if extra and args.command != "run":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args = parser.parse_args(argv)
     if args.version:
         from importlib.metadata import version
 
@@ -59,11 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return run_serve(args)
     if args.command == "run":
-        print(
-            "voicewire run: no conformance suites are installed yet; nothing was checked.",
-            file=sys.stderr,
-        )
-        return 3
+        return run_run(args)
+    if args.command == "list":
+        return run_list(args)
     print(_WHAT_EXISTS, end="")
     return 0
 

@@ -202,6 +202,16 @@ class SimulatorHandle:
         """The secret of :attr:`api_key`."""
         return self.credentials.keys[self.api_key]
 
+    def add_credential(self, api_key: str, api_secret: str, *, scenario: str | None = None) -> None:
+        """Accept one more API key (optionally pinned to a scenario), e.g. one key per test
+        case, so a client that cannot send ``X-Voicewire-Scenario`` still gets its own script."""
+        keys = {**self.credentials.keys, api_key: api_secret}
+        pinned = dict(self.credentials.scenario_for_key)
+        if scenario is not None:
+            pinned[api_key] = scenario
+        self.credentials = Credentials(keys=keys, scenario_for_key=pinned)
+        self.state.credentials = self.credentials
+
     def load(self, scenario: Scenario) -> None:
         """Load (or replace) a scenario, selectable by name with ``X-Voicewire-Scenario``."""
         if not isinstance(scenario, Scenario):

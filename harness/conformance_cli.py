@@ -1,0 +1,180 @@
+"""``voicewire run`` and ``voicewire list``: argument parsing and console output."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TextIO
+
+from harness.runner import SUITES, HarnessError, RunOptions, catalog, run_conformance
+from suites.hypothesis_profiles import PROFILE_NAMES
+
+__all__ = ["add_conformance_parsers", "run_list", "run_run"]
+
+EXIT_HARNESS_ERROR = 3
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in 0..2**32-1, got {value}")
+    return value
+
+
+def _workers(text: str) -> str:
+    if text == "auto" or (text.isdigit() and int(text) >= 1):
+        return text
+    raise argparse.ArgumentTypeError(f"must be 'auto' or a positive integer, got {text!r}")
+
+
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
+    return value
+
+
+def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
+    """Register the ``run`` and ``list`` sub-commands."""
+    run = subparsers.add_parser(
+        "run",
+        help="run the conformance suites against an implementation",
+        description="Run the conformance suites against an implementation under test, with "
+        "embedded simulators, and print a per-requirement report. Exit status: 0 conformant, "
+        "1 a FAIL or ERROR (or NON-STRICT with --strict), 2 bad arguments, 3 the harness "
+        "could not run, 5 no case ran.",
+    )
+    run.add_argument(
+        "--iut",
+        default="reference",
+        help="reference (default) | python:pkg.module:factory | cmd:<command> | url:<base_url>",
+    )
+    run.add_argument(
+        "--suite",
+        action="append",
+        choices=list(SUITES),
+        help="run only this suite (repeatable; default: all)",
+    )
+    run.add_argument("-k", dest="keyword", metavar="EXPR", help="only cases matching EXPR")
+    run.add_argument("--strict", action="store_true", help="NON-STRICT results fail the run")
+    run.add_argument("--seed", type=_seed, default=0, help="seed of every random choice (0)")
+    run.add_argument(
+        "--examples", type=_positive_int, help="examples per property family (default: profile)"
+    )
+    run.add_argument(
+        "--profile", choices=PROFILE_NAMES, default="ci", help="hypothesis profile (default ci)"
+    )
+    run.add_argument("-n", dest="workers", type=_workers, help="parallel workers: N or auto")
+    run.add_argument("--json", metavar="FILE", help="write the JSON report")
+    run.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
+    run.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
+    run.add_argument("--replay", metavar="FILE", help="replay one recorded failing example")
+    run.add_argument(
+        "--repro-dir",
+        default="voicewire-repro",
+        metavar="DIR",
+        help="where failing examples are written (default ./voicewire-repro)",
+    )
+    run.add_argument(
+        "--timeout", type=_timeout, default=60.0, help="seconds per IUT operation (default 60)"
+    )
+    run.add_argument("-v", "--verbose", action="store_true", help="list UNSUPPORTED cases too")
+    run.add_argument(
+        "--color", choices=("auto", "always", "never"), default="auto", help="colored results"
+    )
+
+    listing = subparsers.add_parser(
+        "list",
+        help="list the conformance cases with their SPEC IDs and direction",
+        description="The case catalog: every case, the SPEC IDs it checks, the capability it "
+        "needs and its direction (client: the IUT is a client; server: the IUT is a server).",
+    )
+    listing.add_argument(
+        "--suite", action="append", choices=list(SUITES), help="only this suite (repeatable)"
+    )
+
+
+def _use_color(choice: str, stream: TextIO) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return stream.isatty()
+
+
+def run_run(args: argparse.Namespace) -> int:
+    """Carry out ``voicewire run``; returns the exit status."""
+    from harness.report import render_console, write_html, write_json, write_junit
+
+    options = RunOptions(
+        iut=args.iut,
+        suites=list(args.suite or SUITES),
+        keyword=args.keyword,
+        strict=args.strict,
+        seed=args.seed,
+        examples=args.examples,
+        profile=args.profile,
+        workers=args.workers,
+        replay=args.replay,
+        repro_dir=args.repro_dir,
+        timeout=args.timeout,
+    )
+    try:
+        report, _ = run_conformance(options)
+    except HarnessError as exc:
+        print(f"voicewire run: {exc}", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
+    print(
+        render_console(report, color=_use_color(args.color, sys.stdout), verbose=args.verbose),
+        end="",
+    )
+    writers = ((args.json, write_json), (args.junit, write_junit), (args.html, write_html))
+    for path, write in writers:
+        if path:
+            try:
+                write(report, path)
+            except OSError as exc:
+                print(f"voicewire run: cannot write {path}: {exc}", file=sys.stderr)
+                return EXIT_HARNESS_ERROR
+    return report.exit_code
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Carry out ``voicewire list``; returns the exit status."""
+    try:
+        entries = catalog(args.suite)
+    except HarnessError as exc:
+        print(f"voicewire list: {exc}", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
+    suite = None
+    for entry in entries:
+        if entry.suite != suite:
+            suite = entry.suite
+            print(f"\n{suite}: {SUITES.get(suite, '')}")
+        kind = f" [property: {entry.family}]" if entry.family else ""
+        print(f"  {entry.name}{kind}")
+        print(
+            f"      {entry.direction:<6} {entry.capability or '-':<12} {', '.join(entry.spec_ids)}"
+        )
+        if entry.doc:
+            print(f"      {entry.doc}")
+    ids = {rid for entry in entries for rid in entry.spec_ids}
+    print(f"\n{len(entries)} cases covering {len(ids)} SPEC requirements")
+    return 0 if entries else 5

@@ -1,0 +1,150 @@
+"""The harness's own event loop and the simulator embedded in every conformance run.
+
+Suite cases are plain synchronous pytest functions (so hypothesis drives them like any other
+test, and a shrunk example can be replayed by calling the case body once). Everything that
+does I/O — the simulator, the IUT adapter, raw probes — lives on one :class:`BackgroundLoop`
+per process; a case submits coroutines to it with :meth:`BackgroundLoop.run`. Under
+``pytest-xdist`` each worker process has its own loop and its own simulator, so workers never
+share state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+from harness.iut import LLMTarget, ServerTarget
+from simulators.scenario import Scenario
+from simulators.serving import SimulatorServer
+
+__all__ = ["BackgroundLoop", "EmbeddedSimulator", "HarnessTimeout"]
+
+T = TypeVar("T")
+
+
+class HarnessTimeout(TimeoutError):
+    """An operation on the background loop did not finish within the harness's limit."""
+
+
+class BackgroundLoop:
+    """An asyncio event loop running in a daemon thread."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="voicewire-harness-loop", daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        return self._loop
+
+    def run(self, coro: Coroutine[Any, Any, T], *, timeout: float = 60.0) -> T:
+        """Run ``coro`` on the loop and return its result (or raise its exception).
+
+        Past ``timeout`` seconds the coroutine is cancelled and :class:`HarnessTimeout` raised,
+        so a hung implementation fails one case instead of the whole run.
+        """
+        if threading.current_thread() is self._thread:
+            raise RuntimeError("BackgroundLoop.run called from its own loop thread")
+        future = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise HarnessTimeout(f"no result within {timeout:g} s") from None
+
+    def close(self) -> None:
+        """Stop the loop and its thread (after cancelling whatever still runs on it)."""
+        if not self._loop.is_running():
+            return
+
+        async def cancel_rest() -> None:
+            current = asyncio.current_task()
+            tasks = [t for t in asyncio.all_tasks() if t is not current]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(cancel_rest(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+class EmbeddedSimulator:
+    """A :class:`SimulatorServer` on a :class:`BackgroundLoop`, with one API key per session.
+
+    :meth:`session` loads a scenario under a fresh name and key, so a client that cannot send
+    the ``X-Voicewire-Scenario`` header still reaches its own script, and the journal of each
+    session can be read apart from the others'.
+    """
+
+    def __init__(self, loop: BackgroundLoop) -> None:
+        self._loop = loop
+        self.server = SimulatorServer()
+        loop.run(self.server.start())
+        self._ids = itertools.count(1)
+        self.sessions: list[str] = []
+
+    @property
+    def base_url(self) -> str:
+        """The gateway-style base URL, ``http://127.0.0.1:<port>/v1``."""
+        return self.server.base_url + "/v1"
+
+    def server_target(self) -> ServerTarget:
+        """The simulator as a server under test (the reference server)."""
+        return ServerTarget(
+            base_url=self.base_url, api_key=self.server.api_key, api_secret=self.server.api_secret
+        )
+
+    def session(
+        self, scenario: Scenario | None = None, *, model: str = "openai/gpt-4.1-mini", **llm: Any
+    ) -> LLMTarget:
+        """Load ``scenario`` (default: echo mode) under a fresh name and API key; return the
+        :class:`LLMTarget` that reaches it. ``llm`` sets other LLMTarget fields (provider...)."""
+        number = next(self._ids)
+        base = scenario if scenario is not None else Scenario.echo()
+        name = f"{base.name}.{number}"[-100:]
+        loaded = base.model_copy(update={"name": name})
+        api_key = f"vw-case-{number}"
+        api_secret = secrets.token_hex(32)
+
+        async def install() -> None:
+            self.server.load(loaded)
+            self.server.add_credential(api_key, api_secret, scenario=name)
+
+        self._loop.run(install())
+        self.sessions.append(name)
+        return LLMTarget(
+            base_url=self.base_url, api_key=api_key, api_secret=api_secret, model=model, **llm
+        )
+
+    def journal(self, target: LLMTarget | str) -> list[dict[str, Any]]:
+        """Journal entries of one session (by its target or scenario name)."""
+        name = target if isinstance(target, str) else self.scenario_name(target)
+
+        async def read() -> list[dict[str, Any]]:
+            return self.server.journal.entries(scenario=name)
+
+        return self._loop.run(read())
+
+    def requests(self, target: LLMTarget) -> list[dict[str, Any]]:
+        """The HTTP requests the session received: ``{method, path, headers, body}`` each,
+        in arrival order (the ``Authorization`` header is redacted in the journal)."""
+        return [e["data"] for e in self.journal(target) if e["kind"] == "http_request"]
+
+    def scenario_name(self, target: LLMTarget) -> str:
+        """The scenario a session's key is pinned to."""
+        name = self.server.credentials.scenario_for_key.get(target.api_key)
+        if name is None:
+            raise KeyError(f"{target.api_key!r} is not a session key of this simulator")
+        return name
+
+    def close(self) -> None:
+        self._loop.run(self.server.stop())

@@ -1,0 +1,65 @@
+"""Property families whose failing examples can be replayed one by one.
+
+A property family is a check over generated inputs: ``check(iut, simulator, example)`` where
+``example`` is a JSON-ready dict (by convention its ``"scenario"`` key, when present, is the
+scenario the simulator plays, as a dict). :func:`property_family` turns the check into a
+pytest case that
+
+- normally runs it under hypothesis with the family's strategy (the active profile decides
+  how many examples; hypothesis shrinks a failure to a minimal example and runs that last);
+- records each example's input in the case's record, so after a failure the report holds the
+  shrunk example, written as a replay file plus the scenario as YAML;
+- under ``--voicewire-replay FILE`` (``voicewire run --replay FILE``) runs the check exactly
+  once on the file's input, without hypothesis.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+__all__ = ["REPLAY_FORMAT", "property_family"]
+
+REPLAY_FORMAT = "voicewire-replay/1"
+
+Check = Callable[[Any, Any, dict[str, Any]], None]
+
+
+def property_family(name: str, strategy: st.SearchStrategy[dict[str, Any]]) -> Callable:
+    """Decorate ``check(voicewire_iut, voicewire_simulator, example)`` into a case."""
+
+    def decorate(check: Check) -> Callable[..., None]:
+        @functools.wraps(check)
+        def case(
+            voicewire_iut: Any,
+            voicewire_simulator: Any,
+            voicewire_case: Any,
+            request: pytest.FixtureRequest,
+        ) -> None:
+            from harness.pytest_plugin import runtime_of
+
+            voicewire_case.family = name
+            replay = runtime_of(request.config).replay
+            if replay is not None:
+                voicewire_case.property_input = replay["input"]
+                check(voicewire_iut, voicewire_simulator, replay["input"])
+                return
+
+            @given(example=strategy)
+            def run_example(example: dict[str, Any]) -> None:
+                voicewire_case.property_input = example
+                check(voicewire_iut, voicewire_simulator, example)
+
+            run_example()
+
+        # functools.wraps copied the check's signature; pytest must see the case's fixtures.
+        del case.__wrapped__
+        case.voicewire_family = name  # type: ignore[attr-defined]
+        return case
+
+    return decorate

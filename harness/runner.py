@@ -1,0 +1,400 @@
+"""The conformance runner behind ``voicewire run`` and ``voicewire list``.
+
+It runs the suites (pytest modules shipped in the ``suites`` package) through pytest with
+voicewire's plugin, in this process or across ``pytest-xdist`` workers (each with its own
+simulator and IUT), collects every case's verdict data from the reports, and turns them into
+a :class:`harness.verdicts.RunReport`. pytest's own output is kept out of the terminal (the
+console report replaces it) and shown only when pytest itself could not run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import os
+import re
+import shlex
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import suites
+from harness.iut import CAPABILITIES, LLM_SERVER, IUTSpecError, parse_iut_spec
+from harness.pytest_plugin import PROPERTY_KEY
+from harness.replay import REPLAY_FORMAT
+from harness.verdicts import (
+    CaseResult,
+    Outcome,
+    Repro,
+    RunReport,
+    requirement_results,
+    run_exit_code,
+)
+
+__all__ = [
+    "SUITES",
+    "CatalogEntry",
+    "HarnessError",
+    "RunOptions",
+    "catalog",
+    "run_conformance",
+    "write_replay",
+]
+
+SUITES: dict[str, str] = {
+    "llm": "LLM client: request shape, stream framing, content, tool calls, usage (SPEC §2.1-2.3)",
+    "retry": "LLM client: errors, retries and the fallback adapter (SPEC §2.4-2.5)",
+    "chat_context": "chat context operations and the openai format (SPEC §6)",
+    "server": "LLM server: framing, auth rejection, error bodies, usage (SPEC §1.1, §2.2, §7)",
+}
+"""The suites ``--suite`` can name, in run order."""
+
+_SUITES_DIR = Path(suites.__file__).resolve().parent
+# The suites bring their own configuration: a user's pytest.ini or pyproject must not change
+# how they run. Suite cases are synchronous; the scope only silences pytest-asyncio's warning.
+_INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+
+
+class HarnessError(Exception):
+    """The run could not be carried out (bad arguments, pytest could not collect)."""
+
+
+@dataclass
+class RunOptions:
+    """Everything ``voicewire run`` takes."""
+
+    iut: str = "reference"
+    suites: list[str] = field(default_factory=lambda: list(SUITES))
+    keyword: str | None = None
+    strict: bool = False
+    seed: int = 0
+    examples: int | None = None
+    profile: str = "ci"
+    workers: str | None = None
+    replay: str | None = None
+    repro_dir: str = "voicewire-repro"
+    timeout: float = 60.0
+
+
+def _suite_paths(names: Sequence[str]) -> list[str]:
+    unknown = [name for name in names if name not in SUITES]
+    if unknown:
+        raise HarnessError(f"unknown suite(s) {unknown}; known: {', '.join(SUITES)}")
+    return [str(_SUITES_DIR / name) for name in names]
+
+
+def _pytest_args(options: RunOptions, *, ini: str) -> list[str]:
+    args = [
+        *_suite_paths(options.suites),
+        "-c",
+        ini,
+        "--rootdir",
+        str(_SUITES_DIR.parent),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--strict-markers",
+        f"--voicewire-iut={options.iut}",
+        f"--voicewire-seed={options.seed}",
+        f"--hypothesis-seed={options.seed}",
+        f"--hypothesis-profile={options.profile}",
+        f"--voicewire-timeout={options.timeout}",
+    ]
+    if options.examples is not None:
+        args.append(f"--voicewire-examples={options.examples}")
+    if options.keyword:
+        args += ["-k", options.keyword]
+    if options.replay:
+        args.append(f"--voicewire-replay={options.replay}")
+    if options.workers:
+        args += ["-n", options.workers]
+    return args
+
+
+def _suite_of(nodeid: str) -> str:
+    match = re.search(r"suites/([A-Za-z0-9_]+)/", nodeid)
+    return match.group(1) if match else "other"
+
+
+class _Collector:
+    """A pytest plugin (in the controlling process) gathering each case's verdict data."""
+
+    def __init__(self) -> None:
+        self.cases: dict[str, CaseResult] = {}
+        self.durations: dict[str, float] = {}
+        self.replays: dict[str, dict[str, Any]] = {}
+        self.collected = 0
+        self.started: list[str] = []
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.collected = len(items)
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        self.started.append(nodeid)
+
+    def missing_results(self) -> list[str]:
+        """Cases that started but never reported a verdict (a worker died under them)."""
+        return [nodeid for nodeid in self.started if nodeid not in self.cases]
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        nodeid = report.nodeid
+        self.durations[nodeid] = self.durations.get(nodeid, 0.0) + report.duration
+        data = dict(report.user_properties).get(PROPERTY_KEY)
+        if data is None:
+            if report.failed and nodeid not in self.cases:
+                # A case without spec marks that fails is still an error of the run.
+                self.cases[nodeid] = CaseResult(
+                    nodeid=nodeid,
+                    name=nodeid.rsplit("::", 1)[-1],
+                    suite=_suite_of(nodeid),
+                    direction="client",
+                    spec_ids=[],
+                    outcome=Outcome.ERROR,
+                    message=str(report.longrepr)[-2000:],
+                )
+            return
+        outcome = Outcome(data["outcome"])
+        previous = self.cases.get(nodeid)
+        # A teardown error after a verdict makes the case an ERROR; never the reverse.
+        if previous is not None and outcome is not Outcome.ERROR:
+            return
+        capability = data["capability"]
+        self.cases[nodeid] = CaseResult(
+            nodeid=nodeid,
+            name=nodeid.rsplit("::", 1)[-1],
+            suite=_suite_of(nodeid),
+            direction="server" if capability == LLM_SERVER else "client",
+            spec_ids=data["spec_ids"],
+            capability=capability,
+            outcome=outcome,
+            broken_ids=data["broken_ids"],
+            message=data["message"],
+            journal=data["journal"],
+        )
+        if data.get("replay"):
+            self.replays[nodeid] = data["replay"]
+
+
+def write_replay(
+    path: Path, *, case: CaseResult, family: str, example: dict[str, Any], iut: str
+) -> Repro:
+    """Write a replay file (and the scenario as YAML beside it) atomically; return the
+    :class:`Repro` the report shows."""
+    case_file = {
+        "format": REPLAY_FORMAT,
+        "family": family,
+        "case": case.name,
+        "suite": case.suite,
+        "iut": iut,
+        "input": example,
+    }
+    _write_atomic(path, _json_text(case_file))
+    scenario_yaml = None
+    if isinstance(example.get("scenario"), dict):
+        scenario_yaml = yaml.safe_dump(example["scenario"], sort_keys=False, allow_unicode=True)
+        _write_atomic(path.with_suffix(".scenario.yaml"), scenario_yaml)
+    command = f"voicewire run --iut {shlex.quote(iut)} --replay {shlex.quote(str(path))}"
+    return Repro(case_file=case_file, scenario_yaml=scenario_yaml, command=command)
+
+
+def _json_text(data: Any) -> str:
+    import json
+
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _check_iut(spec: str) -> list[str]:
+    """Validate ``--iut`` before pytest starts; the capabilities when known without starting."""
+    adapter = parse_iut_spec(spec)
+    argv = getattr(adapter, "argv", None)
+    if argv is not None:
+        import shutil
+
+        if shutil.which(argv[0]) is None and not Path(argv[0]).exists():
+            raise IUTSpecError(f"cmd: command not found: {argv[0]!r}")
+    declared = getattr(adapter, "capabilities", None)
+    return sorted(declared) if isinstance(declared, frozenset) and declared else []
+
+
+def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
+    """Run the suites; return the report and pytest's captured output.
+
+    Raises :class:`HarnessError` when the arguments are wrong or pytest cannot run the suites
+    (the message then includes pytest's output).
+    """
+    try:
+        capabilities = _check_iut(options.iut)
+    except IUTSpecError as exc:
+        raise HarnessError(str(exc)) from None
+    if options.replay:
+        replay = _read_replay(options.replay)
+        options.suites = [replay.get("suite", options.suites[0])]
+    collector = _Collector()
+    started_at = dt.datetime.now(dt.timezone.utc)
+    start = time.monotonic()
+    output = io.StringIO()
+    with tempfile.TemporaryDirectory(prefix="voicewire-run-") as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text(_INI, encoding="utf-8")
+        args = _pytest_args(options, ini=str(ini))
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            code = pytest.main(args, plugins=[collector])
+    duration = time.monotonic() - start
+    if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR) or (
+        code == pytest.ExitCode.USAGE_ERROR
+    ):
+        raise HarnessError(
+            f"pytest could not run the suites (exit {int(code)}):\n{output.getvalue()}"
+        )
+    if "INTERNALERROR" in output.getvalue():
+        raise HarnessError(f"pytest failed internally:\n{output.getvalue()[-6000:]}")
+    for nodeid in collector.missing_results():
+        collector.cases[nodeid] = CaseResult(
+            nodeid=nodeid,
+            name=nodeid.rsplit("::", 1)[-1],
+            suite=_suite_of(nodeid),
+            direction="client",
+            spec_ids=[],
+            outcome=Outcome.ERROR,
+            message="the case started but reported no result (its worker process died?)",
+        )
+    cases = [collector.cases[nodeid] for nodeid in sorted(collector.cases)]
+    for case in cases:
+        case.duration = round(collector.durations.get(case.nodeid, 0.0), 4)
+        replay = collector.replays.get(case.nodeid)
+        if replay is not None and case.outcome is not Outcome.PASS and not options.replay:
+            name = re.sub(r"[^A-Za-z0-9_.-]+", "_", case.name)[:80]
+            case.repro = write_replay(
+                Path(options.repro_dir) / f"{case.suite}.{name}.json",
+                case=case,
+                family=replay["family"],
+                example=replay["input"],
+                iut=options.iut,
+            )
+    if not capabilities:
+        capabilities = sorted(
+            {c.capability for c in cases if c.capability and c.outcome is not Outcome.UNSUPPORTED}
+        )
+    report = RunReport(
+        iut=options.iut,
+        capabilities=[c for c in capabilities if c in CAPABILITIES],
+        suites=list(options.suites),
+        seed=options.seed,
+        hypothesis_profile=options.profile,
+        examples=options.examples,
+        strict=options.strict,
+        started_at=started_at.isoformat(timespec="seconds"),
+        duration=round(duration, 3),
+        totals={o.value: sum(c.outcome is o for c in cases) for o in Outcome},
+        requirements=requirement_results(cases),
+        cases=cases,
+        exit_code=run_exit_code(cases, strict=options.strict),
+    )
+    return report, output.getvalue()
+
+
+def _read_replay(path: str) -> dict[str, Any]:
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"--replay {path}: cannot read: {exc}") from None
+    if not isinstance(data, dict) or data.get("format") != REPLAY_FORMAT:
+        raise HarnessError(f"--replay {path}: not a voicewire replay file ({REPLAY_FORMAT})")
+    if data.get("suite") not in SUITES:
+        raise HarnessError(f"--replay {path}: unknown suite {data.get('suite')!r}")
+    return data
+
+
+# -- the catalog (voicewire list) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """One case of the catalog."""
+
+    nodeid: str
+    suite: str
+    name: str
+    spec_ids: tuple[str, ...]
+    capability: str | None
+    direction: str
+    doc: str
+    family: str | None
+
+
+class _CatalogCollector:
+    def __init__(self) -> None:
+        self.entries: list[CatalogEntry] = []
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            ids: list[str] = []
+            for marker in item.iter_markers("spec"):
+                ids.extend(rid for rid in marker.args if rid not in ids)
+            capability_marker = item.get_closest_marker("capability")
+            capability = capability_marker.args[0] if capability_marker else None
+            function = getattr(item, "function", None)
+            doc = (getattr(function, "__doc__", None) or "").strip().splitlines()
+            self.entries.append(
+                CatalogEntry(
+                    nodeid=item.nodeid,
+                    suite=_suite_of(item.nodeid),
+                    name=item.name,
+                    spec_ids=tuple(ids),
+                    capability=capability,
+                    direction="server" if capability == LLM_SERVER else "client",
+                    doc=doc[0] if doc else "",
+                    family=getattr(function, "voicewire_family", None),
+                )
+            )
+
+
+def catalog(suite_names: Sequence[str] | None = None) -> list[CatalogEntry]:
+    """Every case of the named suites (default: all), without running any."""
+    collector = _CatalogCollector()
+    output = io.StringIO()
+    with tempfile.TemporaryDirectory(prefix="voicewire-list-") as tmp:
+        ini = Path(tmp) / "pytest.ini"
+        ini.write_text(_INI, encoding="utf-8")
+        args = [
+            *_suite_paths(list(suite_names or SUITES)),
+            "-c",
+            str(ini),
+            "--rootdir",
+            str(_SUITES_DIR.parent),
+            "-p",
+            "no:cacheprovider",
+            "--collect-only",
+            "-q",
+        ]
+        with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+            code = pytest.main(args, plugins=[collector])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise HarnessError(
+            f"pytest could not collect the suites (exit {int(code)}):\n{output.getvalue()}"
+        )
+    return collector.entries

@@ -1,0 +1,205 @@
+"""Verdicts: how case outcomes become per-requirement results and an exit code.
+
+SPEC §0: breaking a MUST rule is ``FAIL``; breaking a SHOULD rule is ``NON-STRICT`` (it fails
+the run only with ``--strict``); a case whose capability the IUT lacks is ``UNSUPPORTED``;
+a case the harness could not carry out (the adapter crashed, the driver broke its protocol,
+the case timed out) is ``ERROR``.
+
+A case names its SPEC IDs with ``@pytest.mark.spec``. When it fails with a
+:class:`SpecViolation` (raised by :func:`expect`), only the IDs the violation names are
+broken; a plain ``AssertionError`` breaks all of the case's IDs. The case's outcome is FAIL
+when a broken ID is MUST, NON-STRICT when every broken ID is SHOULD or MAY.
+
+A requirement's result is the worst over its cases: FAIL, then ERROR, then NON-STRICT, then
+PASS (at least one case passed), then UNSUPPORTED (no case could run).
+
+The report model (:class:`RunReport`) is what ``--json`` writes; its JSON schema is
+:func:`report_json_schema` (committed as ``docs/report.schema.json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from suites.requirements import REQUIREMENTS, Level
+
+__all__ = [
+    "CaseResult",
+    "Outcome",
+    "Repro",
+    "RequirementResult",
+    "RunReport",
+    "SpecViolation",
+    "case_outcome",
+    "expect",
+    "report_json_schema",
+    "requirement_results",
+    "run_exit_code",
+]
+
+REPORT_FORMAT = "voicewire-report/1"
+
+
+class Outcome(str, Enum):
+    """The result of a case, and of a requirement."""
+
+    PASS = "PASS"
+    NON_STRICT = "NON-STRICT"
+    FAIL = "FAIL"
+    UNSUPPORTED = "UNSUPPORTED"
+    ERROR = "ERROR"
+
+
+# Worst first: the order in which a requirement's cases decide its result.
+_SEVERITY = [Outcome.FAIL, Outcome.ERROR, Outcome.NON_STRICT, Outcome.PASS, Outcome.UNSUPPORTED]
+
+
+class SpecViolation(AssertionError):
+    """A failed expectation that names the requirement IDs it breaks."""
+
+    def __init__(self, ids: Sequence[str], message: str) -> None:
+        ids = tuple(ids)
+        unknown = [rid for rid in ids if rid not in REQUIREMENTS]
+        if not ids or unknown:
+            raise ValueError(f"SpecViolation needs known SPEC IDs, got {ids!r}")
+        super().__init__(f"[{', '.join(ids)}] {message}")
+        self.ids = ids
+        self.message = message
+
+
+def expect(condition: object, ids: str | Sequence[str], message: str) -> None:
+    """Raise :class:`SpecViolation` for ``ids`` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise SpecViolation((ids,) if isinstance(ids, str) else ids, message)
+
+
+def case_outcome(broken_ids: Iterable[str]) -> Outcome:
+    """The outcome of a failed case, from the IDs it broke: FAIL if any is MUST."""
+    levels = {REQUIREMENTS[rid].level for rid in broken_ids}
+    return Outcome.FAIL if Level.MUST in levels or not levels else Outcome.NON_STRICT
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Repro(_Model):
+    """How to reproduce a failed property example: the scenario the simulator played (ready
+    for ``voicewire serve --scenario``), the operation the IUT was asked to perform, and one
+    command that replays exactly this example."""
+
+    case_file: dict[str, Any] = Field(description="the replay file: family, scenario, request")
+    scenario_yaml: str | None = None
+    command: str
+
+
+class CaseResult(_Model):
+    """One case (one pytest item) of the run."""
+
+    nodeid: str
+    name: str
+    suite: str
+    direction: str
+    spec_ids: list[str]
+    capability: str | None = None
+    outcome: Outcome
+    broken_ids: list[str] = Field(default_factory=list)
+    message: str = Field(default="", description="the failed expectation or the error")
+    duration: float = 0.0
+    journal: list[dict[str, Any]] = Field(
+        default_factory=list, description="wire journal excerpt of the case's sessions"
+    )
+    repro: Repro | None = None
+
+
+class RequirementResult(_Model):
+    """One SPEC requirement: its level and the combined result of the cases citing it."""
+
+    id: str
+    level: str
+    title: str
+    area: str
+    direction: str
+    outcome: Outcome
+    cases: list[str] = Field(default_factory=list, description="nodeids of the citing cases")
+    counts: dict[str, int] = Field(default_factory=dict)
+
+
+class RunReport(_Model):
+    """A whole ``voicewire run``: what ``--json`` writes."""
+
+    format: str = REPORT_FORMAT
+    iut: str
+    capabilities: list[str]
+    suites: list[str]
+    seed: int
+    hypothesis_profile: str
+    examples: int | None = None
+    strict: bool
+    started_at: str = Field(description="ISO 8601, UTC")
+    duration: float
+    totals: dict[str, int] = Field(description="cases per outcome")
+    requirements: list[RequirementResult]
+    cases: list[CaseResult]
+    exit_code: int
+
+
+def requirement_results(cases: Sequence[CaseResult]) -> list[RequirementResult]:
+    """Per-requirement results (catalog order) for every requirement some case cites."""
+    by_id: dict[str, list[tuple[CaseResult, Outcome]]] = {}
+    for case in cases:
+        for rid in case.spec_ids:
+            # A case that broke some IDs passed the others it names only if it ran them all;
+            # a failure stops the case, so its other IDs are marked by the case's outcome too,
+            # except that a SpecViolation naming specific IDs leaves the rest unbroken.
+            if case.outcome in (Outcome.FAIL, Outcome.NON_STRICT):
+                outcome = case_outcome([rid]) if rid in case.broken_ids else Outcome.PASS
+            else:
+                outcome = case.outcome
+            by_id.setdefault(rid, []).append((case, outcome))
+    results = []
+    for rid, requirement in REQUIREMENTS.items():
+        entries = by_id.get(rid)
+        if not entries:
+            continue
+        counts: dict[str, int] = {}
+        for _, outcome in entries:
+            counts[outcome.value] = counts.get(outcome.value, 0) + 1
+        worst = next(o for o in _SEVERITY if o.value in counts)
+        results.append(
+            RequirementResult(
+                id=rid,
+                level=requirement.level.value,
+                title=requirement.title,
+                area=requirement.area,
+                direction=requirement.direction.value,
+                outcome=worst,
+                cases=[case.nodeid for case, _ in entries],
+                counts=counts,
+            )
+        )
+    return results
+
+
+def run_exit_code(cases: Sequence[CaseResult], *, strict: bool) -> int:
+    """0: conformant; 1: a FAIL or ERROR (or NON-STRICT under ``strict``); 5: no case ran."""
+    outcomes = {case.outcome for case in cases}
+    if not cases or outcomes == {Outcome.UNSUPPORTED}:
+        return 5
+    if Outcome.FAIL in outcomes or Outcome.ERROR in outcomes:
+        return 1
+    if strict and Outcome.NON_STRICT in outcomes:
+        return 1
+    return 0
+
+
+def report_json_schema() -> dict[str, Any]:
+    """The JSON schema (draft 2020-12) of the ``--json`` report."""
+    schema = RunReport.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "voicewire run report"
+    return schema
