@@ -13,18 +13,21 @@ from harness.serve import add_serve_parser, run_serve
 _WHAT_EXISTS = """\
 voicewire: conformance harness and provider simulator for voice-AI wire protocols.
 
-Installed so far (the foundation):
-  reference.llm    chat context, openai message format, function tools and strict schemas
-  reference.auth   LiveKit inference JWTs (create / verify, SPEC AUTH-1..5)
-  reference.errors APIError family, APIConnectOptions and the retry-wait formula
-  reference.audio  AudioFrame, AudioByteStream, resampling, test signals
-  pytest plugin    hypothesis profiles ci/dev/deep and the @pytest.mark.spec marker
+Installed:
+  voicewire run    the conformance suites against an implementation under test
+                   (--iut reference | python:pkg.mod:factory | cmd:<command> | url:<base_url>),
+                   with embedded simulators; console, JSON, JUnit and HTML reports
+  voicewire list   the case catalog: SPEC IDs, capability, direction
+  voicewire serve  the LLM simulator (/chat/completions, /models) with scenarios, faults,
+                   a journal and a control API
+  voicewire bench  simulator SSE throughput vs a bare aiohttp server
 
-  simulators       'voicewire serve': the LLM endpoints (/chat/completions, /models) with
-                   scenarios, faults, a journal and a control API
-  benchmark        'voicewire bench llm': simulator SSE throughput vs a bare aiohttp server
+  reference.llm    chat context, openai message format, tools, the inference LLM client,
+                   FallbackAdapter; reference.auth, reference.errors, reference.audio
+  pytest plugin    fixtures voicewire_iut / voicewire_simulator / voicewire_scenario,
+                   --voicewire-iut, the spec and capability markers, hypothesis profiles
 
-Not yet available: conformance suites ('voicewire run'), STT/TTS/Inworld simulators.
+Not yet available: STT/TTS/Inworld simulators and suites.
 """
 
 

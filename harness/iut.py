@@ -128,11 +128,15 @@ class ConnOptions(_Request):
 class FallbackRequest(_Request):
     """A ``FallbackAdapter`` over ``llms`` (SPEC §2.5).
 
+    An empty ``llms`` is sent on purpose by FALLBACK-5: constructing the adapter must fail
+    with ``ValueError``, reported as the ``llm.end`` error.
     ``settle``: after the stream ends, wait (up to ``attempt_timeout`` per LLM) for background
     availability probes to finish, so their ``llm.availability`` events are reported.
     """
 
-    llms: list[LLMTarget] = Field(min_length=1)
+    llms: list[LLMTarget] = Field(
+        description="the LLMs in order; an empty list must be refused (FALLBACK-5)"
+    )
     attempt_timeout: float = Field(default=5.0, ge=0)
     max_retry_per_llm: int = Field(default=0, ge=0)
     retry_interval: float = Field(default=0.5, ge=0)

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import openai
+
 from harness.events import (
     AvailabilityEvent,
     ChunkEvent,
@@ -75,15 +77,23 @@ class ReferenceIUT:
     capabilities = frozenset({LLM_CHAT, LLM_FALLBACK, CHAT_CONTEXT, LLM_SERVER})
 
     def __init__(self) -> None:
-        self._llms: list[LLM] = []
+        self._http_client: Any = None
 
     async def start(self) -> None:
         return None
 
     async def aclose(self) -> None:
-        for llm in self._llms:
-            await llm.aclose()
-        self._llms.clear()
+        if self._http_client is not None:
+            await self._http_client.aclose()
+            self._http_client = None
+
+    @property
+    def http_client(self) -> Any:
+        """One connection pool for every LLM this adapter makes: a new client per case would
+        spend most of a case building TLS contexts."""
+        if self._http_client is None:
+            self._http_client = openai.DefaultAsyncHttpxClient()
+        return self._http_client
 
     def server_target(self, embedded: ServerTarget) -> ServerTarget:
         return embedded
@@ -100,8 +110,8 @@ class ReferenceIUT:
             api_secret=target.api_secret,
             extra_kwargs=target.extra_kwargs,
             label=target.label,
+            http_client=self.http_client,
         )
-        self._llms.append(llm)
         return llm
 
     def make_tool(self, spec: ToolSpec) -> Tool:
@@ -162,13 +172,16 @@ class ReferenceIUT:
         adapter: FallbackAdapter | None = None
         if request.fallback is not None:
             llms = [self.make_llm(target) for target in request.fallback.llms]
-            adapter = FallbackAdapter(
-                llms,
-                attempt_timeout=request.fallback.attempt_timeout,
-                max_retry_per_llm=request.fallback.max_retry_per_llm,
-                retry_interval=request.fallback.retry_interval,
-                retry_on_chunk_sent=request.fallback.retry_on_chunk_sent,
-            )
+            try:
+                adapter = FallbackAdapter(
+                    llms,
+                    attempt_timeout=request.fallback.attempt_timeout,
+                    max_retry_per_llm=request.fallback.max_retry_per_llm,
+                    retry_interval=request.fallback.retry_interval,
+                    retry_on_chunk_sent=request.fallback.retry_on_chunk_sent,
+                )
+            except ValueError as exc:  # FALLBACK-5: refusing the adapter is the observation
+                return [EndEvent(t=now(), error=error_info(exc))]
             adapter.on("llm_availability_changed", on_availability)
             start_stream: Callable[[], Any] = lambda: adapter.chat(**options)  # noqa: E731
         else:

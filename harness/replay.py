@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 __all__ = ["REPLAY_FORMAT", "property_family"]
@@ -30,8 +30,16 @@ REPLAY_FORMAT = "voicewire-replay/1"
 Check = Callable[[Any, Any, dict[str, Any]], None]
 
 
-def property_family(name: str, strategy: st.SearchStrategy[dict[str, Any]]) -> Callable:
-    """Decorate ``check(voicewire_iut, voicewire_simulator, example)`` into a case."""
+def property_family(
+    name: str, strategy: st.SearchStrategy[dict[str, Any]], *, max_examples: int | None = None
+) -> Callable:
+    """Decorate ``check(voicewire_iut, voicewire_simulator, example)`` into a case.
+
+    ``max_examples`` caps the active profile's example count for this family (a family whose
+    examples are slow); it never raises it.
+    """
+    if max_examples is not None and (isinstance(max_examples, bool) or max_examples < 1):
+        raise ValueError(f"max_examples must be a positive int, got {max_examples!r}")
 
     def decorate(check: Check) -> Callable[..., None]:
         @functools.wraps(check)
@@ -50,12 +58,15 @@ def property_family(name: str, strategy: st.SearchStrategy[dict[str, Any]]) -> C
                 check(voicewire_iut, voicewire_simulator, replay["input"])
                 return
 
-            @given(example=strategy)
             def run_example(example: dict[str, Any]) -> None:
                 voicewire_case.property_input = example
                 check(voicewire_iut, voicewire_simulator, example)
 
-            run_example()
+            search = given(example=strategy)(run_example)
+            profile_examples = settings.default.max_examples
+            if max_examples is not None and max_examples < profile_examples:
+                search = settings(max_examples=max_examples)(search)
+            search()
 
         # functools.wraps copied the check's signature; pytest must see the case's fixtures.
         del case.__wrapped__

@@ -813,15 +813,28 @@ MODELS = ("openai/gpt-4.1-mini", "openai/gpt-4o-mini", "google/gemini-2.5-flash"
 
 
 async def _chat_completions(request: web.Request) -> web.StreamResponse:
-    from simulators.server import STATE_KEY
+    from simulators.server import SCENARIO_HEADER, STATE_KEY
 
     state = request.app[STATE_KEY]
+    try:
+        body = await request.read()
+    except ConnectionResetError:
+        # The client hung up before its body was complete: nobody is left to answer, and
+        # aiohttp would log the unhandled error as a server fault.
+        state.journal.record(
+            scenario=request.headers.get(SCENARIO_HEADER, state.default_scenario),
+            exchange=state.journal.new_exchange(),
+            direction="note",
+            kind="client_gone",
+            data="connection lost while reading the request body",
+        )
+        return web.Response(status=400)
     answer = decide_chat(
         state,
         method=request.method,
         path=request.path,
         headers=request.headers,
-        body=await request.read(),
+        body=body,
     )
     if isinstance(answer, ErrorAnswer):
         return web.json_response(answer.body, status=answer.status, headers=answer.headers or None)

@@ -1,8 +1,8 @@
 """Hypothesis profiles shared by voicewire's own tests and by users' suites.
 
 - ``ci``: derandomized (the same examples on every run) with modest example counts, no
-  deadline (a loaded CI core must not turn slowness into failures), and no example database
-  so a CI run never depends on files left by an earlier one.
+  deadline (a loaded CI core must not turn slowness into failures), no example database
+  so a CI run never depends on files left by an earlier one, and no explain phase.
 - ``dev``: hypothesis' defaults with a larger budget; failures are remembered locally.
 - ``deep``: fuzzing depth, for hunting rare protocol edge cases on purpose.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, Phase, settings
 
 PROFILE_NAMES = ("ci", "dev", "deep")
 
@@ -31,6 +31,9 @@ def register_profiles() -> None:
         database=None,
         print_blob=True,
         suppress_health_check=[HealthCheck.too_slow],
+        # The explain phase re-runs a shrunk failure many times to annotate it; over sockets
+        # that costs more than the search itself, and the replay file already pins the case.
+        phases=[p for p in Phase if p is not Phase.explain],
     )
     settings.register_profile("dev", max_examples=100, deadline=None, print_blob=True)
     settings.register_profile(

@@ -136,6 +136,9 @@ class LLM(EventEmitter[LLMEvent]):
 
     Credentials and base URL follow AUTH-5 (arguments, then environment). ``time_scale``
     multiplies the waits between retries, so retry behaviour can be tested quickly.
+    ``http_client`` (an async HTTP client the openai SDK accepts, e.g.
+    ``openai.DefaultAsyncHttpxClient()``) shares one connection pool between many LLMs; its
+    owner closes it.
     """
 
     def __init__(
@@ -149,6 +152,7 @@ class LLM(EventEmitter[LLMEvent]):
         extra_kwargs: Mapping[str, Any] | None = None,
         time_scale: float = 1.0,
         label: str | None = None,
+        http_client: Any = None,
     ) -> None:
         super().__init__()
         if not isinstance(model, str) or not model:
@@ -168,8 +172,13 @@ class LLM(EventEmitter[LLMEvent]):
         self.time_scale = float(time_scale)
         self.label = label or f"inference.LLM({model})"
         # The SDK's api_key is never sent: every request carries its own fresh token.
+        # A shared http_client belongs to the caller: aclose() then leaves it open.
+        self._owns_http_client = http_client is None
         self._client = openai.AsyncClient(
-            api_key="unused", base_url=self._credentials.base_url, max_retries=0
+            api_key="unused",
+            base_url=self._credentials.base_url,
+            max_retries=0,
+            http_client=http_client,
         )
 
     @property
@@ -222,8 +231,9 @@ class LLM(EventEmitter[LLMEvent]):
         await self._client.models.list(extra_headers=self.headers())
 
     async def aclose(self) -> None:
-        """Close the HTTP client."""
-        await self._client.close()
+        """Close the HTTP client (unless it was passed in as ``http_client``)."""
+        if self._owns_http_client:
+            await self._client.close()
 
     def _emit_error(self, error: Exception, *, recoverable: bool) -> None:
         self.emit("error", LLMErrorEvent(error=error, recoverable=recoverable, label=self.label))

@@ -733,3 +733,27 @@ async def test_journal_records_exactly_the_planned_stream(start_simulator, make_
     assert events[:-1] == planned
     # Each write is one whole event, exactly as encoded.
     assert all(w["data"].startswith("data: ") and w["data"].endswith("\n\n") for w in writes)
+
+
+@pytest.mark.spec("SRV-1", "SRV-2")
+async def test_a_client_hanging_up_mid_body_is_journaled_and_others_are_served(
+    start_simulator, make_llm
+):
+    sim = await start_simulator()
+    reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+    writer.write(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
+        b"Content-Type: application/json\r\n\r\n{\"mod"
+    )
+    await writer.drain()
+    writer.write_eof()  # the body ends 95 bytes early
+    answer = await reader.read()  # the simulator has given up on this request
+    writer.close()
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400")
+    ctx = ChatContext()
+    ctx.add_message(role="user", content="still there?")
+    async with make_llm(sim).chat(chat_ctx=ctx) as stream:
+        text = "".join([t async for t in stream.to_str_iterable()])
+    assert text == "You said: still there?"
+    kinds = [entry["kind"] for entry in sim.journal.entries()]
+    assert "client_gone" in kinds

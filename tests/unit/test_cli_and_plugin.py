@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -17,12 +18,7 @@ from suites.hypothesis_profiles import PROFILE_NAMES, default_profile_name, regi
 def test_voicewire_without_command_says_what_is_installed(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert "reference.llm" in out and "Not yet available" in out
-
-
-def test_voicewire_run_refuses_honestly_until_suites_exist(capsys):
-    assert main(["run", "--iut", "reference"]) != 0
-    assert "no conformance suites are installed yet" in capsys.readouterr().err
+    assert "reference.llm" in out and "voicewire run" in out and "Not yet available" in out
 
 
 def test_unknown_command_is_a_usage_error(capsys):
@@ -109,3 +105,42 @@ def test_plugin_rejects_unknown_spec_ids(tmp_path):
     done = _run_pytest(tmp_path, body)
     assert done.returncode != 0
     assert "unknown SPEC requirement ID 'CTX-TRUNK-1'" in done.stdout + done.stderr
+
+
+def test_plugin_rejects_unknown_capabilities(tmp_path):
+    body = """
+        import pytest
+
+        @pytest.mark.spec("LLM-TC-1")
+        @pytest.mark.capability("llm.telepathy")
+        def test_odd(voicewire_iut):
+            pass
+    """
+    done = _run_pytest(tmp_path, body)
+    assert done.returncode != 0
+    assert "@pytest.mark.capability needs one of" in done.stdout + done.stderr
+
+
+README_EXAMPLE_START = "<!-- user-test-example -->"
+
+
+def _readme_user_example() -> str:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split(README_EXAMPLE_START, 1)[1]
+    return block.split("```python", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_user_example_runs_in_a_users_repo(tmp_path):
+    """The README's plugin example, as a user would save it, passes against the reference
+    and reports a capability the IUT lacks as UNSUPPORTED."""
+    done = _run_pytest(tmp_path, _readme_user_example(), "-rs")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"(\d+) passed", done.stdout)
+    # A server-only IUT has no LLM client: its client cases are UNSUPPORTED, never silent.
+    done = _run_pytest(
+        tmp_path, _readme_user_example(), "-rs", "--voicewire-iut", "url:http://127.0.0.1:9/v1"
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "UNSUPPORTED: url:http://127.0.0.1:9/v1 does not declare 'llm.chat'" in done.stdout

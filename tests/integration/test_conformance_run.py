@@ -1,0 +1,221 @@
+"""``voicewire run`` / ``voicewire list`` end to end: real subprocesses, real suites, real
+simulators, real reports."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def voicewire(*args: object, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "harness.cli", *map(str, args)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    """One full run against the reference, on two workers, writing every report."""
+    out = tmp_path_factory.mktemp("reference-run")
+    done = voicewire(
+        "run",
+        "--iut",
+        "reference",
+        "-n",
+        "2",
+        "--json",
+        out / "report.json",
+        "--junit",
+        out / "report.xml",
+        "--html",
+        out / "report.html",
+        cwd=out,
+    )
+    return done, out
+
+
+def test_reference_passes_every_case(reference_run):
+    done, out = reference_run
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    report = json.loads((out / "report.json").read_text())
+    outcomes = {case["nodeid"]: case["outcome"] for case in report["cases"]}
+    assert outcomes and set(outcomes.values()) == {"PASS"}, {
+        k: v for k, v in outcomes.items() if v != "PASS"
+    }
+    assert {r["outcome"] for r in report["requirements"]} == {"PASS"}
+    assert set(report["suites"]) == {"llm", "retry", "chat_context", "server"}
+    # Every suite contributed, in both directions.
+    assert {case["suite"] for case in report["cases"]} == set(report["suites"])
+    assert {case["direction"] for case in report["cases"]} == {"client", "server"}
+    assert "CONFORMANT" in done.stdout
+
+
+def test_json_report_validates_against_the_documented_schema(reference_run):
+    _, out = reference_run
+    schema = json.loads((REPO / "docs" / "report.schema.json").read_text())
+    jsonschema.validate(json.loads((out / "report.json").read_text()), schema)
+
+
+def test_junit_report_parses_and_counts_every_case(reference_run):
+    _, out = reference_run
+    report = json.loads((out / "report.json").read_text())
+    root = ET.parse(out / "report.xml").getroot()
+    cases = root.findall(".//testcase")
+    assert len(cases) == len(report["cases"])
+    assert not root.findall(".//failure") and not root.findall(".//error")
+
+
+def test_html_report_is_one_self_contained_file(reference_run):
+    _, out = reference_run
+    html = (out / "report.html").read_text()
+    assert "<html" in html and "LLM-TC-1" in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)
+
+
+def test_a_zero_case_run_exits_non_zero(tmp_path):
+    done = voicewire("run", "--suite", "chat_context", "-k", "no_case_has_this_name", cwd=tmp_path)
+    assert done.returncode == 5, done.stdout + done.stderr
+
+
+def test_a_server_iut_gets_client_cases_unsupported_and_passes_the_server_suite(tmp_path):
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "serve"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert serve.stdout is not None
+        first = serve.stdout.readline()
+        base = re.search(r"listening on (http://\S+)", first)
+        assert base, first
+        done = voicewire(
+            "run", "--iut", f"url:{base.group(1)}/v1", "--json", tmp_path / "r.json", cwd=tmp_path
+        )
+    finally:
+        serve.terminate()
+        serve.wait(10)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    by_suite: dict[str, set[str]] = {}
+    for case in report["cases"]:
+        by_suite.setdefault(case["suite"], set()).add(case["outcome"])
+    assert by_suite.pop("server") == {"PASS"}
+    assert set().union(*by_suite.values()) == {"UNSUPPORTED"}
+    assert report["capabilities"] == ["llm.server"]
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["run", "--iut", "referense"], 3, "unknown --iut 'referense'"),
+        (["run", "--iut", "python:no_such_module_xyz:f"], 3, "cannot import 'no_such_module_xyz'"),
+        (["run", "--iut", "cmd:no-such-driver-xyz --flag"], 3, "command not found"),
+        (["run", "--examples", "0"], 2, "must be >= 1"),
+        (["run", "--suite", "tts"], 2, "invalid choice: 'tts'"),
+        (["run", "-n", "lots"], 2, "must be 'auto' or a positive integer"),
+        (["run", "--replay", "missing.json"], 3, "--replay missing.json: cannot read"),
+    ],
+)
+def test_bad_arguments_are_named(tmp_path, args, code, message):
+    done = voicewire(*args, cwd=tmp_path)
+    assert done.returncode == code, done.stdout + done.stderr
+    assert message in done.stderr
+
+
+def test_list_shows_every_case_with_ids_and_direction(tmp_path):
+    done = voicewire("list", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^\s+server\s+llm\.server\s+.*AUTH-4", done.stdout, re.M)
+    assert re.search(r"^\s+client\s+llm\.chat\s+.*LLM-TC-1", done.stdout, re.M)
+    assert "[property: tool-call-reassembly]" in done.stdout
+    count = re.search(r"^(\d+) cases covering (\d+) SPEC requirements$", done.stdout, re.M)
+    assert count and int(count.group(1)) > 50
+    only = voicewire("list", "--suite", "server", cwd=tmp_path)
+    assert "client " not in only.stdout and "server:" in only.stdout
+
+
+def test_the_example_cmd_driver_is_conformant_for_what_it_declares(tmp_path):
+    driver = REPO / "docs" / "examples" / "llm_driver.py"
+    done = voicewire(
+        "run",
+        "--iut",
+        f"cmd:{sys.executable} {driver}",
+        "--suite",
+        "llm",
+        "--suite",
+        "chat_context",
+        "--json",
+        tmp_path / "r.json",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    outcomes = {(case["suite"], case["outcome"]) for case in report["cases"]}
+    # It declares llm.chat only: every chat-context case is UNSUPPORTED, never skipped silently.
+    assert outcomes == {("llm", "PASS"), ("chat_context", "UNSUPPORTED")}
+    assert report["capabilities"] == ["llm.chat"]
+
+
+def test_a_broken_cmd_driver_fails_with_the_right_ids(tmp_path):
+    driver = REPO / "tests" / "integration" / "reserializing_driver.py"
+    done = voicewire(
+        "run",
+        "--iut",
+        f"cmd:{sys.executable} {driver}",
+        "--suite",
+        "llm",
+        "--json",
+        tmp_path / "r.json",
+        "--repro-dir",
+        tmp_path / "repro",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    failed = {r["id"] for r in report["requirements"] if r["outcome"] == "FAIL"}
+    assert "LLM-TC-1" in failed
+    assert not [case for case in report["cases"] if case["outcome"] == "ERROR"]
+    assert "NOT CONFORMANT" in done.stdout
+    # The property family's shrunk example is written as a replay file and a scenario, and
+    # the printed command reproduces the failure on its own.
+    replays = sorted((tmp_path / "repro").glob("*.json"))
+    assert replays, done.stdout[-3000:]
+    command = next(case["repro"]["command"] for case in report["cases"] if case["repro"])
+    assert command.startswith("voicewire run --iut ") and " --replay " in command
+    scenario_files = sorted((tmp_path / "repro").glob("*.scenario.yaml"))
+    assert scenario_files
+    from simulators import load_scenario
+
+    assert load_scenario(scenario_files[0]).rules
+    replay = voicewire(
+        "run",
+        "--iut",
+        f"cmd:{sys.executable} {driver}",
+        "--replay",
+        replays[0],
+        "--json",
+        tmp_path / "replay.json",
+        cwd=tmp_path,
+    )
+    assert replay.returncode == 1, replay.stdout[-3000:] + replay.stderr[-2000:]
+    replayed = json.loads((tmp_path / "replay.json").read_text())
+    assert len(replayed["cases"]) == 1 and replayed["cases"][0]["outcome"] == "FAIL"
