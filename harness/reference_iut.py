@@ -32,6 +32,7 @@ from harness.iut import (
     ChatRequest,
     ContextRequest,
     ContextResult,
+    FallbackRequest,
     LLMTarget,
     ServerTarget,
     ToolSpec,
@@ -114,6 +115,16 @@ class ReferenceIUT:
         )
         return llm
 
+    def make_fallback(self, llms: list[LLM], request: FallbackRequest) -> FallbackAdapter:
+        """The reference ``FallbackAdapter`` over ``llms`` with the request's options."""
+        return FallbackAdapter(
+            llms,
+            attempt_timeout=request.attempt_timeout,
+            max_retry_per_llm=request.max_retry_per_llm,
+            retry_interval=request.retry_interval,
+            retry_on_chunk_sent=request.retry_on_chunk_sent,
+        )
+
     def make_tool(self, spec: ToolSpec) -> Tool:
         """A reference tool offering ``spec`` to the model."""
         schema: dict[str, Any] = {
@@ -173,13 +184,7 @@ class ReferenceIUT:
         if request.fallback is not None:
             llms = [self.make_llm(target) for target in request.fallback.llms]
             try:
-                adapter = FallbackAdapter(
-                    llms,
-                    attempt_timeout=request.fallback.attempt_timeout,
-                    max_retry_per_llm=request.fallback.max_retry_per_llm,
-                    retry_interval=request.fallback.retry_interval,
-                    retry_on_chunk_sent=request.fallback.retry_on_chunk_sent,
-                )
+                adapter = self.make_fallback(llms, request.fallback)
             except ValueError as exc:  # FALLBACK-5: refusing the adapter is the observation
                 return [EndEvent(t=now(), error=error_info(exc))]
             adapter.on("llm_availability_changed", on_availability)

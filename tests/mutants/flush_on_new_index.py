@@ -1,0 +1,124 @@
+"""Mutant: one tool call in flight at a time, flushed when the next call's header arrives.
+
+The port author kept a single "pending call" (index, id, name, arguments) per stream, as
+livekit-agents 1.8.9 does: a fragment carrying an ``id`` at another ``index`` is taken to mean
+the pending call is complete, so it is emitted at once and the new call becomes the pending
+one; any later argument fragment is appended to whatever call is pending. That is right for
+the usual layout (one call after another), but when fragments of different calls interleave
+(``0-header, 1-header, 0-args, 1-args``) call 0 is emitted with no arguments and call 1
+receives the arguments of both.
+
+The same single-call state also glues a header without ``id`` at a new index onto the call
+before it, and emits calls in the order they were flushed rather than in ``index`` order.
+
+Caught by: LLM-TC-4 (SHOULD: interleaved fragments are assembled by ``index``; a new index
+without ``id`` is a new call) and LLM-TC-1 (calls are emitted in ``index`` order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from reference.llm.chat_chunk import ChatChunk, CompletionUsage, FunctionToolCall
+from reference.llm.tool_calls import ToolCallFragment
+from tests.mutants.port import MutantIUT, PortedLLM, PortedLLMStream, usage_of
+
+__all__ = ["PendingCallAssembler", "factory"]
+
+
+@dataclass
+class _Pending:
+    index: int
+    call_id: str
+    name: str
+    arguments: list[str] = field(default_factory=list)
+
+    def to_call(self) -> FunctionToolCall:
+        return FunctionToolCall(
+            name=self.name, arguments="".join(self.arguments), call_id=self.call_id
+        )
+
+
+class PendingCallAssembler:
+    """The port's assembler: :meth:`feed` returns the calls it considers complete."""
+
+    def __init__(self) -> None:
+        self._pending: _Pending | None = None
+
+    def feed(self, fragments: Iterable[ToolCallFragment]) -> list[FunctionToolCall]:
+        ready: list[FunctionToolCall] = []
+        for fragment in fragments:
+            if not (fragment.id or fragment.name or fragment.arguments):
+                continue
+            index = fragment.index if fragment.index is not None else 0
+            pending = self._pending
+            # BUG: a header at another index is taken to end the pending call.
+            if pending is not None and fragment.id and index != pending.index:
+                ready.append(pending.to_call())
+                pending = self._pending = None
+            if pending is None:
+                pending = self._pending = _Pending(
+                    index=index, call_id=fragment.id or "", name=fragment.name or ""
+                )
+            if fragment.name and not pending.name:
+                pending.name = fragment.name
+            if fragment.arguments:
+                pending.arguments.append(fragment.arguments)
+        return ready
+
+    def finish(self) -> list[FunctionToolCall]:
+        pending, self._pending = self._pending, None
+        return [] if pending is None else [pending.to_call()]
+
+
+class PendingCallStream(PortedLLMStream):
+    """The reference loop, emitting calls as soon as the port's assembler hands them over."""
+
+    async def _stream_once(self) -> None:
+        stream = await self.open_stream()
+        assembler = PendingCallAssembler()
+        thinking = self.new_thinking_filter()
+        usages: list[CompletionUsage] = []
+        chunk_id = ""
+        try:
+            async for chunk in stream:
+                chunk_id = chunk.id
+                self._request_id = chunk.id
+                for choice in chunk.choices:
+                    delta = choice.delta
+                    if delta is None:
+                        continue
+                    text = thinking.feed(delta.content) if delta.content else ""
+                    calls: list[Any] = []
+                    if delta.tool_calls:
+                        calls += assembler.feed(
+                            ToolCallFragment.from_openai(t) for t in delta.tool_calls
+                        )
+                    if choice.finish_reason is not None:
+                        text += thinking.finish()
+                        calls += assembler.finish()
+                    self._emit(chunk_id, text, calls)
+                if chunk.usage is not None:
+                    usages.append(usage_of(chunk.usage))
+        finally:
+            await stream.close()
+        self._emit(chunk_id, thinking.finish(), assembler.finish())
+        for usage in usages:
+            self._usage = usage
+            self._push(ChatChunk(id=chunk_id, usage=usage))
+
+
+class PendingCallLLM(PortedLLM):
+    stream_class = PendingCallStream
+
+
+class FlushOnNewIndex(MutantIUT):
+    name = "mutant:flush_on_new_index"
+    llm_class = PendingCallLLM
+
+
+def factory() -> FlushOnNewIndex:
+    """The adapter ``--iut python:tests.mutants.flush_on_new_index:factory`` loads."""
+    return FlushOnNewIndex()

@@ -1,0 +1,59 @@
+"""Mutant: tool-call arguments are normalised with ``json.dumps(json.loads(...))``.
+
+The port author "cleaned up" each assembled call's arguments before handing it to the tool
+executor: valid JSON is parsed and dumped again (invalid JSON is passed through as received).
+The call is the same to a JSON reader, but the text is not the one the model produced:
+non-ASCII characters become ``\\uXXXX`` escapes, spacing changes (``{"a":1}`` becomes
+``{"a": 1}``), number spellings change (``1.0e3`` becomes ``1000.0``) and duplicate keys
+collapse.
+
+Caught by: LLM-TC-1 (``arguments`` is exactly the concatenation of the fragments, byte for
+byte; the client does not parse or re-serialize), and LLM-TC-2 where a case checks it for
+every way of cutting the arguments.
+"""
+
+from __future__ import annotations
+
+import json
+
+from reference.llm.chat_chunk import FunctionToolCall
+from reference.llm.tool_calls import ToolCallAssembler
+from tests.mutants.port import MutantIUT, PortedLLM, PortedLLMStream
+
+__all__ = ["NormalisingAssembler", "factory"]
+
+
+def _normalised(arguments: str) -> str:
+    try:
+        return json.dumps(json.loads(arguments))  # BUG: re-serialises the model's text
+    except ValueError:
+        return arguments
+
+
+class NormalisingAssembler(ToolCallAssembler):
+    """The reference assembler, with every finished call's arguments re-serialised."""
+
+    def finish(self) -> list[FunctionToolCall]:
+        return [
+            call.model_copy(update={"arguments": _normalised(call.arguments)})
+            for call in super().finish()
+        ]
+
+
+class NormalisingStream(PortedLLMStream):
+    def new_assembler(self) -> ToolCallAssembler:
+        return NormalisingAssembler()
+
+
+class NormalisingLLM(PortedLLM):
+    stream_class = NormalisingStream
+
+
+class ReserialisedArguments(MutantIUT):
+    name = "mutant:reserialised_arguments"
+    llm_class = NormalisingLLM
+
+
+def factory() -> ReserialisedArguments:
+    """The adapter ``--iut python:tests.mutants.reserialised_arguments:factory`` loads."""
+    return ReserialisedArguments()
