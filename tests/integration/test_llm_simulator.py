@@ -743,7 +743,7 @@ async def test_a_client_hanging_up_mid_body_is_journaled_and_others_are_served(
     reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
     writer.write(
         b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-        b"Content-Type: application/json\r\n\r\n{\"mod"
+        b'Content-Type: application/json\r\n\r\n{"mod'
     )
     await writer.drain()
     writer.write_eof()  # the body ends 95 bytes early

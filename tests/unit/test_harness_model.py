@@ -21,11 +21,11 @@ from harness.events import (
     load_events,
 )
 from harness.iut import (
+    URLIUT,
     ChatRequest,
     ContextRequest,
     IUTSpecError,
     LLMTarget,
-    URLIUT,
     parse_iut_spec,
 )
 from harness.reference_iut import ReferenceIUT
@@ -76,7 +76,7 @@ def test_a_bad_event_is_refused_with_its_index_and_field():
 
 
 def test_an_unknown_event_type_is_refused():
-    with pytest.raises(ValidationError, match="llm.chunk"):
+    with pytest.raises(ValidationError, match=r"llm\.chunk"):
         load_events([{"type": "llm.chonk", "t": 0}])
 
 
