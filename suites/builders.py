@@ -6,7 +6,7 @@ from typing import Any
 
 from simulators.scenario import Scenario, parse_scenario
 
-__all__ = ["message", "scenario", "user_context"]
+__all__ = ["item_payload", "message", "scenario", "user_context"]
 
 
 def message(role: str, text: str, *, id: str, created_at: float | None = None) -> dict[str, Any]:
@@ -29,3 +29,30 @@ def user_context(text: str = "Hello", *, instructions: str | None = None) -> dic
 def scenario(name: str, *rules: dict[str, Any], **fields: Any) -> Scenario:
     """A scenario from rule dicts in the YAML vocabulary (validated like a file)."""
     return parse_scenario({"name": name, "rules": list(rules), **fields}, source=f"<suite {name}>")
+
+
+def item_payload(item: dict[str, Any]) -> tuple[Any, ...]:
+    """What identifies a wire-format item's content (CTX-EQ-1's fields, defaults applied);
+    no timestamp. Two contexts are equivalent when their items' payloads are equal in order."""
+    kind = item.get("type")
+    if kind == "message":
+        return (
+            item.get("id"),
+            kind,
+            item.get("role"),
+            item.get("interrupted", False),
+            tuple(
+                part if isinstance(part, str) else (part.get("type"), part.get("image"))
+                for part in item.get("content", [])
+            ),
+        )
+    if kind == "function_call":
+        return (item.get("id"), kind, item.get("name"), item.get("call_id"), item.get("arguments"))
+    return (
+        item.get("id"),
+        kind,
+        item.get("name", ""),
+        item.get("call_id"),
+        item.get("output"),
+        item.get("is_error", False),
+    )

@@ -8,7 +8,9 @@ Import them in your own property tests::
     @given(chat_contexts())
     def test_my_truncate(ctx): ...
 
-Every strategy builds real ``reference`` objects and shrinks towards small, plain cases.
+Every strategy shrinks towards small, plain cases. Those that feed the simulator or an IUT
+draw JSON-ready dicts (scenario documents, wire-format contexts), so a failing example can be
+written to a file and replayed.
 
 Chat contexts
     :func:`chat_contexts` draws conversations shaped like a voice agent's: an optional
@@ -16,7 +18,20 @@ Chat contexts
     and tool calls grouped with the assistant message of their generation (``X`` and
     ``X/fnc_0``...). Some calls are left unanswered and some outputs are orphans, because those
     are exactly the cases that break provider formats and truncation. Timestamps never go
-    backwards and often tie, which exercises insertion order.
+    backwards and often tie, which exercises insertion order. :func:`chat_context_dicts` is the
+    same in the IUT wire format (``to_dict`` with timestamps).
+
+Tool-call streams
+    :func:`fragmentations` (every fragmentation strategy and tool-call layout: sequential,
+    several calls in one delta, calls in the finish chunk, interleaved), :func:`tool_call_scripts`,
+    :func:`llm_replies` and :func:`llm_scenarios` draw scenario documents whose streams cut tool
+    arguments (:func:`tool_arguments`, multibyte text included) and text in every way SPEC
+    LLM-TC-2 names, with or without a finish chunk.
+
+Fault schedules
+    :func:`fault_schedules` draws per-attempt faults (statuses, resets before or after visible
+    output, malformed events, success); :func:`retry_examples` and :func:`fallback_examples`
+    pair them with connect options or fallback lists, for the retry semantics of SPEC §2.4-2.5.
 """
 
 from __future__ import annotations

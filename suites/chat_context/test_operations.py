@@ -20,7 +20,7 @@ import pytest
 
 from harness.iut import ContextResult
 from harness.verdicts import expect
-from suites.builders import message
+from suites.builders import item_payload, message
 
 INSTRUCTION_ROLES = ("system", "developer")
 TOOL_ITEM_TYPES = ("function_call", "function_call_output")
@@ -58,32 +58,6 @@ def msg(id: str, role: str, text: str | None = None, *, t: float) -> dict[str, A
     return message(role, text if text is not None else f"text of {id}", id=id, created_at=t)
 
 
-def payload(item: dict[str, Any]) -> tuple[Any, ...]:
-    """An item's identity and payload (CTX-EQ-1's fields, defaults applied), no timestamp."""
-    kind = item.get("type")
-    if kind == "message":
-        return (
-            item.get("id"),
-            kind,
-            item.get("role"),
-            item.get("interrupted", False),
-            tuple(
-                part if isinstance(part, str) else (part.get("type"), part.get("image"))
-                for part in item.get("content", [])
-            ),
-        )
-    if kind == "function_call":
-        return (item.get("id"), kind, item.get("name"), item.get("call_id"), item.get("arguments"))
-    return (
-        item.get("id"),
-        kind,
-        item.get("name", ""),
-        item.get("call_id"),
-        item.get("output"),
-        item.get("is_error", False),
-    )
-
-
 def ids_of(ctx: dict[str, Any] | None) -> list[str] | None:
     """The item ids of a wire-format context (for failure messages)."""
     return None if ctx is None else [item.get("id") for item in ctx.get("items", [])]
@@ -106,11 +80,11 @@ def expect_items(
 ) -> None:
     """``got`` holds exactly ``want``'s items (ids, types, payloads), in order."""
     expect(
-        [payload(i) for i in got] == [payload(i) for i in want],
+        [item_payload(i) for i in got] == [item_payload(i) for i in want],
         rule,
         f"{what}:\n  expected ids {[i['id'] for i in want]}\n  got ids      "
-        f"{[i.get('id') for i in got]}\n  expected {[payload(i) for i in want]}\n"
-        f"  got      {[payload(i) for i in got]}",
+        f"{[i.get('id') for i in got]}\n  expected {[item_payload(i) for i in want]}\n"
+        f"  got      {[item_payload(i) for i in got]}",
     )
 
 
@@ -588,6 +562,6 @@ def test_is_equivalent_compares_payloads(voicewire_iut: Any, other: list[dict[st
     expect(
         result.error is None and result.value is False,
         "CTX-EQ-1",
-        f"is_equivalent with {[payload(i) for i in other]}: expected False, got "
+        f"is_equivalent with {[item_payload(i) for i in other]}: expected False, got "
         f"{result.value!r} (error {result.error})",
     )

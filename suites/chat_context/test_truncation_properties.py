@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from harness.replay import property_family
 from harness.verdicts import expect
+from suites.builders import item_payload
 from suites.strategies import chat_context_dicts
 
 INSTRUCTION_ROLES = ("system", "developer")
@@ -52,32 +53,6 @@ def expected_truncation(items: list[dict[str, Any]], max_items: int) -> list[dic
     if instructions is not None and all(i["id"] != instructions["id"] for i in window):
         window.insert(0, instructions)
     return window
-
-
-def item_payload(item: dict[str, Any]) -> tuple[Any, ...]:
-    """What identifies an item's content (CTX-EQ-1's fields, defaults applied); no timestamp."""
-    kind = item.get("type")
-    if kind == "message":
-        return (
-            item.get("id"),
-            kind,
-            item.get("role"),
-            item.get("interrupted", False),
-            tuple(
-                part if isinstance(part, str) else (part.get("type"), part.get("image"))
-                for part in item.get("content", [])
-            ),
-        )
-    if kind == "function_call":
-        return (item.get("id"), kind, item.get("name"), item.get("call_id"), item.get("arguments"))
-    return (
-        item.get("id"),
-        kind,
-        item.get("name", ""),
-        item.get("call_id"),
-        item.get("output"),
-        item.get("is_error", False),
-    )
 
 
 def _describe(items: list[dict[str, Any]]) -> str:
