@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import importlib.util
 import io
 import os
 import re
@@ -58,8 +59,13 @@ SUITES: dict[str, str] = {
 
 _SUITES_DIR = Path(suites.__file__).resolve().parent
 # The suites bring their own configuration: a user's pytest.ini or pyproject must not change
-# how they run. Suite cases are synchronous; the scope only silences pytest-asyncio's warning.
-_INI = "[pytest]\nasyncio_default_fixture_loop_scope = function\n"
+# how they run. Suite cases are synchronous; when pytest-asyncio happens to be installed, its
+# loop-scope option is set only to keep its deprecation warning out of the run.
+_INI = "[pytest]\n" + (
+    "asyncio_default_fixture_loop_scope = function\n"
+    if importlib.util.find_spec("pytest_asyncio") is not None
+    else ""
+)
 
 
 class HarnessError(Exception):
