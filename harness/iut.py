@@ -26,11 +26,13 @@ Operations take JSON-shaped requests (pydantic models below) and answer with can
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import os
 import shlex
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol, runtime_checkable
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -274,7 +276,20 @@ class URLIUT:
         )
 
     async def start(self) -> None:
-        return None
+        """Check that the server accepts connections, so an unreachable URL is one clear
+        error instead of every server case failing."""
+        parts = urlsplit(self.target.base_url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(parts.hostname, port), timeout=10
+            )
+        except (OSError, asyncio.TimeoutError) as exc:
+            raise IUTSpecError(
+                f"{self.name}: cannot connect to {parts.hostname}:{port}: "
+                f"{exc or type(exc).__name__}"
+            ) from None
+        writer.close()
 
     async def llm_chat(self, request: ChatRequest) -> list[Event]:
         raise NotImplementedError("a url: IUT is a server; it has no LLM client")

@@ -173,6 +173,7 @@ class VoicewireRuntime:
         self.replay: dict[str, Any] | None = None if replay is None else _load_replay(replay)
         self._loop: BackgroundLoop | None = None
         self._simulator: EmbeddedSimulator | None = None
+        self._adapter: IUT | None = None
         self._iut: IUT | None = None
         self._iut_error: BaseException | None = None
 
@@ -188,19 +189,35 @@ class VoicewireRuntime:
             self._simulator = EmbeddedSimulator(self.loop)
         return self._simulator
 
-    def iut(self) -> IUT:
-        """The started IUT (started once; a start failure is re-raised for every case)."""
+    def adapter(self) -> IUT:
+        """The IUT's adapter, built but perhaps not started."""
         if self._iut_error is not None:
             raise self._iut_error
+        if self._adapter is None:
+            try:
+                self._adapter = parse_iut_spec(self.iut_spec)
+            except BaseException as exc:
+                self._iut_error = exc
+                raise
+        return self._adapter
+
+    def iut(self) -> IUT:
+        """The started IUT (started once; a start failure is re-raised for every case)."""
+        adapter = self.adapter()
         if self._iut is None:
             try:
-                adapter = parse_iut_spec(self.iut_spec)
                 self.loop.run(adapter.start(), timeout=self.timeout)
             except BaseException as exc:
                 self._iut_error = exc
                 raise
             self._iut = adapter
         return self._iut
+
+    def capabilities(self) -> frozenset[str]:
+        """What the IUT declares: known before start for most adapters (a ``cmd:`` driver
+        only says so in its hello, so that one is started first)."""
+        declared = frozenset(self.adapter().capabilities)
+        return declared if declared else frozenset(self.iut().capabilities)
 
     def close(self) -> None:
         if self._loop is None:
@@ -336,9 +353,10 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     capability = _capability_of(item)
     if capability is None:
         return
-    iut = runtime_of(item.config).iut()
-    if capability not in iut.capabilities:
-        pytest.skip(f"{UNSUPPORTED_PREFIX}: {iut.name} does not declare {capability!r}")
+    runtime = runtime_of(item.config)
+    if capability not in runtime.capabilities():
+        name = runtime.adapter().name
+        pytest.skip(f"{UNSUPPORTED_PREFIX}: {name} does not declare {capability!r}")
 
 
 def _broken_ids(exc: BaseException, spec_ids: list[str]) -> list[str] | None:

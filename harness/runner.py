@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 import suites
-from harness.iut import CAPABILITIES, LLM_SERVER, IUTSpecError, parse_iut_spec
+from harness.iut import CAPABILITIES, LLM_SERVER, URLIUT, IUTSpecError, parse_iut_spec
 from harness.pytest_plugin import PROPERTY_KEY
 from harness.replay import REPLAY_FORMAT
 from harness.verdicts import (
@@ -239,6 +239,10 @@ def _check_iut(spec: str) -> list[str]:
 
         if shutil.which(argv[0]) is None and not Path(argv[0]).exists():
             raise IUTSpecError(f"cmd: command not found: {argv[0]!r}")
+    if isinstance(adapter, URLIUT):
+        import asyncio
+
+        asyncio.run(adapter.start())
     declared = getattr(adapter, "capabilities", None)
     return sorted(declared) if isinstance(declared, frozenset) and declared else []
 

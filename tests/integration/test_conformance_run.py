@@ -133,6 +133,7 @@ def test_a_server_iut_gets_client_cases_unsupported_and_passes_the_server_suite(
         (["run", "--suite", "tts"], 2, "invalid choice: 'tts'"),
         (["run", "-n", "lots"], 2, "must be 'auto' or a positive integer"),
         (["run", "--replay", "missing.json"], 3, "--replay missing.json: cannot read"),
+        (["run", "--iut", "url:http://127.0.0.1:9/v1"], 3, "cannot connect to 127.0.0.1:9"),
     ],
 )
 def test_bad_arguments_are_named(tmp_path, args, code, message):
