@@ -129,6 +129,19 @@ def _suite_of(nodeid: str) -> str:
     return match.group(1) if match else "other"
 
 
+def _error_case(nodeid: str, message: str) -> CaseResult:
+    """An ERROR for a pytest item that produced no voicewire verdict."""
+    return CaseResult(
+        nodeid=nodeid,
+        name=nodeid.rsplit("::", 1)[-1],
+        suite=_suite_of(nodeid),
+        direction="client",
+        spec_ids=[],
+        outcome=Outcome.ERROR,
+        message=message,
+    )
+
+
 class _Collector:
     """A pytest plugin (in the controlling process) gathering each case's verdict data."""
 
@@ -157,15 +170,7 @@ class _Collector:
         if data is None:
             if report.failed and nodeid not in self.cases:
                 # A case without spec marks that fails is still an error of the run.
-                self.cases[nodeid] = CaseResult(
-                    nodeid=nodeid,
-                    name=nodeid.rsplit("::", 1)[-1],
-                    suite=_suite_of(nodeid),
-                    direction="client",
-                    spec_ids=[],
-                    outcome=Outcome.ERROR,
-                    message=str(report.longrepr)[-2000:],
-                )
+                self.cases[nodeid] = _error_case(nodeid, str(report.longrepr)[-2000:])
             return
         outcome = Outcome(data["outcome"])
         previous = self.cases.get(nodeid)
@@ -280,14 +285,8 @@ def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
     if "INTERNALERROR" in output.getvalue():
         raise HarnessError(f"pytest failed internally:\n{output.getvalue()[-6000:]}")
     for nodeid in collector.missing_results():
-        collector.cases[nodeid] = CaseResult(
-            nodeid=nodeid,
-            name=nodeid.rsplit("::", 1)[-1],
-            suite=_suite_of(nodeid),
-            direction="client",
-            spec_ids=[],
-            outcome=Outcome.ERROR,
-            message="the case started but reported no result (its worker process died?)",
+        collector.cases[nodeid] = _error_case(
+            nodeid, "the case started but reported no result (its worker process died?)"
         )
     cases = [collector.cases[nodeid] for nodeid in sorted(collector.cases)]
     for case in cases:

@@ -6,7 +6,14 @@ from typing import Any
 
 from simulators.scenario import Scenario, parse_scenario
 
-__all__ = ["item_payload", "message", "scenario", "user_context"]
+__all__ = [
+    "function_call",
+    "function_call_output",
+    "item_payload",
+    "message",
+    "scenario",
+    "user_context",
+]
 
 
 def message(role: str, text: str, *, id: str, created_at: float | None = None) -> dict[str, Any]:
@@ -15,6 +22,47 @@ def message(role: str, text: str, *, id: str, created_at: float | None = None) -
     if created_at is not None:
         item["created_at"] = created_at
     return item
+
+
+def function_call(
+    id: str,
+    call_id: str,
+    *,
+    t: float,
+    name: str = "get_weather",
+    arguments: str | None = None,
+    group_id: str | None = None,
+) -> dict[str, Any]:
+    """A ``function_call`` item in the wire format; by default its arguments name the call,
+    so calls can be told apart."""
+    item: dict[str, Any] = {
+        "type": "function_call",
+        "id": id,
+        "call_id": call_id,
+        "name": name,
+        "arguments": arguments
+        if arguments is not None
+        else f'{{"city": "Paris", "n": "{call_id}"}}',
+        "created_at": t,
+    }
+    if group_id is not None:
+        item["group_id"] = group_id
+    return item
+
+
+def function_call_output(
+    id: str, call_id: str, *, t: float, name: str = "get_weather", output: str | None = None
+) -> dict[str, Any]:
+    """A ``function_call_output`` item in the wire format; by default its output names its call."""
+    return {
+        "type": "function_call_output",
+        "id": id,
+        "call_id": call_id,
+        "name": name,
+        "output": output if output is not None else f"result of {call_id}",
+        "is_error": False,
+        "created_at": t,
+    }
 
 
 def user_context(text: str = "Hello", *, instructions: str | None = None) -> dict[str, Any]:

@@ -20,37 +20,14 @@ import pytest
 
 from harness.iut import ContextResult
 from harness.verdicts import expect
+from suites.builders import function_call as call
+from suites.builders import function_call_output as output
 from suites.builders import item_payload, message
 
 INSTRUCTION_ROLES = ("system", "developer")
 TOOL_ITEM_TYPES = ("function_call", "function_call_output")
 
 # -- wire-format items and how the harness compares them --------------------------------------
-
-
-def call(id: str, call_id: str, *, name: str = "get_weather", t: float) -> dict[str, Any]:
-    """A ``function_call`` item."""
-    return {
-        "type": "function_call",
-        "id": id,
-        "call_id": call_id,
-        "name": name,
-        "arguments": '{"city": "Paris"}',
-        "created_at": t,
-    }
-
-
-def output(id: str, call_id: str, *, name: str = "get_weather", t: float) -> dict[str, Any]:
-    """A ``function_call_output`` item."""
-    return {
-        "type": "function_call_output",
-        "id": id,
-        "call_id": call_id,
-        "name": name,
-        "output": "sunny",
-        "is_error": False,
-        "created_at": t,
-    }
 
 
 def msg(id: str, role: str, text: str | None = None, *, t: float) -> dict[str, Any]:

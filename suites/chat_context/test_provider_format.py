@@ -20,6 +20,8 @@ from typing import Any
 import pytest
 
 from harness.verdicts import expect
+from suites.builders import function_call as call
+from suites.builders import function_call_output as output
 
 # -- wire-format items ------------------------------------------------------------------------
 
@@ -27,36 +29,6 @@ from harness.verdicts import expect
 def msg(id: str, role: str, *content: Any, t: float) -> dict[str, Any]:
     """A ``message`` item with these content parts (strings or image parts)."""
     return {"type": "message", "id": id, "role": role, "content": list(content), "created_at": t}
-
-
-def call(
-    id: str, call_id: str, *, name: str = "get_weather", t: float, group_id: str | None = None
-) -> dict[str, Any]:
-    """A ``function_call`` item (arguments depend on the call id, to tell calls apart)."""
-    item = {
-        "type": "function_call",
-        "id": id,
-        "call_id": call_id,
-        "name": name,
-        "arguments": f'{{"city": "Paris", "n": "{call_id}"}}',
-        "created_at": t,
-    }
-    if group_id is not None:
-        item["group_id"] = group_id
-    return item
-
-
-def output(id: str, call_id: str, *, name: str = "get_weather", t: float) -> dict[str, Any]:
-    """A ``function_call_output`` item whose output names its call."""
-    return {
-        "type": "function_call_output",
-        "id": id,
-        "call_id": call_id,
-        "name": name,
-        "output": f"result of {call_id}",
-        "is_error": False,
-        "created_at": t,
-    }
 
 
 def image(id: str, url: str) -> dict[str, Any]:
