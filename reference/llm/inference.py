@@ -39,7 +39,14 @@ from reference.llm.thinking import ThinkingFilter
 from reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
 from reference.llm.tools import ToolContext, to_fnc_ctx, to_openai_tool_choice
 
-__all__ = ["LLM", "LLMErrorEvent", "LLMMetrics", "LLMStream", "build_request"]
+__all__ = [
+    "LLM",
+    "LLMErrorEvent",
+    "LLMMetrics",
+    "LLMStream",
+    "build_request",
+    "usage_from_openai",
+]
 
 PROVIDER_HEADER = "X-LiveKit-Inference-Provider"
 
@@ -141,6 +148,10 @@ class LLM(EventEmitter[LLMEvent]):
     owner closes it.
     """
 
+    stream_class: type[LLMStream]
+    """The stream ``chat()`` returns (set below, once LLMStream exists); a subclass may swap
+    it for a variant."""
+
     def __init__(
         self,
         model: str,
@@ -214,7 +225,30 @@ class LLM(EventEmitter[LLMEvent]):
             raise TypeError(
                 f"conn_options must be APIConnectOptions, got {type(conn_options).__name__}"
             )
-        body = build_request(
+        body = self.request_body(
+            chat_ctx=chat_ctx,
+            tools=tools,
+            parallel_tool_calls=parallel_tool_calls,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            extra_kwargs=extra_kwargs,
+        )
+        return self.stream_class(
+            self, body=body, conn_options=conn_options, chat_ctx=chat_ctx, tools=tools
+        )
+
+    def request_body(
+        self,
+        *,
+        chat_ctx: ChatContext,
+        tools: Sequence[Any] | ToolContext | None,
+        parallel_tool_calls: bool | None,
+        tool_choice: Any,
+        response_format: Any,
+        extra_kwargs: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """The JSON body every attempt of one ``chat()`` sends (LLM-REQ-1..4)."""
+        return build_request(
             model=self.model,
             chat_ctx=chat_ctx,
             tools=tools,
@@ -224,7 +258,6 @@ class LLM(EventEmitter[LLMEvent]):
             constructor_kwargs=self.extra_kwargs,
             call_kwargs=dict(extra_kwargs or {}),
         )
-        return LLMStream(self, body=body, conn_options=conn_options, chat_ctx=chat_ctx, tools=tools)
 
     async def prewarm(self) -> None:
         """Open a connection early with ``GET {base_url}/models``."""
@@ -324,17 +357,30 @@ class LLMStream(ChunkStream):
                 f"{type(exc).__name__}: {exc}", retryable=not self._visible_output
             ) from exc
 
-    async def _stream_once(self) -> None:
+    def new_assembler(self) -> ToolCallAssembler:
+        """The tool-call assembler of one attempt."""
+        return ToolCallAssembler()
+
+    def new_thinking_filter(self) -> ThinkingFilter:
+        """The thinking filter of one attempt."""
+        return ThinkingFilter()
+
+    async def open_stream(self) -> Any:
+        """Send the request of one attempt: a fresh token (AUTH-3), the same body (RETRY-7);
+        returns the SDK's async chunk stream."""
         body = dict(self._body)
         known = {k: body.pop(k) for k in ("model", "messages", "stream")}
-        stream = await self._llm._client.chat.completions.create(
+        return await self._llm._client.chat.completions.create(
             **known,
             extra_body=body,
             extra_headers=self._llm.headers(),
             timeout=httpx.Timeout(self._conn_options.timeout),
         )
-        assembler = ToolCallAssembler()
-        thinking = ThinkingFilter()
+
+    async def _stream_once(self) -> None:
+        stream = await self.open_stream()
+        assembler = self.new_assembler()
+        thinking = self.new_thinking_filter()
         usages: list[CompletionUsage] = []
         chunk_id = ""
         try:
@@ -354,7 +400,7 @@ class LLMStream(ChunkStream):
                         calls = assembler.finish()
                     self._emit(chunk_id, text, calls)
                 if chunk.usage is not None:
-                    usages.append(_usage(chunk.usage))
+                    usages.append(usage_from_openai(chunk.usage))
         finally:
             await stream.close()
         # End of stream: nothing pending is ever dropped (LLM-TC-3, LLM-TXT-2).
@@ -390,7 +436,12 @@ class LLMStream(ChunkStream):
         )
 
 
-def _usage(raw: Any) -> CompletionUsage:
+LLM.stream_class = LLMStream
+
+
+def usage_from_openai(raw: Any) -> CompletionUsage:
+    """A server usage object (the SDK's ``CompletionUsage``) as ChatChunk usage: null counts
+    become 0, cached prompt tokens come from ``prompt_tokens_details`` (LLM-USG-1)."""
     prompt = raw.prompt_tokens or 0
     completion = raw.completion_tokens or 0
     details = getattr(raw, "prompt_tokens_details", None)

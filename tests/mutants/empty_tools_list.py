@@ -16,8 +16,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from reference.llm.chat_context import ChatContext
+from reference.llm.inference import LLM
 from reference.llm.tools import ToolContext, to_fnc_ctx, to_openai_tool_choice
-from tests.mutants.port import MutantIUT, PortedLLM
+from tests.mutants.port import MutantIUT
 
 __all__ = ["CompletionRequest", "factory"]
 
@@ -40,7 +41,7 @@ class CompletionRequest:
         return {**options, **fields}  # BUG: an empty tools list is "set"
 
 
-class DataclassRequestLLM(PortedLLM):
+class DataclassRequestLLM(LLM):
     """A ported LLM building its body from :class:`CompletionRequest`."""
 
     def request_body(

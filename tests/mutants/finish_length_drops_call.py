@@ -14,8 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from reference.llm.chat_chunk import ChatChunk, CompletionUsage
+from reference.llm.inference import LLM, LLMStream, usage_from_openai
 from reference.llm.tool_calls import ToolCallFragment
-from tests.mutants.port import MutantIUT, PortedLLM, PortedLLMStream, usage_of
+from tests.mutants.port import MutantIUT
 
 __all__ = ["factory"]
 
@@ -23,7 +24,7 @@ __all__ = ["factory"]
 _FLUSH_REASONS = ("tool_calls", "stop")
 
 
-class DroppingStream(PortedLLMStream):
+class DroppingStream(LLMStream):
     """The reference loop, flushing calls only on ``tool_calls``/``stop``."""
 
     async def _stream_once(self) -> None:
@@ -50,7 +51,7 @@ class DroppingStream(PortedLLMStream):
                         calls = assembler.finish()
                     self._emit(chunk_id, text, calls)
                 if chunk.usage is not None:
-                    usages.append(usage_of(chunk.usage))
+                    usages.append(usage_from_openai(chunk.usage))
         finally:
             await stream.close()
         self._emit(chunk_id, thinking.finish(), [])  # BUG: pending calls are not flushed
@@ -59,7 +60,7 @@ class DroppingStream(PortedLLMStream):
             self._push(ChatChunk(id=chunk_id, usage=usage))
 
 
-class DroppingLLM(PortedLLM):
+class DroppingLLM(LLM):
     stream_class = DroppingStream
 
 

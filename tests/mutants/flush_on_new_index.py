@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reference.llm.chat_chunk import ChatChunk, CompletionUsage, FunctionToolCall
+from reference.llm.inference import LLM, LLMStream, usage_from_openai
 from reference.llm.tool_calls import ToolCallFragment
-from tests.mutants.port import MutantIUT, PortedLLM, PortedLLMStream, usage_of
+from tests.mutants.port import MutantIUT
 
 __all__ = ["PendingCallAssembler", "factory"]
 
@@ -73,7 +74,7 @@ class PendingCallAssembler:
         return [] if pending is None else [pending.to_call()]
 
 
-class PendingCallStream(PortedLLMStream):
+class PendingCallStream(LLMStream):
     """The reference loop, emitting calls as soon as the port's assembler hands them over."""
 
     async def _stream_once(self) -> None:
@@ -101,7 +102,7 @@ class PendingCallStream(PortedLLMStream):
                         calls += assembler.finish()
                     self._emit(chunk_id, text, calls)
                 if chunk.usage is not None:
-                    usages.append(usage_of(chunk.usage))
+                    usages.append(usage_from_openai(chunk.usage))
         finally:
             await stream.close()
         self._emit(chunk_id, thinking.finish(), assembler.finish())
@@ -110,7 +111,7 @@ class PendingCallStream(PortedLLMStream):
             self._push(ChatChunk(id=chunk_id, usage=usage))
 
 
-class PendingCallLLM(PortedLLM):
+class PendingCallLLM(LLM):
     stream_class = PendingCallStream
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 import asyncio
 
 from reference.errors import DEFAULT_API_CONNECT_OPTIONS, APIConnectionError, APIError
-from tests.mutants.port import MutantIUT, PortedLLM, PortedLLMStream
+from reference.llm.inference import LLM, LLMStream
+from tests.mutants.port import MutantIUT
 
 __all__ = ["factory"]
 
@@ -25,7 +26,7 @@ def _retry_wait(attempt: int, time_scale: float) -> float:
     return DEFAULT_API_CONNECT_OPTIONS.interval_for_retry(attempt, time_scale=time_scale)
 
 
-class DefaultWaitStream(PortedLLMStream):
+class DefaultWaitStream(LLMStream):
     """The reference retry loop with the port's wait helper."""
 
     async def _produce(self) -> None:
@@ -52,7 +53,7 @@ class DefaultWaitStream(PortedLLMStream):
         self._emit_metrics()
 
 
-class DefaultWaitLLM(PortedLLM):
+class DefaultWaitLLM(LLM):
     stream_class = DefaultWaitStream
 
 

@@ -10,13 +10,13 @@ Caught by: LLM-REQ-5 (the provider header is sent when a provider is set).
 
 from __future__ import annotations
 
-from reference.llm.inference import PROVIDER_HEADER
-from tests.mutants.port import MutantIUT, PortedLLM
+from reference.llm.inference import LLM, PROVIDER_HEADER
+from tests.mutants.port import MutantIUT
 
 __all__ = ["factory"]
 
 
-class LostHeaderLLM(PortedLLM):
+class LostHeaderLLM(LLM):
     def headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.access_token()}"}
         extra_headers = dict(headers)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import json
 
 from reference.llm.chat_chunk import FunctionToolCall
+from reference.llm.inference import LLM, LLMStream
 from reference.llm.tool_calls import ToolCallAssembler
-from tests.mutants.port import MutantIUT, PortedLLM, PortedLLMStream
+from tests.mutants.port import MutantIUT
 
 __all__ = ["NormalisingAssembler", "factory"]
 
@@ -40,12 +41,12 @@ class NormalisingAssembler(ToolCallAssembler):
         ]
 
 
-class NormalisingStream(PortedLLMStream):
+class NormalisingStream(LLMStream):
     def new_assembler(self) -> ToolCallAssembler:
         return NormalisingAssembler()
 
 
-class NormalisingLLM(PortedLLM):
+class NormalisingLLM(LLM):
     stream_class = NormalisingStream
 
 

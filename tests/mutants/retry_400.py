@@ -18,7 +18,8 @@ import openai
 
 from reference import errors
 from reference.errors import APIConnectionError, APIError, APITimeoutError
-from tests.mutants.port import MutantIUT, PortedLLM, PortedLLMStream
+from reference.llm.inference import LLM, LLMStream
+from tests.mutants.port import MutantIUT
 
 __all__ = ["APIStatusError", "factory"]
 
@@ -41,7 +42,7 @@ class APIStatusError(errors.APIStatusError):
         self.retryable = retryable  # BUG: a 4xx stays retryable
 
 
-class LenientStatusStream(PortedLLMStream):
+class LenientStatusStream(LLMStream):
     """The reference loop, raising the port's status error."""
 
     async def _run_attempt(self) -> None:
@@ -66,7 +67,7 @@ class LenientStatusStream(PortedLLMStream):
             ) from exc
 
 
-class LenientStatusLLM(PortedLLM):
+class LenientStatusLLM(LLM):
     stream_class = LenientStatusStream
 
 

@@ -19,12 +19,13 @@ import httpx
 import openai
 
 from reference.errors import APIConnectionError, APIError, APIStatusError, APITimeoutError
-from tests.mutants.port import MutantIUT, PortedLLM, PortedLLMStream
+from reference.llm.inference import LLM, LLMStream
+from tests.mutants.port import MutantIUT
 
 __all__ = ["factory"]
 
 
-class AlwaysRetryableStream(PortedLLMStream):
+class AlwaysRetryableStream(LLMStream):
     """The reference loop, whose errors never look at what was already emitted."""
 
     async def _run_attempt(self) -> None:
@@ -44,7 +45,7 @@ class AlwaysRetryableStream(PortedLLMStream):
             raise APIConnectionError(f"{type(exc).__name__}: {exc}") from exc
 
 
-class AlwaysRetryableLLM(PortedLLM):
+class AlwaysRetryableLLM(LLM):
     stream_class = AlwaysRetryableStream
 
 

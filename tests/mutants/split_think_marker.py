@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 
+from reference.llm.inference import LLM, LLMStream
 from reference.llm.thinking import ThinkingFilter
-from tests.mutants.port import MutantIUT, PortedLLM, PortedLLMStream
+from tests.mutants.port import MutantIUT
 
 __all__ = ["PerDeltaThinkingFilter", "factory"]
 
@@ -58,12 +59,12 @@ class PerDeltaThinkingFilter(ThinkingFilter):
         return ""
 
 
-class PerDeltaStream(PortedLLMStream):
+class PerDeltaStream(LLMStream):
     def new_thinking_filter(self) -> ThinkingFilter:
         return PerDeltaThinkingFilter()
 
 
-class PerDeltaLLM(PortedLLM):
+class PerDeltaLLM(LLM):
     stream_class = PerDeltaStream
 
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 from typing import Any
 
 from reference.llm.chat_chunk import ChatChunk
+from reference.llm.inference import LLM, LLMStream, usage_from_openai
 from reference.llm.tool_calls import ToolCallFragment
-from tests.mutants.port import MutantIUT, PortedLLM, PortedLLMStream, usage_of
+from tests.mutants.port import MutantIUT
 
 __all__ = ["factory"]
 
 
-class EagerUsageStream(PortedLLMStream):
+class EagerUsageStream(LLMStream):
     """The reference loop, pushing usage as it comes."""
 
     async def _stream_once(self) -> None:
@@ -33,7 +34,7 @@ class EagerUsageStream(PortedLLMStream):
                 chunk_id = chunk.id
                 self._request_id = chunk.id
                 if chunk.usage is not None:  # BUG: before this chunk's (and later) content
-                    self._usage = usage_of(chunk.usage)
+                    self._usage = usage_from_openai(chunk.usage)
                     self._push(ChatChunk(id=chunk_id, usage=self._usage))
                 for choice in chunk.choices:
                     delta = choice.delta
@@ -52,7 +53,7 @@ class EagerUsageStream(PortedLLMStream):
         self._emit(chunk_id, thinking.finish(), assembler.finish())
 
 
-class EagerUsageLLM(PortedLLM):
+class EagerUsageLLM(LLM):
     stream_class = EagerUsageStream
 
 
