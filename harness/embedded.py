@@ -90,7 +90,6 @@ class EmbeddedSimulator:
         self.server = SimulatorServer()
         loop.run(self.server.start())
         self._ids = itertools.count(1)
-        self.sessions: list[str] = []
 
     @property
     def base_url(self) -> str:
@@ -120,7 +119,6 @@ class EmbeddedSimulator:
             self.server.add_credential(api_key, api_secret, scenario=name)
 
         self._loop.run(install())
-        self.sessions.append(name)
         return LLMTarget(
             base_url=self.base_url, api_key=api_key, api_secret=api_secret, model=model, **llm
         )

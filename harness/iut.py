@@ -56,6 +56,7 @@ __all__ = [
     "LLMTarget",
     "ServerTarget",
     "ToolSpec",
+    "direction_of",
     "parse_iut_spec",
 ]
 
@@ -80,6 +81,12 @@ CONTEXT_OPS: frozenset[str] = frozenset(
     }
 )
 """The chat-context operations of :class:`ContextRequest` (see its docstring)."""
+
+
+def direction_of(capability: str | None) -> str:
+    """The direction of a case needing ``capability``: ``server`` when the IUT is the server
+    (``llm.server``), else ``client`` (the IUT is a client or a client-side library)."""
+    return "server" if capability == LLM_SERVER else "client"
 
 
 class _Request(BaseModel):

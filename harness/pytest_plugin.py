@@ -35,7 +35,7 @@ import pytest
 from hypothesis import settings
 
 from harness.embedded import BackgroundLoop, EmbeddedSimulator, HarnessTimeout
-from harness.iut import CAPABILITIES, IUT, LLM_SERVER, IUTSpecError, parse_iut_spec
+from harness.iut import CAPABILITIES, IUT, IUTSpecError, parse_iut_spec
 from harness.verdicts import Outcome, SpecViolation, case_outcome
 from suites.hypothesis_profiles import default_profile_name, register_profiles
 from suites.requirements import REQUIREMENTS
@@ -438,16 +438,10 @@ def _journal_excerpt(runtime: VoicewireRuntime, sessions: list[str]) -> list[dic
     return entries[-JOURNAL_EXCERPT_ENTRIES:]
 
 
-def server_direction(item: pytest.Item) -> str:
-    """``server`` for cases run against a server IUT, else ``client``."""
-    return "server" if _capability_of(item) == LLM_SERVER else "client"
-
-
 __all__ = [
     "CaseRecord",
     "CaseSimulator",
     "IUTSpecError",
     "VoicewireRuntime",
     "runtime_of",
-    "server_direction",
 ]

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 import suites
-from harness.iut import CAPABILITIES, LLM_SERVER, URLIUT, IUTSpecError, parse_iut_spec
+from harness.iut import CAPABILITIES, URLIUT, IUTSpecError, direction_of, parse_iut_spec
 from harness.pytest_plugin import PROPERTY_KEY
 from harness.replay import REPLAY_FORMAT
 from harness.verdicts import (
@@ -182,7 +182,7 @@ class _Collector:
             nodeid=nodeid,
             name=nodeid.rsplit("::", 1)[-1],
             suite=_suite_of(nodeid),
-            direction="server" if capability == LLM_SERVER else "client",
+            direction=direction_of(capability),
             spec_ids=data["spec_ids"],
             capability=capability,
             outcome=outcome,
@@ -375,7 +375,7 @@ class _CatalogCollector:
                     name=item.name,
                     spec_ids=tuple(ids),
                     capability=capability,
-                    direction="server" if capability == LLM_SERVER else "client",
+                    direction=direction_of(capability),
                     doc=doc[0] if doc else "",
                     family=getattr(function, "voicewire_family", None),
                 )

@@ -153,9 +153,8 @@ def requirement_results(cases: Sequence[CaseResult]) -> list[RequirementResult]:
     by_id: dict[str, list[tuple[CaseResult, Outcome]]] = {}
     for case in cases:
         for rid in case.spec_ids:
-            # A case that broke some IDs passed the others it names only if it ran them all;
-            # a failure stops the case, so its other IDs are marked by the case's outcome too,
-            # except that a SpecViolation naming specific IDs leaves the rest unbroken.
+            # A failed case breaks only the IDs its failed expectation named (a plain assert
+            # names them all); the case counts as a pass for the others it cites.
             if case.outcome in (Outcome.FAIL, Outcome.NON_STRICT):
                 outcome = case_outcome([rid]) if rid in case.broken_ids else Outcome.PASS
             else:
