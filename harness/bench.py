@@ -58,9 +58,8 @@ from typing import Any, Literal
 
 import aiohttp
 from aiohttp import web
-
-from reference.auth import create_access_token
-from simulators.scenario import Fragmentation, LLMReply, Rule, Scenario, ToolCallScript
+from voicewire.reference.auth import create_access_token
+from voicewire.simulators.scenario import Fragmentation, LLMReply, Rule, Scenario, ToolCallScript
 
 __all__ = [
     "MAX_CHUNKS",
@@ -184,7 +183,7 @@ def _bare_app() -> web.Application:
 
 
 async def _serve(chunks: int) -> None:
-    from simulators.serving import SimulatorServer
+    from voicewire.simulators.serving import SimulatorServer
 
     simulator = await SimulatorServer(bench_scenario(chunks), time_scale=0.0).start()
     runner = web.AppRunner(_bare_app(), handle_signals=False, shutdown_timeout=1.0)
@@ -205,7 +204,9 @@ def _serve_child(chunks: int) -> None:
     asyncio.run(_serve(chunks))
 
 
-_CHILD_CODE = "import sys; from harness.bench import _serve_child; _serve_child(int(sys.argv[1]))"
+_CHILD_CODE = (
+    "import sys; from voicewire.harness.bench import _serve_child; _serve_child(int(sys.argv[1]))"
+)
 
 
 # -- a minimal HTTP/1.1 client -------------------------------------------------------------------
@@ -383,7 +384,7 @@ async def _server_cpu(control: _Connection) -> float:
 
 
 async def _measure(ports: Mapping[str, int], *, chunks: int, rounds: int) -> LLMBenchResult:
-    from simulators.server import DEFAULT_API_KEY, DEFAULT_API_SECRET
+    from voicewire.simulators.server import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
     body = bench_request_body()
     headers = {

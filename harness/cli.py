@@ -6,9 +6,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from harness.bench import add_bench_parser, run_bench
-from harness.conformance_cli import add_conformance_parsers, run_list, run_run
-from harness.serve import add_serve_parser, run_serve
+from voicewire.harness.bench import add_bench_parser, run_bench
+from voicewire.harness.conformance_cli import add_conformance_parsers, run_list, run_run
+from voicewire.harness.serve import add_serve_parser, run_serve
 
 _WHAT_EXISTS = """\
 voicewire: conformance harness and provider simulator for voice-AI wire protocols.
@@ -22,8 +22,9 @@ Installed:
                    a journal and a control API
   voicewire bench  simulator SSE throughput vs a bare aiohttp server
 
-  reference.llm    chat context, openai message format, tools, the inference LLM client,
-                   FallbackAdapter; reference.auth, reference.errors, reference.audio
+  voicewire.reference.llm
+                   chat context, openai message format, tools, the inference LLM client,
+                   FallbackAdapter; voicewire.reference.auth, .errors, .audio
   pytest plugin    fixtures voicewire_iut / voicewire_simulator / voicewire_scenario,
                    --voicewire-iut, the spec and capability markers, hypothesis profiles
 

@@ -33,10 +33,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError
-
-from harness.driver import IUTProtocolError
-from harness.events import EndEvent, Event, load_events
-from harness.iut import (
+from voicewire.harness.driver import IUTProtocolError
+from voicewire.harness.events import EndEvent, Event, load_events
+from voicewire.harness.iut import (
     CAPABILITIES,
     CHAT_CONTEXT,
     LLM_CHAT,

@@ -7,8 +7,8 @@ import os
 import sys
 from typing import TextIO
 
-from harness.runner import SUITES, HarnessError, RunOptions, catalog, run_conformance
-from suites.hypothesis_profiles import PROFILE_NAMES
+from voicewire.harness.runner import SUITES, HarnessError, RunOptions, catalog, run_conformance
+from voicewire.harness.profiles import PROFILE_NAMES
 
 __all__ = ["add_conformance_parsers", "run_list", "run_run"]
 
@@ -121,7 +121,7 @@ def _use_color(choice: str, stream: TextIO) -> bool:
 
 def run_run(args: argparse.Namespace) -> int:
     """Carry out ``voicewire run``; returns the exit status."""
-    from harness.report import render_console, write_html, write_json, write_junit
+    from voicewire.harness.report import render_console, write_html, write_json, write_junit
 
     options = RunOptions(
         iut=args.iut,

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
-
-from harness.events import (
+from voicewire.harness.events import (
     AvailabilityEvent,
     ChunkEvent,
     EndEvent,
@@ -27,7 +26,7 @@ from harness.events import (
     UsageEvent,
     load_events,
 )
-from harness.iut import (
+from voicewire.harness.iut import (
     IUT,
     ChatRequest,
     ContextRequest,
@@ -36,7 +35,7 @@ from harness.iut import (
 )
 
 if TYPE_CHECKING:
-    from harness.pytest_plugin import CaseRecord, VoicewireRuntime
+    from voicewire.harness.pytest_plugin import CaseRecord, VoicewireRuntime
 
 __all__ = ["ChatOutcome", "IUTDriver", "IUTProtocolError"]
 
@@ -143,7 +142,7 @@ class IUTDriver:
         return ChatOutcome(tuple(_checked_events(answer, self._iut.name)))
 
     def context(self, op: str, ctx: dict[str, Any], /, **args: Any) -> ContextResult:
-        """Apply one chat-context operation (see :class:`harness.iut.ContextRequest`)."""
+        """Apply one chat-context operation (see :class:`voicewire.harness.iut.ContextRequest`)."""
         answer = self.run(self._iut.chat_context(ContextRequest(op=op, ctx=ctx, args=args)))
         if isinstance(answer, ContextResult):
             return answer

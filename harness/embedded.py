@@ -17,9 +17,9 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from harness.iut import LLMTarget, ServerTarget
-from simulators.scenario import Scenario
-from simulators.serving import SimulatorServer
+from voicewire.harness.iut import LLMTarget, ServerTarget
+from voicewire.simulators.scenario import Scenario
+from voicewire.simulators.serving import SimulatorServer
 
 __all__ = ["BackgroundLoop", "EmbeddedSimulator", "HarnessTimeout"]
 

@@ -11,7 +11,7 @@ capability the IUT lacks is reported ``UNSUPPORTED`` (never silently skipped):
 =================== ==========================================================================
 
 Operations take JSON-shaped requests (pydantic models below) and answer with canonical events
-(:mod:`harness.events`) or a :class:`ContextResult`, so the same protocol works in-process
+(:mod:`voicewire.harness.events`) or a :class:`ContextResult`, so the same protocol works in-process
 (``python:``), over a subprocess's stdio (``cmd:``, see ``docs/iut-protocol.md``) or not at all
 (``url:``, a server under test, driven by voicewire's reference client and raw probes).
 
@@ -35,8 +35,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from harness.events import ErrorInfo, Event
+from voicewire.harness.events import ErrorInfo, Event
 
 __all__ = [
     "CAPABILITIES",
@@ -361,7 +360,7 @@ def parse_iut_spec(spec: str, *, env: dict[str, str] | None = None) -> IUT:
         raise IUTSpecError("--iut is empty; use reference, python:, cmd: or url:")
     spec = spec.strip()
     if spec == "reference":
-        from harness.reference_iut import ReferenceIUT
+        from voicewire.harness.reference_iut import ReferenceIUT
 
         return ReferenceIUT()
     kind, sep, rest = spec.partition(":")
@@ -371,11 +370,11 @@ def parse_iut_spec(spec: str, *, env: dict[str, str] | None = None) -> IUT:
         argv: Sequence[str] = shlex.split(rest)
         if not argv:
             raise IUTSpecError("cmd: needs a command line, e.g. 'cmd:node driver.js'")
-        from harness.command_iut import CommandIUT
+        from voicewire.harness.command_iut import CommandIUT
 
         return CommandIUT(list(argv))
     if sep and kind == "url":
-        from simulators.server import DEFAULT_API_KEY, DEFAULT_API_SECRET
+        from voicewire.simulators.server import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
         return URLIUT(
             rest,

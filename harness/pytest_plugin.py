@@ -2,9 +2,9 @@
 
 Installed with ``pip install voicewire``, it gives any test suite:
 
-- the hypothesis profiles ``ci`` / ``dev`` / ``deep`` (see :mod:`suites.hypothesis_profiles`),
-  with ``ci`` selected automatically when the ``CI`` environment variable is set, unless
-  ``--hypothesis-profile`` names one;
+- the hypothesis profiles ``ci`` / ``dev`` / ``deep`` (see
+  :mod:`voicewire.harness.profiles`), with ``ci`` selected automatically when the
+  ``CI`` environment variable is set, unless ``--hypothesis-profile`` names one;
 - the ``spec`` marker, ``@pytest.mark.spec("LLM-TC-1", ...)``, which ties a test to SPEC.md
   requirement IDs; unknown IDs are a collection error, so a typo cannot silently detach a
   test from the requirement it claims to check;
@@ -33,12 +33,11 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
-
-from harness.embedded import BackgroundLoop, EmbeddedSimulator, HarnessTimeout
-from harness.iut import CAPABILITIES, IUT, IUTSpecError, parse_iut_spec
-from harness.verdicts import Outcome, SpecViolation, case_outcome
-from suites.hypothesis_profiles import default_profile_name, register_profiles
-from suites.requirements import REQUIREMENTS
+from voicewire.harness.embedded import BackgroundLoop, EmbeddedSimulator, HarnessTimeout
+from voicewire.harness.iut import CAPABILITIES, IUT, IUTSpecError, parse_iut_spec
+from voicewire.harness.verdicts import Outcome, SpecViolation, case_outcome
+from voicewire.harness.profiles import default_profile_name, register_profiles
+from voicewire.harness.requirements import REQUIREMENTS
 
 if sys.version_info < (3, 11):  # pragma: no cover - hypothesis installs the backport there
     from exceptiongroup import BaseExceptionGroup
@@ -310,8 +309,8 @@ def voicewire_scenario(voicewire_simulator: CaseSimulator) -> Any:
     """``voicewire_scenario(*rules, **fields)`` or ``voicewire_scenario("file.yaml")``: build
     (or load) a scenario and open a simulator session for it; returns the ``LLMTarget``
     (``base_url``, ``api_key``, ``api_secret``, ``model``) to point a client at."""
-    from simulators.scenario import load_scenario
-    from suites.builders import scenario
+    from voicewire.simulators.scenario import load_scenario
+    from voicewire.suites.builders import scenario
 
     def open_session(*rules: Any, name: str = "case", **fields: Any) -> Any:
         if len(rules) == 1 and isinstance(rules[0], (str, Path)):
@@ -326,8 +325,8 @@ def voicewire_scenario(voicewire_simulator: CaseSimulator) -> Any:
 @pytest.fixture
 def voicewire_iut(request: pytest.FixtureRequest) -> Any:
     """The implementation under test behind a synchronous driver (see
-    :class:`harness.driver.IUTDriver`)."""
-    from harness.driver import IUTDriver
+    :class:`voicewire.harness.driver.IUTDriver`)."""
+    from voicewire.harness.driver import IUTDriver
 
     runtime = runtime_of(request.config)
     return IUTDriver(runtime.iut(), runtime, request.node.stash.setdefault(_CASE, CaseRecord()))

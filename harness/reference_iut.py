@@ -13,8 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import openai
-
-from harness.events import (
+from voicewire.harness.events import (
     AvailabilityEvent,
     ChunkEvent,
     EndEvent,
@@ -24,7 +23,7 @@ from harness.events import (
     ToolCall,
     UsageEvent,
 )
-from harness.iut import (
+from voicewire.harness.iut import (
     CHAT_CONTEXT,
     LLM_CHAT,
     LLM_FALLBACK,
@@ -37,13 +36,23 @@ from harness.iut import (
     ServerTarget,
     ToolSpec,
 )
-from reference.errors import APIConnectOptions, APIError, APIStatusError
-from reference.llm.chat_chunk import ChatChunk
-from reference.llm.chat_context import ChatContext, ChatMessage, FunctionCall, FunctionCallOutput
-from reference.llm.fallback import AvailabilityChangedEvent, FallbackAdapter
-from reference.llm.inference import LLM
-from reference.llm.inference import LLMErrorEvent as ReferenceErrorEvent
-from reference.llm.tools import NamedToolChoice, RawFunctionTool, Tool, to_strict_json_schema
+from voicewire.reference.errors import APIConnectOptions, APIError, APIStatusError
+from voicewire.reference.llm.chat_chunk import ChatChunk
+from voicewire.reference.llm.chat_context import (
+    ChatContext,
+    ChatMessage,
+    FunctionCall,
+    FunctionCallOutput,
+)
+from voicewire.reference.llm.fallback import AvailabilityChangedEvent, FallbackAdapter
+from voicewire.reference.llm.inference import LLM
+from voicewire.reference.llm.inference import LLMErrorEvent as ReferenceErrorEvent
+from voicewire.reference.llm.tools import (
+    NamedToolChoice,
+    RawFunctionTool,
+    Tool,
+    to_strict_json_schema,
+)
 
 __all__ = ["ReferenceIUT", "error_info"]
 

@@ -49,7 +49,7 @@ def property_family(
             voicewire_case: Any,
             request: pytest.FixtureRequest,
         ) -> None:
-            from harness.pytest_plugin import runtime_of
+            from voicewire.harness.pytest_plugin import runtime_of
 
             voicewire_case.family = name
             replay = runtime_of(request.config).replay

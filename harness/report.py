@@ -1,6 +1,6 @@
 """Report writers of ``voicewire run``: the console table, JSON, JUnit XML and HTML.
 
-Every writer reads one :class:`harness.verdicts.RunReport` and nothing else, so a report
+Every writer reads one :class:`voicewire.harness.verdicts.RunReport` and nothing else, so a report
 loaded back from ``--json`` renders exactly like the run that made it.
 
 - :func:`render_console`: the per-requirement table the terminal shows, then every case that
@@ -29,9 +29,15 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.events import event_json_schema
-from harness.verdicts import CaseResult, Outcome, RequirementResult, RunReport, report_json_schema
-from suites.requirements import AREAS, REQUIREMENTS
+from voicewire.harness.events import event_json_schema
+from voicewire.harness.verdicts import (
+    CaseResult,
+    Outcome,
+    RequirementResult,
+    RunReport,
+    report_json_schema,
+)
+from voicewire.harness.requirements import AREAS, REQUIREMENTS
 
 __all__ = [
     "SCHEMA_FILES",
@@ -451,8 +457,9 @@ def _report_json(report: RunReport) -> str:
 def write_json(report: RunReport, path: str | os.PathLike[str]) -> Path:
     """Write ``report`` as indented JSON (``voicewire run --json``); returns the path.
 
-    The document validates against :func:`harness.verdicts.report_json_schema` and loads back
-    with ``RunReport.model_validate_json``.
+    The document validates against
+    :func:`voicewire.harness.verdicts.report_json_schema` and loads back with
+    ``RunReport.model_validate_json``.
     """
     _check_report(report)
     return _write_atomically(path, _report_json(report))
@@ -501,9 +508,9 @@ def _first_line(text: str, limit: int = 200) -> str:
 
 
 def _classname(case: CaseResult) -> str:
-    """``suites/llm/test_x.py::TestY::test_z[p]`` → ``suites.llm.test_x.TestY``."""
+    """``suites/llm/test_x.py::TestY::test_z[p]`` → ``voicewire.suites.llm.test_x.TestY``."""
     parts = case.nodeid.split("::")
-    module = parts[0].removesuffix(".py").replace("/", ".").replace("\\", ".")
+    module = "voicewire." + parts[0].removesuffix(".py").replace("/", ".").replace("\\", ".")
     return ".".join([module, *parts[1:-1]]) if len(parts) > 1 else case.suite
 
 

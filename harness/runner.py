@@ -3,14 +3,15 @@
 It runs the suites (pytest modules shipped in the ``suites`` package) through pytest with
 voicewire's plugin, in this process or across ``pytest-xdist`` workers (each with its own
 simulator and IUT), collects every case's verdict data from the reports, and turns them into
-a :class:`harness.verdicts.RunReport`. pytest's own output is kept out of the terminal (the
-console report replaces it) and shown only when pytest itself could not run.
+a :class:`voicewire.harness.verdicts.RunReport`. pytest's own output is kept out of the
+terminal (the console report replaces it) and shown only when pytest itself could not run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import importlib.util
 import io
 import os
@@ -25,12 +26,10 @@ from typing import Any
 
 import pytest
 import yaml
-
-import suites
-from harness.iut import CAPABILITIES, URLIUT, IUTSpecError, direction_of, parse_iut_spec
-from harness.pytest_plugin import PROPERTY_KEY
-from harness.replay import REPLAY_FORMAT
-from harness.verdicts import (
+from voicewire.harness.iut import CAPABILITIES, URLIUT, IUTSpecError, direction_of, parse_iut_spec
+from voicewire.harness.pytest_plugin import PROPERTY_KEY
+from voicewire.harness.replay import REPLAY_FORMAT
+from voicewire.harness.verdicts import (
     CaseResult,
     Outcome,
     Repro,
@@ -57,7 +56,45 @@ SUITES: dict[str, str] = {
 }
 """The suites ``--suite`` can name, in run order."""
 
-_SUITES_DIR = Path(suites.__file__).resolve().parent
+SUITES_PACKAGE = "voicewire.suites"
+"""The package whose modules are the suites. The harness never imports it itself (suites sit
+above the harness); pytest collects its files, imported under their canonical names."""
+
+
+@functools.cache
+def _suites_dir() -> Path:
+    spec = importlib.util.find_spec(SUITES_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(f"the suites package {SUITES_PACKAGE!r} is not installed")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+class _SuiteModule(pytest.Module):
+    """A suite file imported as ``voicewire.suites.<area>.<module>``.
+
+    pytest's own import modes derive a module name from the folders around a file: for suites
+    inside an installed ``voicewire`` namespace that name is ``suites.llm.test_x``, and the
+    folder above would be put on ``sys.path``, where voicewire's subpackages would shadow a
+    user's own ``reference`` or ``harness``. Importing by the canonical name avoids both.
+    """
+
+    def _getobj(self) -> Any:
+        relative = self.path.resolve().relative_to(_suites_dir()).with_suffix("")
+        return importlib.import_module(".".join((SUITES_PACKAGE, *relative.parts)))
+
+
+class _SuiteImporter:
+    """Makes pytest collect files under the suites package as :class:`_SuiteModule`."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_pycollect_makemodule(
+        self, module_path: Path, parent: pytest.Collector
+    ) -> pytest.Module | None:
+        if _suites_dir() in module_path.resolve().parents:
+            return _SuiteModule.from_parent(parent, path=module_path)
+        return None
+
+
 # The suites bring their own configuration: a user's pytest.ini or pyproject must not change
 # how they run. Suite cases are synchronous; when pytest-asyncio happens to be installed, its
 # loop-scope option is set only to keep its deprecation warning out of the run.
@@ -93,7 +130,7 @@ def _suite_paths(names: Sequence[str]) -> list[str]:
     unknown = [name for name in names if name not in SUITES]
     if unknown:
         raise HarnessError(f"unknown suite(s) {unknown}; known: {', '.join(SUITES)}")
-    return [str(_SUITES_DIR / name) for name in names]
+    return [str(_suites_dir() / name) for name in names]
 
 
 def _pytest_args(options: RunOptions, *, ini: str) -> list[str]:
@@ -102,7 +139,7 @@ def _pytest_args(options: RunOptions, *, ini: str) -> list[str]:
         "-c",
         ini,
         "--rootdir",
-        str(_SUITES_DIR.parent),
+        str(_suites_dir().parent),
         "-p",
         "no:cacheprovider",
         "-q",
@@ -274,7 +311,7 @@ def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
         ini.write_text(_INI, encoding="utf-8")
         args = _pytest_args(options, ini=str(ini))
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-            code = pytest.main(args, plugins=[collector])
+            code = pytest.main(args, plugins=[collector, _SuiteImporter()])
     duration = time.monotonic() - start
     if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR) or (
         code == pytest.ExitCode.USAGE_ERROR
@@ -394,14 +431,14 @@ def catalog(suite_names: Sequence[str] | None = None) -> list[CatalogEntry]:
             "-c",
             str(ini),
             "--rootdir",
-            str(_SUITES_DIR.parent),
+            str(_suites_dir().parent),
             "-p",
             "no:cacheprovider",
             "--collect-only",
             "-q",
         ]
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
-            code = pytest.main(args, plugins=[collector])
+            code = pytest.main(args, plugins=[collector, _SuiteImporter()])
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise HarnessError(
             f"pytest could not collect the suites (exit {int(code)}):\n{output.getvalue()}"

@@ -8,8 +8,14 @@ import signal
 import sys
 from typing import TextIO
 
-from simulators import Credentials, Scenario, ScenarioError, SimulatorServer, load_scenario
-from simulators.server import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from voicewire.simulators import (
+    Credentials,
+    Scenario,
+    ScenarioError,
+    SimulatorServer,
+    load_scenario,
+)
+from voicewire.simulators.server import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
 __all__ = ["add_serve_parser", "run_serve"]
 

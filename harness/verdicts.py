@@ -24,8 +24,7 @@ from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
-from suites.requirements import REQUIREMENTS, Level
+from voicewire.harness.requirements import REQUIREMENTS, Level
 
 __all__ = [
     "CaseResult",

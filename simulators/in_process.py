@@ -9,10 +9,11 @@
         sim.journal.entries()
 
 Requests run through the same sans-IO core as the socket simulator
-(:func:`simulators.llm.decide_chat`: request checks, rule matching, attempt counting, faults,
-chunk plans, stream actions) on a :class:`~simulators.server.SimulatorState`, so a scenario
-gives the same bytes, the same rule decisions and the same attempt numbers either way, and a
-journal of the same shape.
+(:func:`~voicewire.simulators.llm.decide_chat`: request checks, rule matching, attempt
+counting, faults, chunk plans, stream actions) on a
+:class:`~voicewire.simulators.server.SimulatorState`, so a scenario gives the same bytes,
+the same rule decisions and the same attempt numbers either way, and a journal of the same
+shape.
 
 Both HTTP stacks are intercepted: httpx (through respx's httpcore mocker) and, when installed,
 httpx2 (the fork openai >= 3 uses by default; a small respx mocker for httpcore2 is registered
@@ -52,11 +53,10 @@ import httpx
 import respx
 from multidict import CIMultiDict
 from respx.mocks import HTTPCoreMocker
-
-from reference.auth import (
+from voicewire.reference.auth import (
     DEFAULT_INFERENCE_URL,
 )
-from simulators.llm import (
+from voicewire.simulators.llm import (
     MODELS,
     Action,
     CompletionAnswer,
@@ -67,8 +67,8 @@ from simulators.llm import (
     decide_chat,
     error_body,
 )
-from simulators.scenario import Scenario
-from simulators.server import Credentials, Refusal, SimulatorHandle, SimulatorState
+from voicewire.simulators.scenario import Scenario
+from voicewire.simulators.server import Credentials, Refusal, SimulatorHandle, SimulatorState
 
 __all__ = ["RespxLLM", "respx_llm"]
 

@@ -4,7 +4,7 @@ The protocol work is pure and synchronous: :func:`plan_chunks` turns a scripted
 :class:`~simulators.scenario.LLMReply` into chunk payloads, :func:`stream_actions` turns
 encoded events plus faults and timing into a list of :class:`Write` / :class:`Sleep` /
 :class:`Disconnect` actions, and :func:`echo_reply` answers unscripted requests. The aiohttp
-handler in :mod:`simulators.server` only executes actions.
+handler in :mod:`voicewire.simulators.server` only executes actions.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from aiohttp import web
-
-from simulators.scenario import (
+from voicewire.simulators.scenario import (
     ByteSplitFault,
     DelayFault,
     DisconnectFault,
@@ -40,7 +39,7 @@ from simulators.scenario import (
 )
 
 if TYPE_CHECKING:
-    from simulators.server import SimulatorState
+    from voicewire.simulators.server import SimulatorState
 
 __all__ = [
     "DONE_EVENT",
@@ -706,7 +705,7 @@ def decide_chat(
     key's usage. Every shell (socket or in-process) calls this, then executes the answer and
     journals what it sends. ``headers`` must look names up case-insensitively.
     """
-    from simulators.server import Refusal
+    from voicewire.simulators.server import Refusal
 
     exchange = state.journal.new_exchange()
     try:
@@ -813,7 +812,7 @@ MODELS = ("openai/gpt-4.1-mini", "openai/gpt-4o-mini", "google/gemini-2.5-flash"
 
 
 async def _chat_completions(request: web.Request) -> web.StreamResponse:
-    from simulators.server import SCENARIO_HEADER, STATE_KEY
+    from voicewire.simulators.server import SCENARIO_HEADER, STATE_KEY
 
     state = request.app[STATE_KEY]
     try:
@@ -876,7 +875,7 @@ async def _chat_completions(request: web.Request) -> web.StreamResponse:
 
 
 async def _models(request: web.Request) -> web.Response:
-    from simulators.server import STATE_KEY, Refusal
+    from voicewire.simulators.server import STATE_KEY, Refusal
 
     state = request.app[STATE_KEY]
     try:

@@ -29,16 +29,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
-
-from reference.auth import (
+from voicewire.reference.auth import (
     TokenRejected,
     authentication_error_body,
     parse_bearer,
     verify_access_token,
 )
-from simulators.journal import Journal
-from simulators.llm import StreamTemplates, error_body
-from simulators.scenario import Scenario, ScenarioError, parse_scenario
+from voicewire.simulators.journal import Journal
+from voicewire.simulators.llm import StreamTemplates, error_body
+from voicewire.simulators.scenario import Scenario, ScenarioError, parse_scenario
 
 __all__ = [
     "DEFAULT_API_KEY",
@@ -317,7 +316,7 @@ def create_app(
 
     Without a scenario it runs in echo mode. ``time_scale`` overrides every scenario's own.
     """
-    from simulators import llm
+    from voicewire.simulators import llm
 
     if scenario is not None and not isinstance(scenario, Scenario):
         raise TypeError(f"scenario must be a Scenario, got {type(scenario).__name__}")

@@ -13,9 +13,8 @@ import ipaddress
 from types import TracebackType
 
 from aiohttp import web
-
-from simulators.scenario import Scenario
-from simulators.server import STATE_KEY, Credentials, SimulatorHandle, create_app
+from voicewire.simulators.scenario import Scenario
+from voicewire.simulators.server import STATE_KEY, Credentials, SimulatorHandle, create_app
 
 __all__ = ["SimulatorServer"]
 

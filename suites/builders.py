@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from simulators.scenario import Scenario, parse_scenario
+from voicewire.simulators.scenario import Scenario, parse_scenario
 
 __all__ = [
     "function_call",

@@ -3,7 +3,7 @@
 Import them in your own property tests::
 
     from hypothesis import given
-    from suites.strategies import chat_contexts
+    from voicewire.suites.strategies import chat_contexts
 
     @given(chat_contexts())
     def test_my_truncate(ctx): ...
@@ -39,8 +39,7 @@ from __future__ import annotations
 import json
 
 from hypothesis import strategies as st
-
-from reference.llm.chat_context import (
+from voicewire.reference.llm.chat_context import (
     ChatContext,
     ChatItem,
     ChatMessage,
@@ -389,7 +388,7 @@ def fragmentations(
     *, layouts: tuple[str, ...] = _TOOL_CALL_LAYOUTS, max_size: int = 12
 ) -> st.SearchStrategy[dict[str, object]]:
     """How a simulated reply is cut into stream chunks: a ``fragmentation`` dict
-    (:class:`simulators.scenario.Fragmentation`).
+    (:class:`voicewire.simulators.scenario.Fragmentation`).
 
     ``strategy`` is ``whole``, ``per_char``, ``fixed`` (with ``size``) or ``random`` (with
     ``size`` and a ``seed``, so the cut replays exactly); ``tool_calls`` is one of ``layouts``
@@ -442,10 +441,11 @@ def tool_call_scripts(
     *, min_calls: int = 1, max_calls: int = 3
 ) -> st.SearchStrategy[list[dict[str, object]]]:
     """The tool calls of one reply: a list of ``ToolCallScript`` dicts
-    (:class:`simulators.scenario.ToolCallScript`) with distinct ``id`` values, names from a
-    small set (names may repeat) and ``arguments`` as raw text that goes on the wire verbatim:
-    JSON with any unicode (see :func:`tool_arguments`), sometimes ``\\u``-escaped, sometimes
-    truncated mid-way (not JSON at all) or empty. Calls take their list position as ``index``.
+    (:class:`~voicewire.simulators.scenario.ToolCallScript`) with distinct ``id`` values, names
+    from a small set (names may repeat) and ``arguments`` as raw text that goes on the wire
+    verbatim: JSON with any unicode (see :func:`tool_arguments`), sometimes ``\\u``-escaped,
+    sometimes truncated mid-way (not JSON at all) or empty. Calls take their list position as
+    ``index``.
     """
     _check_count(min_calls, "min_calls")
     _check_count(max_calls, "max_calls")
@@ -470,7 +470,8 @@ def llm_replies(
     max_calls: int = 3,
     layouts: tuple[str, ...] = _TOOL_CALL_LAYOUTS,
 ) -> st.SearchStrategy[dict[str, object]]:
-    """A scripted completion: an ``LLMReply`` dict (:class:`simulators.scenario.LLMReply`).
+    """A scripted completion: an ``LLMReply`` dict
+    (:class:`~voicewire.simulators.scenario.LLMReply`).
 
     Text ``content`` (often empty; never a thinking marker), ``min_calls``..``max_calls``
     calls from :func:`tool_call_scripts`, a ``fragmentation`` from :func:`fragmentations`
@@ -504,8 +505,8 @@ def llm_replies(
 def llm_scenarios(
     replies: st.SearchStrategy[dict[str, object]] | None = None,
 ) -> st.SearchStrategy[dict[str, object]]:
-    """A scenario dict (:class:`simulators.scenario.Scenario`) whose one rule answers every
-    LLM request with a reply drawn from ``replies`` (default :func:`llm_replies`). Load it
+    """A scenario dict (:class:`~voicewire.simulators.scenario.Scenario`) whose one rule answers
+    every LLM request with a reply drawn from ``replies`` (default :func:`llm_replies`). Load it
     with ``voicewire_simulator.session(parse_scenario(d))``; the session renames it."""
     return (llm_replies() if replies is None else replies).map(
         lambda reply: {"name": "generated", "rules": [{"reply": reply}]}

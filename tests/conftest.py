@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-
-from reference.llm.inference import LLM
-from simulators import Scenario, SimulatorServer
+from voicewire.reference.llm.inference import LLM
+from voicewire.simulators import Scenario, SimulatorServer
 
 StartSimulator = Callable[..., Awaitable[SimulatorServer]]
 

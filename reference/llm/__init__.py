@@ -1,6 +1,6 @@
 """Reference LLM pieces: chat context, provider format and function tools."""
 
-from reference.llm.chat_context import (
+from voicewire.reference.llm.chat_context import (
     AudioContent,
     ChatContent,
     ChatContext,
@@ -14,10 +14,10 @@ from reference.llm.chat_context import (
     ReadOnlyChatContext,
     ReadOnlyChatContextError,
 )
-from reference.llm.provider_format import to_openai_messages
-from reference.llm.thinking import ThinkingFilter
-from reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
-from reference.llm.tools import (
+from voicewire.reference.llm.provider_format import to_openai_messages
+from voicewire.reference.llm.thinking import ThinkingFilter
+from voicewire.reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
+from voicewire.reference.llm.tools import (
     TOOL_NAME_PATTERN,
     FunctionTool,
     NamedToolChoice,

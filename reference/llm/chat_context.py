@@ -32,8 +32,7 @@ from pydantic import (
     field_serializer,
     field_validator,
 )
-
-from reference.audio import AudioFrame
+from voicewire.reference.audio import AudioFrame
 
 __all__ = [
     "AudioContent",
@@ -542,7 +541,7 @@ class ChatContext:
         """The messages of this context in a provider's wire format (SPEC §6.3)."""
         if format != "openai":
             raise ValueError(f"format must be 'openai', got {format!r}")
-        from reference.llm.provider_format import to_openai_messages
+        from voicewire.reference.llm.provider_format import to_openai_messages
 
         return to_openai_messages(self._items)
 

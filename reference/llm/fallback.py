@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from reference.emitter import EventEmitter
-from reference.errors import APIConnectionError, APIConnectOptions, APIError
-from reference.llm.chat_context import ChatContext
-from reference.llm.inference import LLM
-from reference.llm.stream import ChunkStream
+from voicewire.reference.emitter import EventEmitter
+from voicewire.reference.errors import APIConnectionError, APIConnectOptions, APIError
+from voicewire.reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.inference import LLM
+from voicewire.reference.llm.stream import ChunkStream
 
 __all__ = ["AvailabilityChangedEvent", "FallbackAdapter", "FallbackLLMStream"]
 

@@ -21,10 +21,9 @@ from typing import Any, Literal
 
 import httpx
 import openai
-
-from reference.auth import InferenceCredentials, create_access_token
-from reference.emitter import EventEmitter
-from reference.errors import (
+from voicewire.reference.auth import InferenceCredentials, create_access_token
+from voicewire.reference.emitter import EventEmitter
+from voicewire.reference.errors import (
     DEFAULT_API_CONNECT_OPTIONS,
     APIConnectionError,
     APIConnectOptions,
@@ -32,12 +31,12 @@ from reference.errors import (
     APIStatusError,
     APITimeoutError,
 )
-from reference.llm.chat_chunk import ChatChunk, ChoiceDelta, CompletionUsage
-from reference.llm.chat_context import ChatContext
-from reference.llm.stream import ChunkStream
-from reference.llm.thinking import ThinkingFilter
-from reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
-from reference.llm.tools import ToolContext, to_fnc_ctx, to_openai_tool_choice
+from voicewire.reference.llm.chat_chunk import ChatChunk, ChoiceDelta, CompletionUsage
+from voicewire.reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.stream import ChunkStream
+from voicewire.reference.llm.thinking import ThinkingFilter
+from voicewire.reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
+from voicewire.reference.llm.tools import ToolContext, to_fnc_ctx, to_openai_tool_choice
 
 __all__ = [
     "LLM",
@@ -123,7 +122,7 @@ def _response_format(value: Any) -> dict[str, Any]:
         return dict(value)
     schema_of = getattr(value, "model_json_schema", None)
     if callable(schema_of):
-        from reference.llm.tools import to_strict_json_schema
+        from voicewire.reference.llm.tools import to_strict_json_schema
 
         return {
             "type": "json_schema",

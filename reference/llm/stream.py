@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator, Coroutine
 from types import TracebackType
 from typing import Any
 
-from reference.llm.chat_chunk import ChatChunk
+from voicewire.reference.llm.chat_chunk import ChatChunk
 
 __all__ = ["ChunkStream"]
 

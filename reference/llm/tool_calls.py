@@ -54,7 +54,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reference.llm.chat_chunk import FunctionToolCall
+from voicewire.reference.llm.chat_chunk import FunctionToolCall
 
 __all__ = ["ToolCallAssembler", "ToolCallFragment"]
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from harness.iut import ContextResult
-from harness.verdicts import expect
-from suites.builders import function_call as call
-from suites.builders import function_call_output as output
-from suites.builders import item_payload, message
+from voicewire.harness.iut import ContextResult
+from voicewire.harness.verdicts import expect
+from voicewire.suites.builders import function_call as call
+from voicewire.suites.builders import function_call_output as output
+from voicewire.suites.builders import item_payload, message
 
 INSTRUCTION_ROLES = ("system", "developer")
 TOOL_ITEM_TYPES = ("function_call", "function_call_output")

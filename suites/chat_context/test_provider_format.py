@@ -18,10 +18,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from harness.verdicts import expect
-from suites.builders import function_call as call
-from suites.builders import function_call_output as output
+from voicewire.harness.verdicts import expect
+from voicewire.suites.builders import function_call as call
+from voicewire.suites.builders import function_call_output as output
 
 # -- wire-format items ------------------------------------------------------------------------
 

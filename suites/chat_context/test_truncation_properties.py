@@ -25,11 +25,10 @@ from typing import Any
 
 import pytest
 from hypothesis import strategies as st
-
-from harness.replay import property_family
-from harness.verdicts import expect
-from suites.builders import item_payload
-from suites.strategies import chat_context_dicts
+from voicewire.harness.replay import property_family
+from voicewire.harness.verdicts import expect
+from voicewire.suites.builders import item_payload
+from voicewire.suites.strategies import chat_context_dicts
 
 INSTRUCTION_ROLES = ("system", "developer")
 TOOL_ITEM_TYPES = ("function_call", "function_call_output")

@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from harness.driver import ChatOutcome, IUTDriver
-from harness.iut import ConnOptions, LLMTarget, ToolSpec
-from harness.pytest_plugin import CaseSimulator
-from harness.verdicts import expect
-from suites.builders import message, user_context
+from voicewire.harness.driver import ChatOutcome, IUTDriver
+from voicewire.harness.iut import ConnOptions, LLMTarget, ToolSpec
+from voicewire.harness.pytest_plugin import CaseSimulator
+from voicewire.harness.verdicts import expect
+from voicewire.suites.builders import message, user_context
 
 # One attempt, short timeout: a request case is about the first request; a retry would only
 # add a second copy of it (and seconds of waiting when the IUT misbehaves).
@@ -423,7 +422,7 @@ def test_tool_choice_is_omitted_without_tools(
     )
 
 
-# -- LLM-REQ-4 ------------------------------------------------------------------------------
+# -- LLM-REQ-4, LLM-REQ-6 -----------------------------------------------------------------
 
 
 @pytest.mark.spec("LLM-REQ-4")
@@ -458,7 +457,7 @@ def test_options_are_sent_only_when_given(
     )
 
 
-@pytest.mark.spec("LLM-REQ-4")
+@pytest.mark.spec("LLM-REQ-4", "LLM-REQ-6")
 @pytest.mark.capability("llm.chat")
 def test_per_call_options_override_constructor_options(
     voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
@@ -478,7 +477,7 @@ def test_per_call_options_override_constructor_options(
     )
     expect(
         body.get("temperature", "<absent>") == 0.1,
-        "LLM-REQ-4",
+        "LLM-REQ-6",
         "per-call temperature=0.1 must override the constructor's 0.9, got "
         f"{body.get('temperature', '<absent>')!r}",
     )

@@ -18,13 +18,12 @@ import json
 from typing import Any
 
 import pytest
-
-from harness.driver import ChatOutcome, IUTDriver
-from harness.iut import ConnOptions, LLMTarget
-from harness.pytest_plugin import CaseSimulator
-from harness.verdicts import expect
-from simulators.scenario import Scenario
-from suites.builders import scenario, user_context
+from voicewire.harness.driver import ChatOutcome, IUTDriver
+from voicewire.harness.iut import ConnOptions, LLMTarget
+from voicewire.harness.pytest_plugin import CaseSimulator
+from voicewire.harness.verdicts import expect
+from voicewire.simulators.scenario import Scenario
+from voicewire.suites.builders import scenario, user_context
 
 # One attempt: a retry would hide what the first stream did (and wait seconds for nothing).
 ONE_ATTEMPT = ConnOptions(max_retry=0, retry_interval=0.0, timeout=5.0)

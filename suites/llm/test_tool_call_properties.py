@@ -1,7 +1,7 @@
 """LLM client conformance: tool-call reassembly over generated streams (SPEC §2.3).
 
 The property family ``tool-call-reassembly`` plays generated completions (see
-:func:`suites.strategies.llm_scenarios`): 1 to 3 calls with arbitrary argument text (any
+:func:`voicewire.suites.strategies.llm_scenarios`): 1 to 3 calls with arbitrary argument text (any
 unicode, ``\\u`` escapes, truncated or empty), optional text, every fragmentation strategy
 (``whole``, ``per_char``, ``fixed``, seeded ``random``) and every layout of the calls
 (``sequential``, several in ``one_delta``, ``in_finish``, ``interleaved``), ending with any
@@ -26,15 +26,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from harness.driver import IUTDriver
-from harness.iut import ConnOptions
-from harness.pytest_plugin import CaseSimulator
-from harness.replay import property_family
-from harness.verdicts import expect
-from simulators.scenario import LLMReply, parse_scenario
-from suites.builders import user_context
-from suites.strategies import llm_replies, llm_scenarios
+from voicewire.harness.driver import IUTDriver
+from voicewire.harness.iut import ConnOptions
+from voicewire.harness.pytest_plugin import CaseSimulator
+from voicewire.harness.replay import property_family
+from voicewire.harness.verdicts import expect
+from voicewire.simulators.scenario import LLMReply, parse_scenario
+from voicewire.suites.builders import user_context
+from voicewire.suites.strategies import llm_replies, llm_scenarios
 
 # One attempt: a retry would replay the stream and hide what the first one produced.
 ONE_ATTEMPT = ConnOptions(max_retry=0, retry_interval=0.0, timeout=5.0)

@@ -13,12 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
-from harness.driver import ChatOutcome
-from harness.iut import FallbackRequest, LLMTarget, ToolSpec
-from harness.verdicts import expect
-from simulators.scenario import Scenario
-from suites.builders import scenario, user_context
+from voicewire.harness.driver import ChatOutcome
+from voicewire.harness.iut import FallbackRequest, LLMTarget, ToolSpec
+from voicewire.harness.verdicts import expect
+from voicewire.simulators.scenario import Scenario
+from voicewire.suites.builders import scenario, user_context
 
 PRIMARY_REPLY = "Primary speaking, all good."
 SECONDARY_REPLY = "Secondary here, all good."

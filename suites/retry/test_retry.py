@@ -19,12 +19,11 @@ import socket
 from typing import Any
 
 import pytest
-
-from harness.driver import ChatOutcome
-from harness.iut import ConnOptions, LLMTarget, ToolSpec
-from harness.verdicts import expect
-from simulators.scenario import Scenario
-from suites.builders import scenario, user_context
+from voicewire.harness.driver import ChatOutcome
+from voicewire.harness.iut import ConnOptions, LLMTarget, ToolSpec
+from voicewire.harness.verdicts import expect
+from voicewire.simulators.scenario import Scenario
+from voicewire.suites.builders import scenario, user_context
 
 REPLY = "Hello world, how are you?"
 PIECES = ["Hello wo", "rld, how", " are you", "?"]

@@ -16,8 +16,8 @@ first piece of text (on every request it gets), with or without ``retry_on_chunk
 check predicts which LLMs are asked, the text, the ``available: false`` events and the raised
 error.
 
-Examples are JSON-ready (:func:`suites.strategies.retry_examples`,
-:func:`suites.strategies.fallback_examples`), so a failing one replays with
+Examples are JSON-ready (:func:`voicewire.suites.strategies.retry_examples`,
+:func:`voicewire.suites.strategies.fallback_examples`), so a failing one replays with
 ``--voicewire-replay``. Retry waits are tiny here; RETRY-4's exact waits are checked by
 ``test_retry.py``.
 """
@@ -28,13 +28,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-
-from harness.iut import ConnOptions, FallbackRequest
-from harness.replay import property_family
-from harness.verdicts import expect
-from simulators.scenario import DisconnectFault, MalformedFault, StatusFault, parse_scenario
-from suites.builders import user_context
-from suites.strategies import fallback_examples, retry_examples
+from voicewire.harness.iut import ConnOptions, FallbackRequest
+from voicewire.harness.replay import property_family
+from voicewire.harness.verdicts import expect
+from voicewire.simulators.scenario import (
+    DisconnectFault,
+    MalformedFault,
+    StatusFault,
+    parse_scenario,
+)
+from voicewire.suites.builders import user_context
+from voicewire.suites.strategies import fallback_examples, retry_examples
 
 RETRYABLE_CLIENT_ERRORS = frozenset({408, 429, 499})
 

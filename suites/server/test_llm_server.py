@@ -35,10 +35,9 @@ import aiohttp
 import jwt
 import pytest
 from jwt.warnings import InsecureKeyLengthWarning
-
-from harness.iut import ServerTarget
-from harness.verdicts import expect
-from reference.auth import create_access_token
+from voicewire.harness.iut import ServerTarget
+from voicewire.harness.verdicts import expect
+from voicewire.reference.auth import create_access_token
 
 MODEL = "openai/gpt-4.1-mini"
 REQUEST_TIMEOUT = 30.0

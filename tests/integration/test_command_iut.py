@@ -1,4 +1,4 @@
-"""The ``cmd:`` IUT adapter (``harness.command_iut``) and the example driver it documents.
+"""The ``cmd:`` IUT adapter (``voicewire.harness.command_iut``) and the example driver it documents.
 
 Real subprocesses on the test's event loop: the example driver (``docs/examples/llm_driver.py``)
 against a real :class:`SimulatorServer`, and the deliberately broken drivers of
@@ -25,12 +25,11 @@ import jwt
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from harness.command_iut import CommandIUT, DriverError
-from harness.driver import IUTProtocolError
-from harness.embedded import BackgroundLoop, HarnessTimeout
-from harness.events import ChunkEvent, EndEvent, LLMErrorEvent, UsageEvent
-from harness.iut import (
+from voicewire.harness.command_iut import CommandIUT, DriverError
+from voicewire.harness.driver import IUTProtocolError
+from voicewire.harness.embedded import BackgroundLoop, HarnessTimeout
+from voicewire.harness.events import ChunkEvent, EndEvent, LLMErrorEvent, UsageEvent
+from voicewire.harness.iut import (
     ChatRequest,
     ConnOptions,
     ContextRequest,
@@ -40,13 +39,13 @@ from harness.iut import (
     ToolSpec,
     parse_iut_spec,
 )
-from harness.reference_iut import ReferenceIUT
-from reference.llm.chat_context import ChatContext
-from reference.llm.thinking import ThinkingFilter
-from reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
-from reference.llm.tools import to_strict_json_schema
-from simulators import Scenario, SimulatorServer, parse_scenario
-from suites.strategies import chat_context_dicts
+from voicewire.harness.reference_iut import ReferenceIUT
+from voicewire.reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.thinking import ThinkingFilter
+from voicewire.reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
+from voicewire.reference.llm.tools import to_strict_json_schema
+from voicewire.simulators import Scenario, SimulatorServer, parse_scenario
+from voicewire.suites.strategies import chat_context_dicts
 
 DRIVER = Path(__file__).resolve().parents[2] / "docs" / "examples" / "llm_driver.py"
 BROKEN = Path(__file__).resolve().with_name("broken_driver.py")

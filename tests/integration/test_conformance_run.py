@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 def voicewire(*args: object, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "harness.cli", *map(str, args)],
+        [sys.executable, "-m", "voicewire.harness.cli", *map(str, args)],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -95,7 +95,7 @@ def test_a_zero_case_run_exits_non_zero(tmp_path):
 
 def test_a_server_iut_gets_client_cases_unsupported_and_passes_the_server_suite(tmp_path):
     serve = subprocess.Popen(
-        [sys.executable, "-m", "harness.cli", "serve"],
+        [sys.executable, "-m", "voicewire.harness.cli", "serve"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.PIPE,
@@ -204,7 +204,7 @@ def test_a_broken_cmd_driver_fails_with_the_right_ids(tmp_path):
     assert command.startswith("voicewire run --iut ") and " --replay " in command
     scenario_files = sorted((tmp_path / "repro").glob("*.scenario.yaml"))
     assert scenario_files
-    from simulators import load_scenario
+    from voicewire.simulators import load_scenario
 
     assert load_scenario(scenario_files[0]).rules
     replay = voicewire(

@@ -13,14 +13,13 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-
-from reference.errors import APIConnectionError, APIError, APITimeoutError
-from reference.llm import ChatContext, function_tool
-from reference.llm.chat_chunk import ChatChunk
-from reference.llm.fallback import AvailabilityChangedEvent, FallbackAdapter
-from reference.llm.inference import LLM, LLMErrorEvent
-from simulators import Credentials, Scenario, parse_scenario, respx_llm
-from simulators.journal import Journal
+from voicewire.reference.errors import APIConnectionError, APIError, APITimeoutError
+from voicewire.reference.llm import ChatContext, function_tool
+from voicewire.reference.llm.chat_chunk import ChatChunk
+from voicewire.reference.llm.fallback import AvailabilityChangedEvent, FallbackAdapter
+from voicewire.reference.llm.inference import LLM, LLMErrorEvent
+from voicewire.simulators import Credentials, Scenario, parse_scenario, respx_llm
+from voicewire.simulators.journal import Journal
 
 SECRETS = {"key-a": "a" * 32, "key-b": "b" * 32, "key-c": "c" * 32}
 CREDENTIALS = Credentials(

@@ -16,9 +16,8 @@ import pytest
 from aiohttp import web
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from reference.auth import verify_access_token
-from reference.llm import (
+from voicewire.reference.auth import verify_access_token
+from voicewire.reference.llm import (
     ChatContext,
     FunctionCall,
     FunctionCallOutput,
@@ -26,11 +25,11 @@ from reference.llm import (
     ToolContext,
     function_tool,
 )
-from reference.llm.chat_chunk import ChatChunk, CompletionUsage, FunctionToolCall
-from reference.llm.inference import LLM, LLMStream
-from simulators import Scenario, SimulatorServer, parse_scenario
-from simulators.llm import decode_sse
-from suites.strategies import tool_arguments
+from voicewire.reference.llm.chat_chunk import ChatChunk, CompletionUsage, FunctionToolCall
+from voicewire.reference.llm.inference import LLM, LLMStream
+from voicewire.simulators import Scenario, SimulatorServer, parse_scenario
+from voicewire.simulators.llm import decode_sse
+from voicewire.suites.strategies import tool_arguments
 
 MODEL = "openai/gpt-4.1-mini"
 

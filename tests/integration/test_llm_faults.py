@@ -13,18 +13,17 @@ import socket
 from typing import Any
 
 import pytest
-
-from reference.errors import (
+from voicewire.reference.errors import (
     APIConnectionError,
     APIConnectOptions,
     APIError,
     APIStatusError,
     APITimeoutError,
 )
-from reference.llm import ChatContext
-from reference.llm.chat_chunk import ChatChunk, FunctionToolCall
-from reference.llm.inference import LLM, LLMErrorEvent, LLMStream
-from simulators import Scenario, SimulatorServer, parse_scenario
+from voicewire.reference.llm import ChatContext
+from voicewire.reference.llm.chat_chunk import ChatChunk, FunctionToolCall
+from voicewire.reference.llm.inference import LLM, LLMErrorEvent, LLMStream
+from voicewire.simulators import Scenario, SimulatorServer, parse_scenario
 
 CONTENT = "abcdefghijkl"
 # Events of the stream below: 0 role, 1 "abcd", 2 "efgh", 3 "ijkl", 4 finish, 5 usage, 6 [DONE].

@@ -14,14 +14,13 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
-
-from reference.auth import create_access_token
-from reference.errors import APIConnectOptions, APIStatusError
-from reference.llm import ChatContext
-from reference.llm.chat_chunk import ChatChunk
-from reference.llm.inference import LLM, LLMStream
-from simulators import Credentials, Scenario, SimulatorServer, parse_scenario
-from simulators.llm import decode_sse, plan_chunks, read_request
+from voicewire.reference.auth import create_access_token
+from voicewire.reference.errors import APIConnectOptions, APIStatusError
+from voicewire.reference.llm import ChatContext
+from voicewire.reference.llm.chat_chunk import ChatChunk
+from voicewire.reference.llm.inference import LLM, LLMStream
+from voicewire.simulators import Credentials, Scenario, SimulatorServer, parse_scenario
+from voicewire.simulators.llm import decode_sse, plan_chunks, read_request
 
 MODEL = "openai/gpt-4.1-mini"
 CHAT_BODY = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": True}

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
-from reference.emitter import EventEmitter
-from reference.errors import APIConnectOptions, APIStatusError
-from reference.llm import ChatContext
-from reference.llm.inference import LLMMetrics
-from simulators import parse_scenario
+from voicewire.reference.emitter import EventEmitter
+from voicewire.reference.errors import APIConnectOptions, APIStatusError
+from voicewire.reference.llm import ChatContext
+from voicewire.reference.llm.inference import LLMMetrics
+from voicewire.simulators import parse_scenario
 
 
 def conversation() -> ChatContext:

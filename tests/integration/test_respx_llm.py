@@ -18,13 +18,12 @@ import openai
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from reference.auth import create_access_token
-from reference.errors import APIConnectOptions, APIError, APIStatusError, APITimeoutError
-from reference.llm import ChatContext, function_tool
-from reference.llm.chat_chunk import ChatChunk
-from reference.llm.inference import LLM, LLMErrorEvent
-from simulators import (
+from voicewire.reference.auth import create_access_token
+from voicewire.reference.errors import APIConnectOptions, APIError, APIStatusError, APITimeoutError
+from voicewire.reference.llm import ChatContext, function_tool
+from voicewire.reference.llm.chat_chunk import ChatChunk
+from voicewire.reference.llm.inference import LLM, LLMErrorEvent
+from voicewire.simulators import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
     Credentials,
@@ -34,8 +33,8 @@ from simulators import (
     parse_scenario,
     respx_llm,
 )
-from simulators.journal import Journal
-from simulators.llm import MODELS
+from voicewire.simulators.journal import Journal
+from voicewire.simulators.llm import MODELS
 
 MODEL = "openai/gpt-4.1-mini"
 GATEWAY = "https://agent-gateway.livekit.cloud/v1"

@@ -9,11 +9,10 @@ import sys
 
 import aiohttp
 import pytest
+from voicewire.reference.auth import create_access_token
+from voicewire.simulators import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
-from reference.auth import create_access_token
-from simulators import DEFAULT_API_KEY, DEFAULT_API_SECRET
-
-SERVE = [sys.executable, "-m", "harness.cli", "serve"]
+SERVE = [sys.executable, "-m", "voicewire.harness.cli", "serve"]
 
 
 async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str]:

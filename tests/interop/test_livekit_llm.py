@@ -30,8 +30,7 @@ from livekit import agents as upstream
 from livekit.agents import APIConnectOptions, function_tool, inference
 from livekit.agents.llm import ChatChunk, ChatContext, LLMError
 from livekit.agents.metrics import LLMMetrics
-
-from simulators import SimulatorServer, parse_scenario
+from voicewire.simulators import SimulatorServer, parse_scenario
 
 UPSTREAM_VERSION = "1.8.9"
 MODEL = "openai/gpt-4.1-mini"

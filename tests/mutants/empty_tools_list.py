@@ -15,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from reference.llm.chat_context import ChatContext
-from reference.llm.inference import LLM
-from reference.llm.tools import ToolContext, to_fnc_ctx, to_openai_tool_choice
+from voicewire.reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.inference import LLM
+from voicewire.reference.llm.tools import ToolContext, to_fnc_ctx, to_openai_tool_choice
+
 from tests.mutants.port import MutantIUT
 
 __all__ = ["CompletionRequest", "factory"]

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.iut import FallbackRequest
-from reference.errors import APIConnectionError, APIError
-from reference.llm.chat_context import ChatContext
-from reference.llm.fallback import FallbackAdapter, FallbackLLMStream
-from reference.llm.inference import LLM
+from voicewire.harness.iut import FallbackRequest
+from voicewire.reference.errors import APIConnectionError, APIError
+from voicewire.reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.fallback import FallbackAdapter, FallbackLLMStream
+from voicewire.reference.llm.inference import LLM
+
 from tests.mutants.port import MutantIUT
 
 __all__ = ["ForgetfulFallbackAdapter", "factory"]

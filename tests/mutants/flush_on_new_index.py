@@ -21,9 +21,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from reference.llm.chat_chunk import ChatChunk, CompletionUsage, FunctionToolCall
-from reference.llm.inference import LLM, LLMStream, usage_from_openai
-from reference.llm.tool_calls import ToolCallFragment
+from voicewire.reference.llm.chat_chunk import ChatChunk, CompletionUsage, FunctionToolCall
+from voicewire.reference.llm.inference import LLM, LLMStream, usage_from_openai
+from voicewire.reference.llm.tool_calls import ToolCallFragment
+
 from tests.mutants.port import MutantIUT
 
 __all__ = ["PendingCallAssembler", "factory"]

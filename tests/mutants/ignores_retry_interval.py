@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 
-from reference.errors import DEFAULT_API_CONNECT_OPTIONS, APIConnectionError, APIError
-from reference.llm.inference import LLM, LLMStream
+from voicewire.reference.errors import DEFAULT_API_CONNECT_OPTIONS, APIConnectionError, APIError
+from voicewire.reference.llm.inference import LLM, LLMStream
+
 from tests.mutants.port import MutantIUT
 
 __all__ = ["factory"]

@@ -10,7 +10,8 @@ Caught by: LLM-REQ-5 (the provider header is sent when a provider is set).
 
 from __future__ import annotations
 
-from reference.llm.inference import LLM, PROVIDER_HEADER
+from voicewire.reference.llm.inference import LLM, PROVIDER_HEADER
+
 from tests.mutants.port import MutantIUT
 
 __all__ = ["factory"]

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.iut import LLMTarget
-from harness.reference_iut import ReferenceIUT
-from reference.llm.chat_context import ChatContext
-from reference.llm.inference import LLM
+from voicewire.harness.iut import LLMTarget
+from voicewire.harness.reference_iut import ReferenceIUT
+from voicewire.reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.inference import LLM
 
 __all__ = ["MutantIUT"]
 

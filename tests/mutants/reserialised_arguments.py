@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import json
 
-from reference.llm.chat_chunk import FunctionToolCall
-from reference.llm.inference import LLM, LLMStream
-from reference.llm.tool_calls import ToolCallAssembler
+from voicewire.reference.llm.chat_chunk import FunctionToolCall
+from voicewire.reference.llm.inference import LLM, LLMStream
+from voicewire.reference.llm.tool_calls import ToolCallAssembler
+
 from tests.mutants.port import MutantIUT
 
 __all__ = ["NormalisingAssembler", "factory"]

@@ -15,10 +15,10 @@ import json
 
 import httpx
 import openai
+from voicewire.reference import errors
+from voicewire.reference.errors import APIConnectionError, APIError, APITimeoutError
+from voicewire.reference.llm.inference import LLM, LLMStream
 
-from reference import errors
-from reference.errors import APIConnectionError, APIError, APITimeoutError
-from reference.llm.inference import LLM, LLMStream
 from tests.mutants.port import MutantIUT
 
 __all__ = ["APIStatusError", "factory"]

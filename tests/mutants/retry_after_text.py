@@ -17,9 +17,9 @@ import json
 
 import httpx
 import openai
+from voicewire.reference.errors import APIConnectionError, APIError, APIStatusError, APITimeoutError
+from voicewire.reference.llm.inference import LLM, LLMStream
 
-from reference.errors import APIConnectionError, APIError, APIStatusError, APITimeoutError
-from reference.llm.inference import LLM, LLMStream
 from tests.mutants.port import MutantIUT
 
 __all__ = ["factory"]

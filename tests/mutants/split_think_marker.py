@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import re
 
-from reference.llm.inference import LLM, LLMStream
-from reference.llm.thinking import ThinkingFilter
+from voicewire.reference.llm.inference import LLM, LLMStream
+from voicewire.reference.llm.thinking import ThinkingFilter
+
 from tests.mutants.port import MutantIUT
 
 __all__ = ["PerDeltaThinkingFilter", "factory"]

@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from suites.requirements import REQUIREMENTS, Level
+from voicewire.harness.requirements import REQUIREMENTS, Level
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 900.0
@@ -151,7 +150,7 @@ def run_mutant(mutant: Mutant, workdir: Path) -> ZooRun:
     command = [
         sys.executable,
         "-m",
-        "harness.cli",
+        "voicewire.harness.cli",
         "run",
         "--iut",
         mutant.iut,

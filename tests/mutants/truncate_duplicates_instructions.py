@@ -11,7 +11,8 @@ compares the exact result.
 
 from __future__ import annotations
 
-from reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.chat_context import ChatContext
+
 from tests.mutants.port import MutantIUT
 
 __all__ = ["DuplicatingContext", "factory"]

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from reference.llm.chat_context import ChatContext, ChatMessage, ImageContent
-from reference.llm.provider_format import group_tool_calls
+from voicewire.reference.llm.chat_context import ChatContext, ChatMessage, ImageContent
+from voicewire.reference.llm.provider_format import group_tool_calls
+
 from tests.mutants.port import MutantIUT
 
 __all__ = ["UnpairedContext", "factory"]

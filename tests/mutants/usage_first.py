@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from reference.llm.chat_chunk import ChatChunk
-from reference.llm.inference import LLM, LLMStream, usage_from_openai
-from reference.llm.tool_calls import ToolCallFragment
+from voicewire.reference.llm.chat_chunk import ChatChunk
+from voicewire.reference.llm.inference import LLM, LLMStream, usage_from_openai
+from voicewire.reference.llm.tool_calls import ToolCallFragment
+
 from tests.mutants.port import MutantIUT
 
 __all__ = ["factory"]

@@ -11,8 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from reference.audio import (
+from voicewire.reference.audio import (
     AudioByteStream,
     AudioFrame,
     Resampler,

@@ -15,8 +15,7 @@ import jwt
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-
-from reference.auth import (
+from voicewire.reference.auth import (
     ACCESS_TOKEN_TTL,
     DEFAULT_INFERENCE_URL,
     TOKEN_REJECTION_REASONS,

@@ -12,8 +12,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from harness.bench import (
+from voicewire.harness.bench import (
     MAX_CHUNKS,
     TARGET_RATIO,
     add_bench_parser,
@@ -23,8 +22,8 @@ from harness.bench import (
     run_bench,
     write_json,
 )
-from simulators.journal import Journal
-from simulators.llm import (
+from voicewire.simulators.journal import Journal
+from voicewire.simulators.llm import (
     DONE_EVENT,
     ChatRequest,
     StreamTemplates,
@@ -32,7 +31,7 @@ from simulators.llm import (
     plan_chunks,
     read_request,
 )
-from simulators.scenario import Fragmentation, LLMReply, ToolCallScript, UsageScript
+from voicewire.simulators.scenario import Fragmentation, LLMReply, ToolCallScript, UsageScript
 
 
 def parser() -> argparse.ArgumentParser:

@@ -7,9 +7,8 @@ import base64
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from reference.audio import AudioFrame, sine
-from reference.llm import (
+from voicewire.reference.audio import AudioFrame, sine
+from voicewire.reference.llm import (
     AudioContent,
     ChatContext,
     ChatContextValidationError,
@@ -19,7 +18,7 @@ from reference.llm import (
     ImageContent,
     ReadOnlyChatContextError,
 )
-from suites.strategies import chat_contexts
+from voicewire.suites.strategies import chat_contexts
 
 PNG_1PX = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="

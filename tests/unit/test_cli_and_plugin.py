@@ -10,15 +10,20 @@ import textwrap
 
 import pytest
 from hypothesis import settings
-
-from harness.cli import main
-from suites.hypothesis_profiles import PROFILE_NAMES, default_profile_name, register_profiles
+from voicewire.harness.cli import main
+from voicewire.harness.profiles import (
+    PROFILE_NAMES,
+    default_profile_name,
+    register_profiles,
+)
 
 
 def test_voicewire_without_command_says_what_is_installed(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert "reference.llm" in out and "voicewire run" in out and "Not yet available" in out
+    assert (
+        "voicewire.reference.llm" in out and "voicewire run" in out and "Not yet available" in out
+    )
 
 
 def test_unknown_command_is_a_usage_error(capsys):
@@ -30,7 +35,7 @@ def test_unknown_command_is_a_usage_error(capsys):
 
 def test_console_script_is_installed():
     done = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "--version"], capture_output=True, text=True
+        [sys.executable, "-m", "voicewire.harness.cli", "--version"], capture_output=True, text=True
     )
     assert done.returncode == 0 and done.stdout.startswith("voicewire ")
 

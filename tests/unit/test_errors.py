@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from reference.errors import (
+from voicewire.reference.errors import (
     DEFAULT_API_CONNECT_OPTIONS,
     RETRYABLE_CLIENT_ERROR_STATUSES,
     APIConnectionError,

@@ -9,8 +9,7 @@ import textwrap
 
 import pytest
 from pydantic import ValidationError
-
-from harness.events import (
+from voicewire.harness.events import (
     ChunkEvent,
     EndEvent,
     ErrorInfo,
@@ -20,7 +19,7 @@ from harness.events import (
     event_json_schema,
     load_events,
 )
-from harness.iut import (
+from voicewire.harness.iut import (
     URLIUT,
     ChatRequest,
     ContextRequest,
@@ -28,8 +27,8 @@ from harness.iut import (
     LLMTarget,
     parse_iut_spec,
 )
-from harness.reference_iut import ReferenceIUT
-from harness.verdicts import (
+from voicewire.harness.reference_iut import ReferenceIUT
+from voicewire.harness.verdicts import (
     CaseResult,
     Outcome,
     SpecViolation,

@@ -7,8 +7,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from simulators.llm import (
+from voicewire.simulators.llm import (
     DONE_EVENT,
     Disconnect,
     RequestError,
@@ -21,7 +20,7 @@ from simulators.llm import (
     read_request,
     stream_actions,
 )
-from simulators.scenario import LLMReply, Timing, parse_scenario
+from voicewire.simulators.scenario import LLMReply, Timing, parse_scenario
 
 REQUEST = read_request(
     json.dumps(

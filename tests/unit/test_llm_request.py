@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 from pydantic import BaseModel
-
-from reference.llm import ChatContext, NamedToolChoice, function_tool
-from reference.llm.inference import LLM, build_request
+from voicewire.reference.llm import ChatContext, NamedToolChoice, function_tool
+from voicewire.reference.llm.inference import LLM, build_request
 
 
 @function_tool

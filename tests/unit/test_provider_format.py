@@ -7,9 +7,8 @@ import base64
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
-from reference.audio import sine
-from reference.llm import (
+from voicewire.reference.audio import sine
+from voicewire.reference.llm import (
     AudioContent,
     ChatContext,
     ChatMessage,
@@ -17,7 +16,7 @@ from reference.llm import (
     FunctionCallOutput,
     ImageContent,
 )
-from suites.strategies import chat_contexts
+from voicewire.suites.strategies import chat_contexts
 
 JPEG_BYTES = b"\xff\xd8\xff\xe0fake-jpeg-payload"
 

@@ -15,9 +15,8 @@ import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-
-from harness.events import event_json_schema
-from harness.report import (
+from voicewire.harness.events import event_json_schema
+from voicewire.harness.report import (
     SCHEMA_FILES,
     render_console,
     render_html,
@@ -28,7 +27,7 @@ from harness.report import (
     write_junit,
     write_schemas,
 )
-from harness.verdicts import (
+from voicewire.harness.verdicts import (
     CaseResult,
     Outcome,
     Repro,
@@ -537,7 +536,7 @@ def _properties(case: ET.Element) -> dict[str, str]:
 def test_junit_represents_each_outcome(report, tmp_path):
     root = _junit(report, tmp_path)
     fail = _testcase(root, "test_tool_call_assembly")
-    assert fail.get("classname") == "suites.llm.test_tool_calls"
+    assert fail.get("classname") == "voicewire.suites.llm.test_tool_calls"
     assert fail.get("time") == "1.734"
     failure = fail.find("failure")
     assert failure.get("type") == "FAIL"

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
-from harness.pytest_plugin import PROPERTY_KEY
-from harness.runner import _Collector
-from harness.verdicts import Outcome
+from voicewire.harness.pytest_plugin import PROPERTY_KEY
+from voicewire.harness.runner import _Collector
+from voicewire.harness.verdicts import Outcome
 
 
 def _report(nodeid, when, outcome, data=None, duration=0.25):

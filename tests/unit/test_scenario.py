@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from simulators.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from voicewire.simulators.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
 
 GOOD_YAML = """
 name: weather

@@ -7,8 +7,7 @@ from itertools import pairwise
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-
-from reference.llm.thinking import ThinkingFilter
+from voicewire.reference.llm.thinking import ThinkingFilter
 
 THINK = ("<think>", "</think>")
 GEMMA = ("<|channel>thought", "<channel|>")

@@ -12,9 +12,8 @@ from openai.types.chat.chat_completion_chunk import (
     ChoiceDeltaToolCall,
     ChoiceDeltaToolCallFunction,
 )
-
-from reference.llm.chat_chunk import FunctionToolCall
-from reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
+from voicewire.reference.llm.chat_chunk import FunctionToolCall
+from voicewire.reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
 
 F = ToolCallFragment
 

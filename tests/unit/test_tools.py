@@ -13,8 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
-
-from reference.llm.tools import (
+from voicewire.reference.llm.tools import (
     FunctionTool,
     NamedToolChoice,
     RawFunctionTool,

@@ -65,6 +65,7 @@ AREAS: tuple[str, ...] = (
     "auth",
     "llm",
     "retry",
+    "robustness",
     "fallback",
     "stt",
     "tts",
@@ -76,7 +77,7 @@ AREAS: tuple[str, ...] = (
 """The area keys, in the order their first rule appears in SPEC.md."""
 
 _ID_PATTERN = re.compile(r"[A-Z]+(?:-[A-Z]+)*-[1-9][0-9]*")
-_SECTION_PATTERN = re.compile(r"[1-9][0-9]*(?:\.[1-9][0-9]*)*")
+_SECTION_PATTERN = re.compile(r"[1-9][0-9]*[a-z]?(?:\.[1-9][0-9]*[a-z]?)*")
 _RANGE_PATTERN = re.compile(
     r"(?P<prefix>[A-Z]+(?:-[A-Z]+)*)-(?P<first>[1-9][0-9]*)\.\.(?P<last>[1-9][0-9]*)"
 )
@@ -115,7 +116,7 @@ class Requirement:
         if not isinstance(self.section, str):
             raise TypeError(f"section must be a str, got {type(self.section).__name__}")
         if not _SECTION_PATTERN.fullmatch(self.section):
-            raise ValueError(f"section must look like '2' or '2.3', got {self.section!r}")
+            raise ValueError(f"section must look like '2', '2.3' or '2.4a', got {self.section!r}")
         if not isinstance(self.area, str):
             raise TypeError(f"area must be a str, got {type(self.area).__name__}")
         if self.area not in AREAS:
@@ -219,16 +220,21 @@ REQUIREMENTS: Mapping[str, Requirement] = _catalog(
             "llm",
             "tool_choice: names become function objects, keywords pass, omitted without tools",
         ),
-        # The rule marks its override half SHOULD with an upstream NON-STRICT note; an ID
-        # carries one level, and a MUST here would fail upstream on a point SPEC calls
-        # non-strict, so the whole ID is SHOULD.
         (
             "LLM-REQ-4",
+            _M,
+            _CLIENT,
+            "2.1",
+            "llm",
+            "parallel_tool_calls, temperature and other options are sent only when given",
+        ),
+        (
+            "LLM-REQ-6",
             _S,
             _CLIENT,
             "2.1",
             "llm",
-            "Options sent only when given; per-call options override constructor ones",
+            "Per-call options override constructor options",
         ),
         (
             "LLM-REQ-5",
@@ -271,15 +277,15 @@ REQUIREMENTS: Mapping[str, Requirement] = _catalog(
             "llm",
             "Usage comes in a chunk with no choices, after the finish chunk",
         ),
-        # The Retry-After clause is an inner SHOULD; the error shape itself is MUST.
         (
             "LLM-SSE-5",
             _M,
             _BOTH,
             "2.2",
             "llm",
-            "Errors before the stream are non-2xx JSON error bodies; 429 has Retry-After",
+            "Errors before the stream are non-2xx responses with a JSON error body",
         ),
+        ("LLM-SSE-6", _S, _SERVER, "2.2", "llm", "A 429 carries Retry-After"),
         (
             "LLM-TXT-1",
             _M,
@@ -402,6 +408,31 @@ REQUIREMENTS: Mapping[str, Requirement] = _catalog(
             "The consumer never sees output from two attempts",
         ),
         ("RETRY-7", _M, _CLIENT, "2.4", "retry", "Every retry sends an identical request body"),
+        # §2.4a: what a client does with a broken, hostile or newer server.
+        (
+            "LLM-ROB-1",
+            _M,
+            _CLIENT,
+            "2.4a",
+            "robustness",
+            "Any malformed or mistyped stream ends in an APIError, never another exception",
+        ),
+        (
+            "LLM-ROB-2",
+            _M,
+            _CLIENT,
+            "2.4a",
+            "robustness",
+            "Unknown keys anywhere in a chunk are ignored, never an error",
+        ),
+        (
+            "LLM-ROB-3",
+            _M,
+            _CLIENT,
+            "2.4a",
+            "robustness",
+            "Never waits over timeout for a byte; aclose returns promptly and leaks nothing",
+        ),
         # §2.5: the fallback adapter is client-side machinery.
         (
             "FALLBACK-1",
@@ -834,6 +865,14 @@ REQUIREMENTS: Mapping[str, Requirement] = _catalog(
             "Text-only content is one joined string; with images a list, images first",
         ),
         (
+            "CLI-ROB-1",
+            _M,
+            _CLIENT,
+            "6a",
+            "robustness",
+            "Every client protocol ends a hostile stream in an APIError within timeout",
+        ),
+        (
             "SRV-1",
             _M,
             _SERVER,
@@ -863,7 +902,31 @@ REQUIREMENTS: Mapping[str, Requirement] = _catalog(
             _SERVER,
             "7",
             "server",
-            "Message size and concurrent-session limits are enforced and reported",
+            "Size, depth, idle-peer and per-key session limits are enforced and reported",
+        ),
+        (
+            "SRV-5",
+            _S,
+            _SERVER,
+            "7",
+            "server",
+            "Every error response carries the protocol's JSON error body, never plain text",
+        ),
+        (
+            "SRV-6",
+            _S,
+            _SERVER,
+            "7",
+            "server",
+            "Authentication is checked from the request head, before the body is read",
+        ),
+        (
+            "SRV-7",
+            _M,
+            _SERVER,
+            "7",
+            "server",
+            "No request or session can starve the others: size-bound work is bounded",
         ),
     )
 )
