@@ -186,12 +186,15 @@ class ToolCallAssembler:
         """Whether :meth:`finish` would return at least one call."""
         return bool(self._calls)
 
-    def feed(self, fragments: Iterable[ToolCallFragment]) -> None:
-        """Apply one delta's ``tool_calls`` fragments, in list order.
+    def feed(self, fragments: Iterable[ToolCallFragment]) -> list[FunctionToolCall]:
+        """Apply one delta's ``tool_calls`` fragments, in list order; return the calls they
+        completed.
 
         The list may hold several calls, several fragments of one call, and indices in any
         order. It is checked in full before any state changes, so a bad element leaves the
-        assembler as it was.
+        assembler as it was. This assembler always returns ``[]``: a call is complete only at
+        the finish (see the module docstring). The return value is the seam through which an
+        assembler that hands calls over earlier plugs into the same stream loop.
         """
         if isinstance(fragments, ToolCallFragment):
             raise TypeError("fragments must be an iterable of ToolCallFragment, got one fragment")
@@ -204,6 +207,7 @@ class ToolCallAssembler:
                 )
         for fragment in batch:
             self._apply(fragment)
+        return []
 
     def finish(self) -> list[FunctionToolCall]:
         """End the completion: return every started call once, then reset.
