@@ -2,6 +2,9 @@
 
 The harness starts the command and speaks JSON lines with it: one request object per line on
 the driver's stdin, one reply object per line on its stdout, strictly one request at a time.
+Every operation travels in the same envelope, ``{"id", "op", "request"}`` answered by
+``{"id", "answer"}`` or ``{"id", "error"}``; the operation's request and answer models come
+from the capability table, so this adapter knows no protocol.
 ``docs/iut-protocol.md`` is the protocol's full description (written for driver authors);
 ``docs/examples/llm_driver.py`` is a complete driver.
 
@@ -32,26 +35,15 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from pydantic import ValidationError
-from voicewire.harness.driver import IUTProtocolError
-from voicewire.harness.events import EndEvent, Event, load_events
-from voicewire.harness.iut import (
-    CAPABILITIES,
-    CHAT_CONTEXT,
-    LLM_CHAT,
-    LLM_FALLBACK,
-    LLM_SERVER,
-    ChatRequest,
-    ContextRequest,
-    ContextResult,
-    IUTSpecError,
-    ServerTarget,
-)
+from pydantic import BaseModel, ValidationError
+from voicewire.harness.iut import IUTProtocolError, IUTSpecError, Target
+from voicewire.harness.protocols import TABLE
 
 __all__ = ["PROTOCOL_VERSION", "CommandIUT", "DriverError"]
 
-PROTOCOL_VERSION = 1
-"""The protocol version the harness sends in ``hello`` (``params.protocol``)."""
+PROTOCOL_VERSION = 2
+"""The protocol version the harness sends in ``hello`` (``request.protocol``). Version 1 (an
+``llm.chat`` op with a ``fallback`` field, ``params``/``result`` keys) is no longer spoken."""
 
 # A reply carrying a long stream's events is one line: the reader must accept big lines.
 _LINE_LIMIT = 64 * 1024 * 1024
@@ -199,36 +191,19 @@ class CommandIUT:
             if self._driver is None:
                 await self._spawn()
 
-    async def llm_chat(self, request: ChatRequest) -> list[Event]:
-        """Send ``llm.chat``; return the driver's events (validated, ending with ``llm.end``)."""
-        needed = LLM_FALLBACK if request.fallback is not None else LLM_CHAT
-        result = await self._call("llm.chat", request.model_dump(mode="json"), needed)
-        raw_events = result.get("events")
-        if not isinstance(raw_events, list):
-            raise self._error(
-                f"its llm.chat result must be {{'events': [...]}}, got {_shown(json.dumps(result))}"
-            )
+    async def perform_operation(self, name: str, request: BaseModel) -> BaseModel:
+        """Send operation ``name`` with ``request``; return the driver's answer, validated
+        against the operation's answer model."""
+        operation, capability = TABLE.operation(name)
+        answer = await self._call(name, request.model_dump(mode="json"), capability.name)
         try:
-            events = load_events(raw_events)
+            return operation.check_answer(answer)
         except ValidationError as exc:
-            raise self._error(f"its llm.chat result holds invalid events: {exc}") from None
-        ends = [i for i, event in enumerate(events) if isinstance(event, EndEvent)]
-        if ends != [len(events) - 1]:
             raise self._error(
-                "its llm.chat events must end with exactly one llm.end event "
-                f"(llm.end at positions {ends} of {len(events)} events)"
-            )
-        return events
+                f"its {name} answer is not a valid {operation.answer.__name__}: {exc}"
+            ) from None
 
-    async def chat_context(self, request: ContextRequest) -> ContextResult:
-        """Send ``chat_context``; return the driver's :class:`ContextResult`."""
-        result = await self._call("chat_context", request.model_dump(mode="json"), CHAT_CONTEXT)
-        try:
-            return ContextResult.model_validate(result)
-        except ValidationError as exc:
-            raise self._error(f"its chat_context result is not a ContextResult: {exc}") from None
-
-    def server_target(self, embedded: ServerTarget) -> ServerTarget:
+    def server_target(self, embedded: Target) -> Target:
         """A ``cmd:`` IUT is a client: its server side is voicewire's own simulator."""
         return embedded
 
@@ -343,7 +318,7 @@ class CommandIUT:
     ) -> dict[str, Any]:
         process = driver.process
         assert process.stdin is not None and process.stdout is not None
-        line = json.dumps({"id": request_id, "op": op, "params": params}, separators=(",", ":"))
+        line = json.dumps({"id": request_id, "op": op, "request": params}, separators=(",", ":"))
         what = f"{op} (request id {request_id})"
         try:
             process.stdin.write(line.encode("utf-8") + b"\n")
@@ -394,10 +369,16 @@ class CommandIUT:
                 f"{_shown(raw.rstrip())}",
                 driver,
             )
-        has_result, has_error = "result" in reply, "error" in reply
-        if has_result == has_error:
+        has_answer, has_error = "answer" in reply, "error" in reply
+        if has_answer == has_error:
+            hint = (
+                " (a 'result' key is protocol 1: this harness speaks protocol "
+                f"{PROTOCOL_VERSION}, see docs/iut-protocol.md)"
+                if "result" in reply
+                else ""
+            )
             raise self._error(
-                f"answered {what} with neither or both of 'result' and 'error': "
+                f"answered {what} with neither or both of 'answer' and 'error'{hint}: "
                 f"{_shown(raw.rstrip())}",
                 driver,
             )
@@ -411,14 +392,14 @@ class CommandIUT:
                     driver,
                 )
             raise DriverError(self._describe(f"the driver could not perform {op}: {message}"))
-        result = reply["result"]
-        if not isinstance(result, dict):
+        answer = reply["answer"]
+        if not isinstance(answer, dict):
             raise self._error(
-                f"answered {what} with a result that is not a JSON object: "
-                f"{_shown(json.dumps(result))}",
+                f"answered {what} with an answer that is not a JSON object: "
+                f"{_shown(json.dumps(answer))}",
                 driver,
             )
-        return result
+        return answer
 
     async def _exited(self, driver: _DriverProcess, when: str) -> IUTProtocolError:
         """The error for a driver whose stdout ended: how it exited, and its last words."""
@@ -472,30 +453,31 @@ class CommandIUT:
         self.capabilities = capabilities
         self._hello_done = True
 
-    def _check_hello(self, result: dict[str, Any]) -> tuple[str, frozenset[str]]:
-        name = result.get("name")
+    def _check_hello(self, answer: dict[str, Any]) -> tuple[str, frozenset[str]]:
+        name = answer.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise self._error(f"its hello result needs a non-empty 'name', got {name!r}")
-        protocol = result.get("protocol", PROTOCOL_VERSION)
+            raise self._error(f"its hello answer needs a non-empty 'name', got {name!r}")
+        protocol = answer.get("protocol")
         if protocol != PROTOCOL_VERSION or isinstance(protocol, bool):
             raise self._error(
-                f"it speaks protocol {protocol!r}; this harness speaks {PROTOCOL_VERSION}"
+                f"its hello answer says protocol {protocol!r}; this harness speaks protocol "
+                f"{PROTOCOL_VERSION} (docs/iut-protocol.md)"
             )
-        declared = result.get("capabilities")
+        declared = answer.get("capabilities")
         if not isinstance(declared, list) or not all(isinstance(c, str) for c in declared):
             raise self._error(
-                f"its hello result needs 'capabilities', a list of strings, got {declared!r}"
+                f"its hello answer needs 'capabilities', a list of strings, got {declared!r}"
             )
-        allowed = CAPABILITIES - {LLM_SERVER}
+        clients = TABLE.with_direction("client")
         for capability in declared:
-            if capability == LLM_SERVER:
+            if capability in TABLE and capability not in clients:
                 raise self._error(
-                    f"it declares {LLM_SERVER!r}, but a cmd: IUT is a client; test a server "
-                    "with --voicewire-iut url:<base_url>"
+                    f"it declares {capability!r}, a server capability, but a cmd: IUT is a "
+                    "client; test a server with --iut url:<base_url>"
                 )
-            if capability not in allowed:
+            if capability not in clients:
                 raise self._error(
-                    f"it declares the unknown capability {capability!r} (known: {sorted(allowed)})"
+                    f"it declares the unknown capability {capability!r} (known: {sorted(clients)})"
                 )
         return name, frozenset(declared)
 
@@ -511,7 +493,7 @@ class CommandIUT:
         process = driver.process
         assert process.stdin is not None
         with contextlib.suppress(Exception):
-            request = {"id": next(driver.ids), "op": "shutdown", "params": {}}
+            request = {"id": next(driver.ids), "op": "shutdown", "request": {}}
             process.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
             await asyncio.wait_for(process.stdin.drain(), self.shutdown_timeout)
         with contextlib.suppress(Exception):

@@ -7,8 +7,14 @@ import os
 import sys
 from typing import TextIO
 
-from voicewire.harness.runner import SUITES, HarnessError, RunOptions, catalog, run_conformance
 from voicewire.harness.profiles import PROFILE_NAMES
+from voicewire.harness.runner import (
+    HarnessError,
+    RunOptions,
+    catalog,
+    run_conformance,
+    suite_table,
+)
 
 __all__ = ["add_conformance_parsers", "run_list", "run_run"]
 
@@ -69,7 +75,7 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--suite",
         action="append",
-        choices=list(SUITES),
+        choices=list(suite_table()),
         help="run only this suite (repeatable; default: all)",
     )
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only cases matching EXPR")
@@ -107,7 +113,7 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
         "needs and its direction (client: the IUT is a client; server: the IUT is a server).",
     )
     listing.add_argument(
-        "--suite", action="append", choices=list(SUITES), help="only this suite (repeatable)"
+        "--suite", action="append", choices=list(suite_table()), help="only this suite (repeatable)"
     )
 
 
@@ -125,7 +131,7 @@ def run_run(args: argparse.Namespace) -> int:
 
     options = RunOptions(
         iut=args.iut,
-        suites=list(args.suite or SUITES),
+        suites=list(args.suite or suite_table()),
         keyword=args.keyword,
         strict=args.strict,
         seed=args.seed,
@@ -167,7 +173,7 @@ def run_list(args: argparse.Namespace) -> int:
     for entry in entries:
         if entry.suite != suite:
             suite = entry.suite
-            print(f"\n{suite}: {SUITES.get(suite, '')}")
+            print(f"\n{suite}: {suite_table().get(suite, '')}")
         kind = f" [property: {entry.family}]" if entry.family else ""
         print(f"  {entry.name}{kind}")
         print(

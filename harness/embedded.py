@@ -17,7 +17,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from voicewire.harness.iut import LLMTarget, ServerTarget
+from voicewire.harness.iut import Target
 from voicewire.simulators.scenario import Scenario
 from voicewire.simulators.serving import SimulatorServer
 
@@ -85,9 +85,9 @@ class EmbeddedSimulator:
     session can be read apart from the others'.
     """
 
-    def __init__(self, loop: BackgroundLoop) -> None:
+    def __init__(self, loop: BackgroundLoop, *, seed: int = 0) -> None:
         self._loop = loop
-        self.server = SimulatorServer()
+        self.server = SimulatorServer(seed=seed)
         loop.run(self.server.start())
         self._ids = itertools.count(1)
 
@@ -96,17 +96,16 @@ class EmbeddedSimulator:
         """The gateway-style base URL, ``http://127.0.0.1:<port>/v1``."""
         return self.server.base_url + "/v1"
 
-    def server_target(self) -> ServerTarget:
+    def server_target(self) -> Target:
         """The simulator as a server under test (the reference server)."""
-        return ServerTarget(
+        return Target(
             base_url=self.base_url, api_key=self.server.api_key, api_secret=self.server.api_secret
         )
 
-    def session(
-        self, scenario: Scenario | None = None, *, model: str = "openai/gpt-4.1-mini", **llm: Any
-    ) -> LLMTarget:
+    def session(self, scenario: Scenario | None = None) -> Target:
         """Load ``scenario`` (default: echo mode) under a fresh name and API key; return the
-        :class:`LLMTarget` that reaches it. ``llm`` sets other LLMTarget fields (provider...)."""
+        :class:`~voicewire.harness.iut.Target` that reaches it (protocols extend it with their
+        own fields, e.g. ``LLMTarget.at(session, model=...)``)."""
         number = next(self._ids)
         base = scenario if scenario is not None else Scenario.echo()
         name = f"{base.name}.{number}"[-100:]
@@ -119,11 +118,9 @@ class EmbeddedSimulator:
             self.server.add_credential(api_key, api_secret, scenario=name)
 
         self._loop.run(install())
-        return LLMTarget(
-            base_url=self.base_url, api_key=api_key, api_secret=api_secret, model=model, **llm
-        )
+        return Target(base_url=self.base_url, api_key=api_key, api_secret=api_secret)
 
-    def journal(self, target: LLMTarget | str) -> list[dict[str, Any]]:
+    def journal(self, target: Target | str) -> list[dict[str, Any]]:
         """Journal entries of one session (by its target or scenario name)."""
         name = target if isinstance(target, str) else self.scenario_name(target)
 
@@ -132,12 +129,12 @@ class EmbeddedSimulator:
 
         return self._loop.run(read())
 
-    def requests(self, target: LLMTarget) -> list[dict[str, Any]]:
+    def requests(self, target: Target) -> list[dict[str, Any]]:
         """The HTTP requests the session received: ``{method, path, headers, body}`` each,
         in arrival order (the ``Authorization`` header is redacted in the journal)."""
         return [e["data"] for e in self.journal(target) if e["kind"] == "http_request"]
 
-    def scenario_name(self, target: LLMTarget) -> str:
+    def scenario_name(self, target: Target) -> str:
         """The scenario a session's key is pinned to."""
         name = self.server.credentials.scenario_for_key.get(target.api_key)
         if name is None:

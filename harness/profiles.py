@@ -1,28 +1,26 @@
-"""Hypothesis profiles shared by voicewire's own tests and by users' suites.
+"""voicewire's hypothesis profiles, for ``voicewire run`` and for users who ask for them.
 
 - ``ci``: derandomized (the same examples on every run) with modest example counts, no
   deadline (a loaded CI core must not turn slowness into failures), no example database
   so a CI run never depends on files left by an earlier one, and no explain phase.
 - ``dev``: hypothesis' defaults with a larger budget; failures are remembered locally.
 - ``deep``: fuzzing depth, for hunting rare protocol edge cases on purpose.
+
+They are registered under their own names only when one is loaded (:func:`load_profile`), so
+merely installing voicewire never touches a project's own hypothesis profiles.
 """
 
 from __future__ import annotations
 
-import os
-
 from hypothesis import HealthCheck, Phase, settings
+
+__all__ = ["PROFILE_NAMES", "load_profile", "register_profiles"]
 
 PROFILE_NAMES = ("ci", "dev", "deep")
 
-_registered = False
-
 
 def register_profiles() -> None:
-    """Register the ``ci``, ``dev`` and ``deep`` profiles with hypothesis (idempotent)."""
-    global _registered
-    if _registered:
-        return
+    """Register the ``ci``, ``dev`` and ``deep`` profiles with hypothesis."""
     settings.register_profile(
         "ci",
         derandomize=True,
@@ -43,20 +41,25 @@ def register_profiles() -> None:
         print_blob=True,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-    _registered = True
 
 
-def default_profile_name(environ: dict[str, str] | None = None) -> str:
-    """The profile to use when none is named: ``ci`` under CI (``CI`` set), else ``dev``.
+def load_profile(name: str | None, *, examples: int | None = None) -> str:
+    """Load voicewire's profile ``name`` (None: keep the current one) and, with ``examples``,
+    cap its examples per property test; returns the name of the profile now loaded.
 
-    ``VOICEWIRE_HYPOTHESIS_PROFILE`` overrides both.
+    Raises ``ValueError`` for a name that is not one of :data:`PROFILE_NAMES`.
     """
-    env = os.environ if environ is None else environ
-    explicit = env.get("VOICEWIRE_HYPOTHESIS_PROFILE")
-    if explicit:
-        if explicit not in PROFILE_NAMES:
-            names = ", ".join(PROFILE_NAMES)
-            raise ValueError(f"VOICEWIRE_HYPOTHESIS_PROFILE={explicit!r} is not one of {names}")
-        return explicit
-    ci = env.get("CI", "").strip().lower()
-    return "ci" if ci not in ("", "0", "false", "no") else "dev"
+    if name is not None:
+        if name not in PROFILE_NAMES:
+            raise ValueError(
+                f"unknown voicewire hypothesis profile {name!r}: use {', '.join(PROFILE_NAMES)}"
+            )
+        register_profiles()
+        settings.load_profile(name)
+    if examples is not None:
+        base = settings.get_current_profile_name()
+        settings.register_profile(
+            f"{base}+examples", parent=settings.get_profile(base), max_examples=examples
+        )
+        settings.load_profile(f"{base}+examples")
+    return settings.get_current_profile_name()

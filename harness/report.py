@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from voicewire.harness.events import event_json_schema
+from voicewire.harness.protocols import TABLE
+from voicewire.harness.requirements import AREAS, REQUIREMENTS
 from voicewire.harness.verdicts import (
     CaseResult,
     Outcome,
@@ -37,7 +39,6 @@ from voicewire.harness.verdicts import (
     RunReport,
     report_json_schema,
 )
-from voicewire.harness.requirements import AREAS, REQUIREMENTS
 
 __all__ = [
     "SCHEMA_FILES",
@@ -469,7 +470,7 @@ def schema_documents() -> dict[str, dict[str, Any]]:
     """The JSON schemas voicewire publishes, by the file name ``docs/`` keeps them under."""
     return {
         "report.schema.json": report_json_schema(),
-        "events.schema.json": event_json_schema(),
+        "events.schema.json": event_json_schema(TABLE),
     }
 
 

@@ -26,9 +26,12 @@ from typing import Any
 
 import pytest
 import yaml
-from voicewire.harness.iut import CAPABILITIES, URLIUT, IUTSpecError, direction_of, parse_iut_spec
+from voicewire.harness.iut import IUTSpecError
+from voicewire.harness.iut_spec import parse_iut_spec
+from voicewire.harness.protocols import TABLE
 from voicewire.harness.pytest_plugin import PROPERTY_KEY
 from voicewire.harness.replay import REPLAY_FORMAT
+from voicewire.harness.url_iut import URLIUT
 from voicewire.harness.verdicts import (
     CaseResult,
     Outcome,
@@ -39,26 +42,25 @@ from voicewire.harness.verdicts import (
 )
 
 __all__ = [
-    "SUITES",
+    "SUITES_PACKAGE",
     "CatalogEntry",
     "HarnessError",
     "RunOptions",
     "catalog",
     "run_conformance",
+    "suite_table",
     "write_replay",
 ]
 
-SUITES: dict[str, str] = {
-    "llm": "LLM client: request shape, stream framing, content, tool calls, usage (SPEC §2.1-2.3)",
-    "retry": "LLM client: errors, retries and the fallback adapter (SPEC §2.4-2.5)",
-    "chat_context": "chat context operations and the openai format (SPEC §6)",
-    "server": "LLM server: framing, auth rejection, error bodies, usage (SPEC §1.1, §2.2, §7)",
-}
-"""The suites ``--suite`` can name, in run order."""
-
 SUITES_PACKAGE = "voicewire.suites"
-"""The package whose modules are the suites. The harness never imports it itself (suites sit
-above the harness); pytest collects its files, imported under their canonical names."""
+"""The package whose modules are the suites. Suites sit above the harness, so the harness
+looks the package up by name at run time: its ``SUITES`` table, and pytest collects its
+files (imported under their canonical names)."""
+
+
+def suite_table() -> dict[str, str]:
+    """The suites ``--suite`` can name (name → what it checks), in run order."""
+    return dict(importlib.import_module(SUITES_PACKAGE).SUITES)
 
 
 @functools.cache
@@ -114,7 +116,7 @@ class RunOptions:
     """Everything ``voicewire run`` takes."""
 
     iut: str = "reference"
-    suites: list[str] = field(default_factory=lambda: list(SUITES))
+    suites: list[str] = field(default_factory=lambda: list(suite_table()))
     keyword: str | None = None
     strict: bool = False
     seed: int = 0
@@ -127,9 +129,10 @@ class RunOptions:
 
 
 def _suite_paths(names: Sequence[str]) -> list[str]:
-    unknown = [name for name in names if name not in SUITES]
+    known = suite_table()
+    unknown = [name for name in names if name not in known]
     if unknown:
-        raise HarnessError(f"unknown suite(s) {unknown}; known: {', '.join(SUITES)}")
+        raise HarnessError(f"unknown suite(s) {unknown}; known: {', '.join(known)}")
     return [str(_suites_dir() / name) for name in names]
 
 
@@ -147,7 +150,7 @@ def _pytest_args(options: RunOptions, *, ini: str) -> list[str]:
         f"--voicewire-iut={options.iut}",
         f"--voicewire-seed={options.seed}",
         f"--hypothesis-seed={options.seed}",
-        f"--hypothesis-profile={options.profile}",
+        f"--voicewire-profile={options.profile}",
         f"--voicewire-timeout={options.timeout}",
     ]
     if options.examples is not None:
@@ -219,7 +222,7 @@ class _Collector:
             nodeid=nodeid,
             name=nodeid.rsplit("::", 1)[-1],
             suite=_suite_of(nodeid),
-            direction=direction_of(capability),
+            direction=TABLE.direction_of(capability),
             spec_ids=data["spec_ids"],
             capability=capability,
             outcome=outcome,
@@ -344,7 +347,7 @@ def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
         )
     report = RunReport(
         iut=options.iut,
-        capabilities=[c for c in capabilities if c in CAPABILITIES],
+        capabilities=[c for c in capabilities if c in TABLE],
         suites=list(options.suites),
         seed=options.seed,
         hypothesis_profile=options.profile,
@@ -369,7 +372,7 @@ def _read_replay(path: str) -> dict[str, Any]:
         raise HarnessError(f"--replay {path}: cannot read: {exc}") from None
     if not isinstance(data, dict) or data.get("format") != REPLAY_FORMAT:
         raise HarnessError(f"--replay {path}: not a voicewire replay file ({REPLAY_FORMAT})")
-    if data.get("suite") not in SUITES:
+    if data.get("suite") not in suite_table():
         raise HarnessError(f"--replay {path}: unknown suite {data.get('suite')!r}")
     return data
 
@@ -412,7 +415,7 @@ class _CatalogCollector:
                     name=item.name,
                     spec_ids=tuple(ids),
                     capability=capability,
-                    direction=direction_of(capability),
+                    direction=TABLE.direction_of(capability),
                     doc=doc[0] if doc else "",
                     family=getattr(function, "voicewire_family", None),
                 )
@@ -427,7 +430,7 @@ def catalog(suite_names: Sequence[str] | None = None) -> list[CatalogEntry]:
         ini = Path(tmp) / "pytest.ini"
         ini.write_text(_INI, encoding="utf-8")
         args = [
-            *_suite_paths(list(suite_names or SUITES)),
+            *_suite_paths(list(suite_names or suite_table())),
             "-c",
             str(ini),
             "--rootdir",

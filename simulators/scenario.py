@@ -66,6 +66,7 @@ __all__ = [
     "Timing",
     "ToolCallScript",
     "UsageScript",
+    "build_scenario",
     "load_scenario",
     "parse_scenario",
 ]
@@ -349,6 +350,11 @@ def parse_scenario(data: Any, *, source: str = "<scenario>") -> Scenario:
     except ValidationError as exc:
         problems = [(_format_loc(err["loc"]), err["msg"]) for err in exc.errors()]
         raise ScenarioError(source, problems) from None
+
+
+def build_scenario(name: str, *rules: Mapping[str, Any], **fields: Any) -> Scenario:
+    """A scenario from rule dicts in the YAML vocabulary, validated like a file would be."""
+    return parse_scenario({"name": name, "rules": list(rules), **fields}, source=f"<{name}>")
 
 
 def load_scenario(path: str | Path) -> Scenario:

@@ -25,7 +25,6 @@ import hashlib
 import json
 from collections import Counter, defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -35,6 +34,7 @@ from voicewire.reference.auth import (
     parse_bearer,
     verify_access_token,
 )
+from voicewire.simulators.core.credentials import DEFAULT_API_KEY, DEFAULT_API_SECRET, Credentials
 from voicewire.simulators.journal import Journal
 from voicewire.simulators.llm import StreamTemplates, error_body
 from voicewire.simulators.scenario import Scenario, ScenarioError, parse_scenario
@@ -51,34 +51,8 @@ __all__ = [
     "error_response",
 ]
 
-DEFAULT_API_KEY = "voicewire-dev-key"
-"""Development API key accepted by default (never use it for anything real)."""
-DEFAULT_API_SECRET = "voicewire-dev-secret-0123456789abcdef"
-"""Development API secret matching :data:`DEFAULT_API_KEY` (>= 32 bytes, as HS256 wants)."""
-
 SCENARIO_HEADER = "X-Voicewire-Scenario"
 STATE_KEY: web.AppKey[SimulatorState] = web.AppKey("voicewire_state")
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """API keys the simulator accepts: ``keys`` maps API key → secret;
-    ``scenario_for_key`` optionally pins a key to a scenario name."""
-
-    keys: Mapping[str, str] = field(default_factory=lambda: {DEFAULT_API_KEY: DEFAULT_API_SECRET})
-    scenario_for_key: Mapping[str, str] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        if not self.keys:
-            raise ValueError("credentials.keys must hold at least one API key")
-        for key, secret in self.keys.items():
-            if not isinstance(key, str) or not key:
-                raise ValueError(f"credentials.keys: API key must be a non-empty string: {key!r}")
-            if not isinstance(secret, str) or not secret:
-                raise ValueError(f"credentials.keys[{key!r}]: secret must be a non-empty string")
-        unknown = set(self.scenario_for_key) - set(self.keys)
-        if unknown:
-            raise ValueError(f"credentials.scenario_for_key names unknown keys: {sorted(unknown)}")
 
 
 def error_response(status: int, message: str, *, kind: str, **headers: str) -> web.Response:
@@ -102,9 +76,15 @@ class SimulatorState:
     """Everything one simulator app knows; shared by its protocol handlers."""
 
     def __init__(
-        self, scenario: Scenario, credentials: Credentials, *, time_scale: float | None
+        self,
+        scenario: Scenario,
+        credentials: Credentials,
+        *,
+        time_scale: float | None,
+        seed: int = 0,
     ) -> None:
         self.credentials = credentials
+        self.seed = seed
         self.scenarios: dict[str, Scenario] = {scenario.name: scenario}
         self.default_scenario = scenario.name
         self.time_scale_override = time_scale
@@ -311,6 +291,7 @@ def create_app(
     credentials: Credentials | None = None,
     *,
     time_scale: float | None = None,
+    seed: int = 0,
 ) -> web.Application:
     """The simulator application: every endpoint under ``/`` and ``/v1/``, plus the control API.
 
@@ -324,7 +305,7 @@ def create_app(
         raise ValueError(f"time_scale must be >= 0, got {time_scale!r}")
     app = web.Application(client_max_size=8 * 1024 * 1024)
     app[STATE_KEY] = SimulatorState(
-        scenario or Scenario.echo(), credentials or Credentials(), time_scale=time_scale
+        scenario or Scenario.echo(), credentials or Credentials(), time_scale=time_scale, seed=seed
     )
     for prefix in ("", "/v1"):
         llm.add_routes(app, prefix)

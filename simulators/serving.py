@@ -31,6 +31,7 @@ class SimulatorServer(SimulatorHandle):
         host: str = "127.0.0.1",
         port: int = 0,
         time_scale: float | None = None,
+        seed: int = 0,
     ) -> None:
         try:
             loopback = ipaddress.ip_address(host).is_loopback
@@ -41,7 +42,7 @@ class SimulatorServer(SimulatorHandle):
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an int in 0..65535, got {port!r}")
         self.credentials = credentials or Credentials()
-        self.app = create_app(scenario, self.credentials, time_scale=time_scale)
+        self.app = create_app(scenario, self.credentials, time_scale=time_scale, seed=seed)
         self.state = self.app[STATE_KEY]
         self._host = host
         self._port = port

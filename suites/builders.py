@@ -1,17 +1,14 @@
-"""Small builders the suites share: chat contexts in the IUT wire format, scenarios."""
+"""Small builders the suites share: chat contexts in the IUT wire format."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from voicewire.simulators.scenario import Scenario, parse_scenario
 
 __all__ = [
     "function_call",
     "function_call_output",
     "item_payload",
     "message",
-    "scenario",
     "user_context",
 ]
 
@@ -72,11 +69,6 @@ def user_context(text: str = "Hello", *, instructions: str | None = None) -> dic
         items.append(message("system", instructions, id="instructions", created_at=1.0))
     items.append(message("user", text, id="user-1", created_at=2.0))
     return {"items": items}
-
-
-def scenario(name: str, *rules: dict[str, Any], **fields: Any) -> Scenario:
-    """A scenario from rule dicts in the YAML vocabulary (validated like a file)."""
-    return parse_scenario({"name": name, "rules": list(rules), **fields}, source=f"<suite {name}>")
 
 
 def item_payload(item: dict[str, Any]) -> tuple[Any, ...]:

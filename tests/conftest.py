@@ -1,13 +1,30 @@
-"""Fixtures shared by voicewire's own tests: real simulators on loopback sockets."""
+"""Fixtures shared by voicewire's own tests: real simulators on loopback sockets.
+
+The project's own hypothesis profile: voicewire's ``ci`` under CI (``CI`` set), else ``dev``;
+``VOICEWIRE_HYPOTHESIS_PROFILE`` overrides both (the plugin reads it too).
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+from voicewire.harness.profiles import load_profile
 from voicewire.reference.llm.inference import LLM
 from voicewire.simulators import Scenario, SimulatorServer
+
+
+def _profile(environ: os._Environ[str]) -> str:
+    explicit = environ.get("VOICEWIRE_HYPOTHESIS_PROFILE")
+    if explicit:
+        return explicit
+    ci = environ.get("CI", "").strip().lower()
+    return "ci" if ci not in ("", "0", "false", "no") else "dev"
+
+
+load_profile(_profile(os.environ))
 
 StartSimulator = Callable[..., Awaitable[SimulatorServer]]
 

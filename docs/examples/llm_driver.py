@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-PROTOCOL = 1
+PROTOCOL = 2
 NAME = "example-llm-driver (python stdlib)"
 CAPABILITIES = ["llm.chat"]
 PROVIDER_HEADER = "X-LiveKit-Inference-Provider"
@@ -634,18 +634,16 @@ class Chat:
 # -- the protocol loop ---------------------------------------------------------------------------
 
 
-def handle(op: str, params: dict[str, Any]) -> dict[str, Any]:
-    """The result of one request; raising makes an error reply."""
+def handle(op: str, request: dict[str, Any]) -> dict[str, Any]:
+    """The answer to one request; raising makes an error reply."""
     if op == "hello":
-        if params.get("protocol") != PROTOCOL:
+        if request.get("protocol") != PROTOCOL:
             raise ValueError(
-                f"this driver speaks protocol {PROTOCOL}, not {params.get('protocol')}"
+                f"this driver speaks protocol {PROTOCOL}, not {request.get('protocol')}"
             )
         return {"name": NAME, "capabilities": CAPABILITIES, "protocol": PROTOCOL}
     if op == "llm.chat":
-        if params.get("fallback") is not None:
-            raise ValueError("this driver has no fallback adapter (capability llm.fallback)")
-        return {"events": Chat(params).run()}
+        return {"events": Chat(request).run()}
     raise ValueError(f"unsupported op {op!r}")
 
 
@@ -658,10 +656,10 @@ def main() -> int:
         if not raw.strip():
             continue
         request = json.loads(raw)
-        op, params = request.get("op"), request.get("params") or {}
+        op, body = request.get("op"), request.get("request") or {}
         reply: dict[str, Any] = {"id": request.get("id")}
         try:
-            reply["result"] = {} if op == "shutdown" else handle(op, params)
+            reply["answer"] = {} if op == "shutdown" else handle(op, body)
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
             reply["error"] = {"message": f"{type(exc).__name__}: {exc}"}

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from voicewire.harness.iut import ContextResult
+from voicewire.harness.llm import ContextResult
 from voicewire.harness.verdicts import expect
 from voicewire.suites.builders import function_call as call
 from voicewire.suites.builders import function_call_output as output

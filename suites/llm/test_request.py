@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from voicewire.harness.driver import ChatOutcome, IUTDriver
-from voicewire.harness.iut import ConnOptions, LLMTarget, ToolSpec
-from voicewire.harness.pytest_plugin import CaseSimulator
+from voicewire.harness.driver import IUTDriver
+from voicewire.harness.llm import ChatOutcome, ConnOptions, LLMTarget, ToolSpec
+from voicewire.harness.runtime import CaseSimulator
 from voicewire.harness.verdicts import expect
 from voicewire.suites.builders import message, user_context
 
@@ -162,7 +162,7 @@ def test_request_streams_the_model_verbatim_with_usage(
 ) -> None:
     """``model`` is sent verbatim (provider prefix kept) with ``stream: true`` and
     ``stream_options: {"include_usage": true}`` to ``POST .../chat/completions``."""
-    target = voicewire_simulator.session(model=model)
+    target = LLMTarget.at(voicewire_simulator.session(), model=model)
     request, _ = sent_request(voicewire_iut, voicewire_simulator, target)
     body = request["body"]
     expect(
@@ -464,7 +464,9 @@ def test_per_call_options_override_constructor_options(
 ) -> None:
     """A per-call option wins over the same option given at construction; constructor
     options nobody overrode are still sent."""
-    target = voicewire_simulator.session(extra_kwargs={"temperature": 0.9, "max_tokens": 64})
+    target = LLMTarget.at(
+        voicewire_simulator.session(), extra_kwargs={"temperature": 0.9, "max_tokens": 64}
+    )
     request, _ = sent_request(
         voicewire_iut, voicewire_simulator, target, extra_kwargs={"temperature": 0.1}
     )
@@ -492,7 +494,7 @@ def test_provider_header_is_sent_when_a_provider_is_set(
     voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
 ) -> None:
     """With ``provider`` set, the request carries ``X-LiveKit-Inference-Provider: <provider>``."""
-    target = voicewire_simulator.session(provider="baseten")
+    target = LLMTarget.at(voicewire_simulator.session(), provider="baseten")
     request, _ = sent_request(voicewire_iut, voicewire_simulator, target)
     value = header(request, "X-LiveKit-Inference-Provider")
     expect(

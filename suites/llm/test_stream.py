@@ -18,12 +18,13 @@ import json
 from typing import Any
 
 import pytest
-from voicewire.harness.driver import ChatOutcome, IUTDriver
-from voicewire.harness.iut import ConnOptions, LLMTarget
-from voicewire.harness.pytest_plugin import CaseSimulator
+from voicewire.harness.driver import IUTDriver
+from voicewire.harness.llm import ChatOutcome, ConnOptions, LLMTarget
+from voicewire.harness.runtime import CaseSimulator
 from voicewire.harness.verdicts import expect
 from voicewire.simulators.scenario import Scenario
-from voicewire.suites.builders import scenario, user_context
+from voicewire.simulators.scenario import build_scenario as scenario
+from voicewire.suites.builders import user_context
 
 # One attempt: a retry would hide what the first stream did (and wait seconds for nothing).
 ONE_ATTEMPT = ConnOptions(max_retry=0, retry_interval=0.0, timeout=5.0)

@@ -27,9 +27,9 @@ from typing import Any
 
 import pytest
 from voicewire.harness.driver import IUTDriver
-from voicewire.harness.iut import ConnOptions
-from voicewire.harness.pytest_plugin import CaseSimulator
+from voicewire.harness.llm import ConnOptions
 from voicewire.harness.replay import property_family
+from voicewire.harness.runtime import CaseSimulator
 from voicewire.harness.verdicts import expect
 from voicewire.simulators.scenario import LLMReply, parse_scenario
 from voicewire.suites.builders import user_context

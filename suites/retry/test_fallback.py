@@ -4,7 +4,7 @@ Every LLM of the adapter is its own simulator session (own API key, own script, 
 labelled ``primary`` / ``secondary``), so a case sees which LLM got which request. The adapter
 gets ``max_retry_per_llm=0`` unless a case says otherwise, so each LLM is asked once.
 
-FALLBACK-5 (an empty list raises ``ValueError``) is asked with ``FallbackRequest(llms=[])``:
+FALLBACK-5 (an empty list raises ``ValueError``) is asked with ``FallbackSpec(llms=[])``:
 the IUT reports the refusal as the ``llm.end`` error.
 """
 
@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from voicewire.harness.driver import ChatOutcome
-from voicewire.harness.iut import FallbackRequest, LLMTarget, ToolSpec
+from voicewire.harness.llm import ChatOutcome, FallbackSpec, LLMTarget, ToolSpec
 from voicewire.harness.verdicts import expect
 from voicewire.simulators.scenario import Scenario
-from voicewire.suites.builders import scenario, user_context
+from voicewire.simulators.scenario import build_scenario as scenario
+from voicewire.suites.builders import user_context
 
 PRIMARY_REPLY = "Primary speaking, all good."
 SECONDARY_REPLY = "Secondary here, all good."
@@ -46,16 +46,20 @@ def _sessions(
 ) -> tuple[LLMTarget, LLMTarget]:
     """The two LLMs of a case, each on its own session with its own faults."""
     return (
-        simulator.session(_scenario("fallback-primary", PRIMARY_REPLY, *primary), label="primary"),
-        simulator.session(
-            _scenario("fallback-secondary", SECONDARY_REPLY, *secondary), label="secondary"
+        LLMTarget.at(
+            simulator.session(_scenario("fallback-primary", PRIMARY_REPLY, *primary)),
+            label="primary",
+        ),
+        LLMTarget.at(
+            simulator.session(_scenario("fallback-secondary", SECONDARY_REPLY, *secondary)),
+            label="secondary",
         ),
     )
 
 
 def _chat(iut: Any, llms: list[LLMTarget], **options: Any) -> ChatOutcome:
     return iut.chat(
-        fallback=FallbackRequest(llms=llms, **options),
+        fallback=FallbackSpec(llms=llms, **options),
         chat_ctx=user_context("What's the weather in Paris?", instructions="Be brief."),
         tools=[_WEATHER],
     )

@@ -19,11 +19,11 @@ import socket
 from typing import Any
 
 import pytest
-from voicewire.harness.driver import ChatOutcome
-from voicewire.harness.iut import ConnOptions, LLMTarget, ToolSpec
+from voicewire.harness.llm import ChatOutcome, ConnOptions, LLMTarget, ToolSpec
 from voicewire.harness.verdicts import expect
 from voicewire.simulators.scenario import Scenario
-from voicewire.suites.builders import scenario, user_context
+from voicewire.simulators.scenario import build_scenario as scenario
+from voicewire.suites.builders import user_context
 
 REPLY = "Hello world, how are you?"
 PIECES = ["Hello wo", "rld, how", " are you", "?"]

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from voicewire.harness.iut import ConnOptions, FallbackRequest
+from voicewire.harness.llm import ConnOptions, FallbackSpec, LLMTarget
 from voicewire.harness.replay import property_family
 from voicewire.harness.verdicts import expect
 from voicewire.simulators.scenario import (
@@ -287,11 +287,11 @@ def test_fallback_semantics(voicewire_iut: Any, voicewire_simulator: Any, exampl
     prediction = _predict_fallback(example)
     scenario = parse_scenario(example["scenario"])
     targets = [
-        voicewire_simulator.session(scenario, model=llm["model"], label=llm["label"])
+        LLMTarget.at(voicewire_simulator.session(scenario), model=llm["model"], label=llm["label"])
         for llm in example["llms"]
     ]
     outcome = voicewire_iut.chat(
-        fallback=FallbackRequest(llms=targets, retry_on_chunk_sent=example["retry_on_chunk_sent"]),
+        fallback=FallbackSpec(llms=targets, retry_on_chunk_sent=example["retry_on_chunk_sent"]),
         chat_ctx=user_context("Hello"),
     )
     previous = None

@@ -35,7 +35,7 @@ import aiohttp
 import jwt
 import pytest
 from jwt.warnings import InsecureKeyLengthWarning
-from voicewire.harness.iut import ServerTarget
+from voicewire.harness.iut import Target
 from voicewire.harness.verdicts import expect
 from voicewire.reference.auth import create_access_token
 
@@ -92,7 +92,7 @@ class Answer:
 
 
 async def post(
-    target: ServerTarget,
+    target: Target,
     body: dict[str, Any] | bytes,
     *,
     authorization: Any = FRESH,
@@ -353,7 +353,7 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _claims(target: ServerTarget, now: int, **changes: Any) -> dict[str, Any]:
+def _claims(target: Target, now: int, **changes: Any) -> dict[str, Any]:
     claims = {
         "iss": target.api_key,
         "sub": "agent",
@@ -365,7 +365,7 @@ def _claims(target: ServerTarget, now: int, **changes: Any) -> dict[str, Any]:
     return {key: value for key, value in claims.items() if value is not None}
 
 
-def bad_authorization(variant: str, target: ServerTarget) -> str | None:
+def bad_authorization(variant: str, target: Target) -> str | None:
     """The Authorization header value of one AUTH-4 rejection case (None: no header)."""
     now = int(time.time())
     secret = target.api_secret
@@ -441,7 +441,7 @@ def test_bad_token_is_rejected_with_401(voicewire_iut: Any, variant: str) -> Non
 # -- SRV-2 ------------------------------------------------------------------------------------
 
 
-async def _open_raw(target: ServerTarget) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def _open_raw(target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     url = urlsplit(target.base_url)
     secure = url.scheme == "https"
     port = url.port or (443 if secure else 80)
@@ -449,7 +449,7 @@ async def _open_raw(target: ServerTarget) -> tuple[asyncio.StreamReader, asyncio
     return await asyncio.open_connection(url.hostname, port, ssl=context)
 
 
-async def _abandon_stream(target: ServerTarget) -> None:
+async def _abandon_stream(target: Target) -> None:
     """Start a completion and drop the connection once its first bytes arrive."""
     token = create_access_token(target.api_key, target.api_secret)
     timeout = aiohttp.ClientTimeout(total=MISBEHAVIOUR_TIMEOUT)
@@ -463,7 +463,7 @@ async def _abandon_stream(target: ServerTarget) -> None:
         resp.close()  # closes the connection mid-stream instead of reading on
 
 
-async def _send_garbage(target: ServerTarget) -> None:
+async def _send_garbage(target: Target) -> None:
     """Write bytes that are not HTTP on a fresh connection, then hang up."""
     _, writer = await _open_raw(target)
     writer.write(b"\x16\x03\x01\x00\xffNOT HTTP AT ALL\r\n\xc3\x28\r\n\r\n")
@@ -471,7 +471,7 @@ async def _send_garbage(target: ServerTarget) -> None:
     writer.transport.abort()
 
 
-async def _start_stalled_request(target: ServerTarget) -> asyncio.StreamWriter:
+async def _start_stalled_request(target: Target) -> asyncio.StreamWriter:
     """Send the head of a POST that announces a body it never finishes; keep it open."""
     url = urlsplit(target.base_url)
     _, writer = await _open_raw(target)
@@ -496,7 +496,7 @@ async def _misbehave(coro: Coroutine[Any, Any, Any]) -> None:
         await coro
 
 
-async def _misbehave_around_good_sessions(target: ServerTarget, good: int) -> list[Answer]:
+async def _misbehave_around_good_sessions(target: Target, good: int) -> list[Answer]:
     """``good`` well-behaved sessions run while others stall, abandon, or send garbage."""
     stalled = await _start_stalled_request(target)
     try:

@@ -46,7 +46,7 @@ def llm_chat(request_id: int) -> None:
         sys.stdout.flush()
     elif MODE == "wrong-id":
         log("answering with the wrong id")
-        send({"id": request_id + 98, "result": {"events": END}})
+        send({"id": request_id + 98, "answer": {"events": END}})
     elif MODE == "stall-chat":
         log("stalling on llm.chat")
         time.sleep(3600)
@@ -56,18 +56,18 @@ def llm_chat(request_id: int) -> None:
     elif MODE == "bad-events":
         log("forgetting llm.end")
         events = [{"type": "llm.chunk", "t": 0.0, "id": "c1", "content": "hi", "tool_calls": []}]
-        send({"id": request_id, "result": {"events": events}})
+        send({"id": request_id, "answer": {"events": events}})
     elif MODE == "array-reply":
         log("answering with an array")
         send([request_id, {"events": END}])
     elif MODE == "bare-reply":
-        log("answering with neither result nor error")
+        log("answering with neither answer nor error")
         send({"id": request_id})
     elif MODE == "crash-then-refuse":
         log("crashing in the middle of llm.chat")
         sys.exit(4)
     else:
-        send({"id": request_id, "result": {"events": END}})
+        send({"id": request_id, "answer": {"events": END}})
 
 
 def main() -> None:
@@ -91,18 +91,19 @@ def main() -> None:
             log("no licence key found")
             send({"id": request_id, "error": {"message": "no licence key"}})
         elif op == "hello":
-            result = {"name": f"broken-{MODE}", "capabilities": hello_capabilities()}
-            send({"id": request_id, "result": result})
+            answer = {"name": f"broken-{MODE}", "capabilities": hello_capabilities()}
+            answer["protocol"] = 1 if MODE == "protocol-1" else 2
+            send({"id": request_id, "answer": answer})
         elif op == "shutdown":
             if MODE == "deaf":
                 log("ignoring shutdown")
                 continue
-            send({"id": request_id, "result": {}})
+            send({"id": request_id, "answer": {}})
             return
         elif op == "llm.chat":
             llm_chat(request_id)
         elif op == "chat_context":
-            send({"id": request_id, "result": {"ctx": request["params"]["ctx"]}})
+            send({"id": request_id, "answer": {"ctx": request["request"]["ctx"]}})
     if MODE == "deaf":
         log("ignoring the end of stdin too")
         time.sleep(3600)

@@ -26,18 +26,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from voicewire.harness.command_iut import CommandIUT, DriverError
-from voicewire.harness.driver import IUTProtocolError
 from voicewire.harness.embedded import BackgroundLoop, HarnessTimeout
-from voicewire.harness.events import ChunkEvent, EndEvent, LLMErrorEvent, UsageEvent
-from voicewire.harness.iut import (
+from voicewire.harness.iut import IUTProtocolError, IUTSpecError
+from voicewire.harness.iut_spec import parse_iut_spec
+from voicewire.harness.llm import (
+    AttemptErrorEvent,
+    ChatEndEvent,
     ChatRequest,
+    ChunkEvent,
     ConnOptions,
     ContextRequest,
-    FallbackRequest,
-    IUTSpecError,
+    ContextResult,
+    FallbackChatRequest,
+    FallbackSpec,
     LLMTarget,
     ToolSpec,
-    parse_iut_spec,
+    UsageEvent,
 )
 from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.chat_context import ChatContext
@@ -71,6 +75,16 @@ def user_ctx(text: str = "hello") -> dict[str, Any]:
 def offline_request() -> ChatRequest:
     """A chat request for drivers that never connect anywhere."""
     return ChatRequest(llm=LLMTarget(base_url="http://127.0.0.1:9/v1", api_key="k", api_secret="s"))
+
+
+async def chat(iut: Any, request: ChatRequest) -> list[Any]:
+    """Operation llm.chat on an adapter; its events."""
+    return (await iut.perform_operation("llm.chat", request)).events
+
+
+async def context(iut: Any, request: ContextRequest) -> ContextResult:
+    """Operation chat_context on an adapter."""
+    return await iut.perform_operation("chat_context", request)
 
 
 def scripted(*rules: dict[str, Any]) -> Scenario:
@@ -137,8 +151,8 @@ async def test_a_driver_that_ignores_shutdown_and_eof_is_killed(open_iut):
 
 def test_example_driver_answers_hello_and_exits_0_on_shutdown():
     lines = [
-        {"id": 0, "op": "hello", "params": {"protocol": 1}},
-        {"id": 1, "op": "shutdown", "params": {}},
+        {"id": 0, "op": "hello", "request": {"protocol": 2}},
+        {"id": 1, "op": "shutdown", "request": {}},
     ]
     run = subprocess.run(
         [sys.executable, str(DRIVER)],
@@ -149,13 +163,13 @@ def test_example_driver_answers_hello_and_exits_0_on_shutdown():
     assert run.returncode == 0, run.stderr
     replies = [json.loads(line) for line in run.stdout.splitlines()]
     assert replies == [
-        {"id": 0, "result": {"name": EXAMPLE_NAME, "capabilities": ["llm.chat"], "protocol": 1}},
-        {"id": 1, "result": {}},
+        {"id": 0, "answer": {"name": EXAMPLE_NAME, "capabilities": ["llm.chat"], "protocol": 2}},
+        {"id": 1, "answer": {}},
     ]
 
 
 def test_example_driver_exits_0_at_end_of_input():
-    hello = json.dumps({"id": 0, "op": "hello", "params": {"protocol": 1}}) + "\n"
+    hello = json.dumps({"id": 0, "op": "hello", "request": {"protocol": 2}}) + "\n"
     run = subprocess.run(
         [sys.executable, str(DRIVER)], input=hello.encode(), capture_output=True, timeout=30
     )
@@ -212,7 +226,7 @@ async def test_example_driver_streams_text_tool_calls_and_usage(example, start_s
         "fragmentation": {"strategy": "per_char", "tool_calls": "interleaved"},
     }
     sim = await start_simulator(scripted({"reply": reply}))
-    events = await example.llm_chat(ChatRequest(llm=target(sim), chat_ctx=user_ctx()))
+    events = await chat(example, ChatRequest(llm=target(sim), chat_ctx=user_ctx()))
 
     chunks = [e for e in events if isinstance(e, ChunkEvent)]
     usages = [e for e in events if isinstance(e, UsageEvent)]
@@ -225,7 +239,7 @@ async def test_example_driver_streams_text_tool_calls_and_usage(example, start_s
         (11, 7, 3)
     ]
     assert events[-2] == usages[0]  # usage after all content and calls
-    assert events[-1] == EndEvent(t=events[-1].t, error=None)
+    assert events[-1] == ChatEndEvent(t=events[-1].t, error=None)
     assert len({e.id for e in [*chunks, *usages]}) == 1
     assert [e.t for e in events] == sorted(e.t for e in events)
 
@@ -237,11 +251,11 @@ async def test_example_driver_retries_a_503(example, start_simulator):
             {"reply": {"content": "ok"}, "faults": [{"kind": "status", "code": 503, "attempt": 1}]}
         )
     )
-    events = await example.llm_chat(
-        ChatRequest(llm=target(sim), chat_ctx=user_ctx(), conn_options=FAST)
+    events = await chat(
+        example, ChatRequest(llm=target(sim), chat_ctx=user_ctx(), conn_options=FAST)
     )
 
-    [error] = [e for e in events if isinstance(e, LLMErrorEvent)]
+    [error] = [e for e in events if isinstance(e, AttemptErrorEvent)]
     assert error.recoverable is True
     assert (error.error.kind, error.error.status_code, error.error.retryable) == (
         "APIStatusError",
@@ -249,7 +263,7 @@ async def test_example_driver_retries_a_503(example, start_simulator):
         True,
     )
     assert "".join(e.content or "" for e in events if isinstance(e, ChunkEvent)) == "ok"
-    assert isinstance(events[-1], EndEvent) and events[-1].error is None
+    assert isinstance(events[-1], ChatEndEvent) and events[-1].error is None
     first, second = requests_of(sim)
     assert first["data"]["body"] == second["data"]["body"]
     # The first retry waits 0.1 s (SPEC §2.4; 50 ms tolerance: a lower bound only).
@@ -266,13 +280,13 @@ async def test_example_driver_tells_a_cut_stream_from_a_finished_one(
     reply = {"content": "abcdef", "fragmentation": {"strategy": "fixed", "size": 3}}
     fault = {"kind": "disconnect", "mode": mode, "at_event": 0, "attempt": 1}
     sim = await start_simulator(scripted({"reply": reply, "faults": [fault]}))
-    events = await example.llm_chat(
-        ChatRequest(llm=target(sim), chat_ctx=user_ctx(), conn_options=FAST)
+    events = await chat(
+        example, ChatRequest(llm=target(sim), chat_ctx=user_ctx(), conn_options=FAST)
     )
 
-    errors = [e.error.kind for e in events if isinstance(e, LLMErrorEvent)]
+    errors = [e.error.kind for e in events if isinstance(e, AttemptErrorEvent)]
     assert errors == ([] if error is None else [error])
-    assert isinstance(events[-1], EndEvent) and events[-1].error is None
+    assert isinstance(events[-1], ChatEndEvent) and events[-1].error is None
     text = "".join(e.content or "" for e in events if isinstance(e, ChunkEvent))
     assert text == ("" if error is None else "abcdef")
     assert len(requests_of(sim)) == (1 if error is None else 2)
@@ -284,13 +298,13 @@ async def test_example_driver_gives_up_after_max_retry(example, start_simulator)
         scripted({"reply": {"content": "never"}, "faults": [{"kind": "status", "code": 503}]})
     )
     options = ConnOptions(max_retry=1, retry_interval=0.05, timeout=5.0)
-    events = await example.llm_chat(
-        ChatRequest(llm=target(sim), chat_ctx=user_ctx(), conn_options=options)
+    events = await chat(
+        example, ChatRequest(llm=target(sim), chat_ctx=user_ctx(), conn_options=options)
     )
 
-    assert [e.recoverable for e in events if isinstance(e, LLMErrorEvent)] == [True, False]
+    assert [e.recoverable for e in events if isinstance(e, AttemptErrorEvent)] == [True, False]
     end = events[-1]
-    assert isinstance(end, EndEvent) and end.error is not None
+    assert isinstance(end, ChatEndEvent) and end.error is not None
     assert (end.error.kind, end.error.retryable) == ("APIConnectionError", False)
     assert end.error.message == "failed to generate LLM completion after 2 attempts"
     assert len(requests_of(sim)) == 2
@@ -301,14 +315,14 @@ async def test_example_driver_does_not_retry_a_400(example, start_simulator):
     sim = await start_simulator(
         scripted({"reply": {"content": "never"}, "faults": [{"kind": "status", "code": 400}]})
     )
-    events = await example.llm_chat(
-        ChatRequest(llm=target(sim), chat_ctx=user_ctx(), conn_options=FAST)
+    events = await chat(
+        example, ChatRequest(llm=target(sim), chat_ctx=user_ctx(), conn_options=FAST)
     )
 
-    [error] = [e for e in events if isinstance(e, LLMErrorEvent)]
+    [error] = [e for e in events if isinstance(e, AttemptErrorEvent)]
     assert error.recoverable is False
     end = events[-1]
-    assert isinstance(end, EndEvent) and end.error is not None
+    assert isinstance(end, ChatEndEvent) and end.error is not None
     assert (end.error.kind, end.error.status_code, end.error.retryable) == (
         "APIStatusError",
         400,
@@ -359,10 +373,10 @@ async def test_example_driver_sends_the_reference_request(example, start_simulat
     )
     reference = ReferenceIUT()
     try:
-        await reference.llm_chat(request)
+        await chat(reference, request)
     finally:
         await reference.aclose()
-    await example.llm_chat(request)
+    await chat(example, request)
 
     sent_by_reference, sent_by_example = (r["data"] for r in requests_of(sim))
     assert sent_by_example["body"] == sent_by_reference["body"]
@@ -379,12 +393,10 @@ async def test_example_driver_sends_the_reference_request(example, start_simulat
 
 async def test_an_undeclared_capability_is_a_clear_error(example):
     with pytest.raises(IUTProtocolError, match="does not declare the 'chat_context' capability"):
-        await example.chat_context(ContextRequest(op="roundtrip", ctx=EMPTY))
-    fallback = ChatRequest(
-        fallback=FallbackRequest(llms=[offline_request().llm]), conn_options=FAST
-    )
+        await context(example, ContextRequest(op="roundtrip", ctx=EMPTY))
+    fallback = FallbackChatRequest(fallback=FallbackSpec(llms=[offline_request().llm]))
     with pytest.raises(IUTProtocolError, match=r"does not declare the 'llm\.fallback' capability"):
-        await example.llm_chat(fallback)
+        await example.perform_operation("llm.fallback", fallback)
     assert example.pid is not None  # nothing was sent: the driver is untouched
 
 
@@ -394,8 +406,13 @@ async def test_an_unknown_capability_fails_the_start(open_iut):
 
 
 async def test_a_cmd_driver_cannot_declare_llm_server(open_iut):
-    with pytest.raises(IUTProtocolError, match="url:"):
+    with pytest.raises(IUTProtocolError, match=r"'llm\.server', a server capability.*url:"):
         await open_iut(broken("server-capability"))
+
+
+async def test_a_protocol_1_driver_is_told_which_protocol_the_harness_speaks(open_iut):
+    with pytest.raises(IUTProtocolError, match="says protocol 1; this harness speaks protocol 2"):
+        await open_iut(broken("protocol-1"))
 
 
 # -- protocol errors: each names the problem and shows the driver's stderr --------------------
@@ -405,11 +422,11 @@ async def test_garbage_on_stdout(open_iut):
     iut = await open_iut(broken("garbage"))
     first = iut.pid
     with pytest.raises(IUTProtocolError, match="not JSON: 'this is not json'") as info:
-        await iut.llm_chat(offline_request())
+        await chat(iut, offline_request())
     assert "about to write garbage on stdout" in str(info.value)
     assert "log to stderr" in str(info.value)
     # The pipe may be out of step: the next operation runs on a fresh process.
-    result = await iut.chat_context(ContextRequest(op="roundtrip", ctx=EMPTY))
+    result = await context(iut, ContextRequest(op="roundtrip", ctx=EMPTY))
     assert result.ctx == EMPTY
     assert iut.pid not in (None, first)
     assert process_gone(first)
@@ -433,7 +450,7 @@ async def test_exit_during_hello(open_iut):
 async def test_a_malformed_reply(open_iut, mode, problem):
     iut = await open_iut(broken(mode))
     with pytest.raises(IUTProtocolError, match=problem) as info:
-        await iut.llm_chat(offline_request())
+        await chat(iut, offline_request())
     assert "answering with" in str(info.value)
 
 
@@ -453,7 +470,7 @@ async def test_reply_with_the_wrong_id(open_iut):
     with pytest.raises(
         IUTProtocolError, match=r"answered with id 99 while request id 1 \(llm\.chat\)"
     ) as info:
-        await iut.llm_chat(offline_request())
+        await chat(iut, offline_request())
     assert "answering with the wrong id" in str(info.value)
 
 
@@ -473,9 +490,9 @@ async def test_stall_past_the_operation_timeout(open_iut):
     with pytest.raises(
         IUTProtocolError, match=r"did not answer llm\.chat \(request id 1\) within 0\.3 s"
     ) as info:
-        await iut.llm_chat(offline_request())
+        await chat(iut, offline_request())
     assert "stalling on llm.chat" in str(info.value)
-    result = await iut.chat_context(ContextRequest(op="roundtrip", ctx=EMPTY))
+    result = await context(iut, ContextRequest(op="roundtrip", ctx=EMPTY))
     assert result.ctx == EMPTY
     assert iut.pid not in (None, first)
 
@@ -489,9 +506,9 @@ def test_an_operation_the_harness_timed_out_leaves_the_next_one_working():
         first = iut.pid
         assert first is not None
         with pytest.raises(HarnessTimeout):
-            loop.run(iut.llm_chat(offline_request()), timeout=0.3)
+            loop.run(chat(iut, offline_request()), timeout=0.3)
         # A late reply to the cancelled request can never be read as this answer.
-        result = loop.run(iut.chat_context(ContextRequest(op="roundtrip", ctx=user_ctx())))
+        result = loop.run(context(iut, ContextRequest(op="roundtrip", ctx=user_ctx())))
         assert result.ctx == user_ctx()
         assert iut.pid not in (None, first)
         assert process_gone(first)
@@ -503,13 +520,13 @@ def test_an_operation_the_harness_timed_out_leaves_the_next_one_working():
 async def test_a_crash_then_a_failed_restart_marks_the_driver_unusable(open_iut, tmp_path):
     iut = await open_iut(broken("crash-then-refuse", str(tmp_path / "started")))
     with pytest.raises(IUTProtocolError, match=r"exited with code 4 during llm\.chat") as info:
-        await iut.llm_chat(offline_request())
+        await chat(iut, offline_request())
     assert "crashing in the middle of llm.chat" in str(info.value)
 
     with pytest.raises(IUTProtocolError, match=r"exited with code 1 (before reading|during) hello"):
-        await iut.chat_context(ContextRequest(op="roundtrip", ctx=EMPTY))
+        await context(iut, ContextRequest(op="roundtrip", ctx=EMPTY))
     with pytest.raises(IUTProtocolError, match="could not be restarted") as info:
-        await iut.chat_context(ContextRequest(op="roundtrip", ctx=EMPTY))
+        await context(iut, ContextRequest(op="roundtrip", ctx=EMPTY))
     assert "refusing to start a second time" in str(info.value)
 
 
@@ -519,17 +536,17 @@ async def test_an_error_reply_is_a_driver_error_and_keeps_the_driver(open_iut):
     with pytest.raises(
         DriverError, match=r"could not perform llm\.chat: tool_choice 'required' is not supported"
     ) as info:
-        await iut.llm_chat(offline_request())
+        await chat(iut, offline_request())
     assert "cannot express this request" in str(info.value)
     assert iut.pid == pid
-    assert (await iut.chat_context(ContextRequest(op="roundtrip", ctx=EMPTY))).ctx == EMPTY
+    assert (await context(iut, ContextRequest(op="roundtrip", ctx=EMPTY))).ctx == EMPTY
 
 
 async def test_events_without_llm_end_are_rejected(open_iut):
     iut = await open_iut(broken("bad-events"))
     pid = iut.pid
     with pytest.raises(IUTProtocolError, match=r"exactly one llm\.end") as info:
-        await iut.llm_chat(offline_request())
+        await chat(iut, offline_request())
     assert "forgetting llm.end" in str(info.value)
     assert iut.pid == pid  # the reply was well framed: the conversation is still in step
 

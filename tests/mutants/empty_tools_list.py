@@ -15,11 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.chat_context import ChatContext
 from voicewire.reference.llm.inference import LLM
 from voicewire.reference.llm.tools import ToolContext, to_fnc_ctx, to_openai_tool_choice
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["CompletionRequest", "factory"]
 
@@ -68,11 +69,6 @@ class DataclassRequestLLM(LLM):
         return request.to_body({**self.extra_kwargs, **dict(extra_kwargs or {})})
 
 
-class EmptyToolsList(MutantIUT):
-    name = "mutant:empty_tools_list"
-    llm_class = DataclassRequestLLM
-
-
-def factory() -> EmptyToolsList:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.empty_tools_list:factory`` loads."""
-    return EmptyToolsList()
+    return mutant("empty_tools_list", llm_class=DataclassRequestLLM)

@@ -13,13 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from voicewire.harness.iut import FallbackRequest
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.errors import APIConnectionError, APIError
 from voicewire.reference.llm.chat_context import ChatContext
 from voicewire.reference.llm.fallback import FallbackAdapter, FallbackLLMStream
-from voicewire.reference.llm.inference import LLM
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["ForgetfulFallbackAdapter", "factory"]
 
@@ -65,22 +64,7 @@ class ForgetfulFallbackAdapter(FallbackAdapter):
         return ForgetfulFallbackStream(self, chat_ctx=chat_ctx, tools=tools, options=options)
 
 
-class FallbackKeepsFailedAvailable(MutantIUT):
-    """The reference adapter, running fallback requests on the port's adapter."""
-
-    name = "mutant:fallback_keeps_failed_available"
-
-    def make_fallback(self, llms: list[LLM], request: FallbackRequest) -> FallbackAdapter:
-        return ForgetfulFallbackAdapter(
-            llms,
-            attempt_timeout=request.attempt_timeout,
-            max_retry_per_llm=request.max_retry_per_llm,
-            retry_interval=request.retry_interval,
-            retry_on_chunk_sent=request.retry_on_chunk_sent,
-        )
-
-
-def factory() -> FallbackKeepsFailedAvailable:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.fallback_keeps_failed_available:factory``
     loads."""
-    return FallbackKeepsFailedAvailable()
+    return mutant("fallback_keeps_failed_available", fallback_class=ForgetfulFallbackAdapter)

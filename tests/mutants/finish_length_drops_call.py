@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.chat_chunk import ChatChunk, CompletionUsage
 from voicewire.reference.llm.inference import LLM, LLMStream, usage_from_openai
 from voicewire.reference.llm.tool_calls import ToolCallFragment
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["factory"]
 
@@ -65,11 +66,6 @@ class DroppingLLM(LLM):
     stream_class = DroppingStream
 
 
-class FinishLengthDropsCall(MutantIUT):
-    name = "mutant:finish_length_drops_call"
-    llm_class = DroppingLLM
-
-
-def factory() -> FinishLengthDropsCall:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.finish_length_drops_call:factory`` loads."""
-    return FinishLengthDropsCall()
+    return mutant("finish_length_drops_call", llm_class=DroppingLLM)

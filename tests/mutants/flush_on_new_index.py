@@ -21,11 +21,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.chat_chunk import ChatChunk, CompletionUsage, FunctionToolCall
 from voicewire.reference.llm.inference import LLM, LLMStream, usage_from_openai
 from voicewire.reference.llm.tool_calls import ToolCallFragment
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["PendingCallAssembler", "factory"]
 
@@ -116,11 +117,6 @@ class PendingCallLLM(LLM):
     stream_class = PendingCallStream
 
 
-class FlushOnNewIndex(MutantIUT):
-    name = "mutant:flush_on_new_index"
-    llm_class = PendingCallLLM
-
-
-def factory() -> FlushOnNewIndex:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.flush_on_new_index:factory`` loads."""
-    return FlushOnNewIndex()
+    return mutant("flush_on_new_index", llm_class=PendingCallLLM)

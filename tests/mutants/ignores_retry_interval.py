@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.errors import DEFAULT_API_CONNECT_OPTIONS, APIConnectionError, APIError
 from voicewire.reference.llm.inference import LLM, LLMStream
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["factory"]
 
@@ -58,11 +59,6 @@ class DefaultWaitLLM(LLM):
     stream_class = DefaultWaitStream
 
 
-class IgnoresRetryInterval(MutantIUT):
-    name = "mutant:ignores_retry_interval"
-    llm_class = DefaultWaitLLM
-
-
-def factory() -> IgnoresRetryInterval:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.ignores_retry_interval:factory`` loads."""
-    return IgnoresRetryInterval()
+    return mutant("ignores_retry_interval", llm_class=DefaultWaitLLM)

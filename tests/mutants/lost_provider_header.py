@@ -10,9 +10,10 @@ Caught by: LLM-REQ-5 (the provider header is sent when a provider is set).
 
 from __future__ import annotations
 
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.inference import LLM, PROVIDER_HEADER
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["factory"]
 
@@ -26,11 +27,6 @@ class LostHeaderLLM(LLM):
         return headers
 
 
-class LostProviderHeader(MutantIUT):
-    name = "mutant:lost_provider_header"
-    llm_class = LostHeaderLLM
-
-
-def factory() -> LostProviderHeader:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.lost_provider_header:factory`` loads."""
-    return LostProviderHeader()
+    return mutant("lost_provider_header", llm_class=LostHeaderLLM)

@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import json
 
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.chat_chunk import FunctionToolCall
 from voicewire.reference.llm.inference import LLM, LLMStream
 from voicewire.reference.llm.tool_calls import ToolCallAssembler
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["NormalisingAssembler", "factory"]
 
@@ -51,11 +52,6 @@ class NormalisingLLM(LLM):
     stream_class = NormalisingStream
 
 
-class ReserialisedArguments(MutantIUT):
-    name = "mutant:reserialised_arguments"
-    llm_class = NormalisingLLM
-
-
-def factory() -> ReserialisedArguments:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.reserialised_arguments:factory`` loads."""
-    return ReserialisedArguments()
+    return mutant("reserialised_arguments", llm_class=NormalisingLLM)

@@ -15,11 +15,12 @@ import json
 
 import httpx
 import openai
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference import errors
 from voicewire.reference.errors import APIConnectionError, APIError, APITimeoutError
 from voicewire.reference.llm.inference import LLM, LLMStream
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["APIStatusError", "factory"]
 
@@ -71,11 +72,6 @@ class LenientStatusLLM(LLM):
     stream_class = LenientStatusStream
 
 
-class Retry400(MutantIUT):
-    name = "mutant:retry_400"
-    llm_class = LenientStatusLLM
-
-
-def factory() -> Retry400:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.retry_400:factory`` loads."""
-    return Retry400()
+    return mutant("retry_400", llm_class=LenientStatusLLM)

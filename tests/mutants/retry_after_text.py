@@ -17,10 +17,11 @@ import json
 
 import httpx
 import openai
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.errors import APIConnectionError, APIError, APIStatusError, APITimeoutError
 from voicewire.reference.llm.inference import LLM, LLMStream
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["factory"]
 
@@ -49,11 +50,6 @@ class AlwaysRetryableLLM(LLM):
     stream_class = AlwaysRetryableStream
 
 
-class RetryAfterText(MutantIUT):
-    name = "mutant:retry_after_text"
-    llm_class = AlwaysRetryableLLM
-
-
-def factory() -> RetryAfterText:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.retry_after_text:factory`` loads."""
-    return RetryAfterText()
+    return mutant("retry_after_text", llm_class=AlwaysRetryableLLM)

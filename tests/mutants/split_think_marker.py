@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import re
 
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.inference import LLM, LLMStream
 from voicewire.reference.llm.thinking import ThinkingFilter
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["PerDeltaThinkingFilter", "factory"]
 
@@ -69,11 +70,6 @@ class PerDeltaLLM(LLM):
     stream_class = PerDeltaStream
 
 
-class SplitThinkMarker(MutantIUT):
-    name = "mutant:split_think_marker"
-    llm_class = PerDeltaLLM
-
-
-def factory() -> SplitThinkMarker:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.split_think_marker:factory`` loads."""
-    return SplitThinkMarker()
+    return mutant("split_think_marker", llm_class=PerDeltaLLM)

@@ -11,9 +11,10 @@ compares the exact result.
 
 from __future__ import annotations
 
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.chat_context import ChatContext
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["DuplicatingContext", "factory"]
 
@@ -48,12 +49,7 @@ class DuplicatingContext(ChatContext):
         return self
 
 
-class TruncateDuplicatesInstructions(MutantIUT):
-    name = "mutant:truncate_duplicates_instructions"
-    context_class = DuplicatingContext
-
-
-def factory() -> TruncateDuplicatesInstructions:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.truncate_duplicates_instructions:factory``
     loads."""
-    return TruncateDuplicatesInstructions()
+    return mutant("truncate_duplicates_instructions", context_class=DuplicatingContext)

@@ -11,9 +11,10 @@ CTX-TRUNC-2 (the exact result).
 
 from __future__ import annotations
 
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.chat_context import ChatContext
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["LeadingOutputContext", "factory"]
 
@@ -47,12 +48,7 @@ class LeadingOutputContext(ChatContext):
         return self
 
 
-class TruncateKeepsLeadingOutput(MutantIUT):
-    name = "mutant:truncate_keeps_leading_output"
-    context_class = LeadingOutputContext
-
-
-def factory() -> TruncateKeepsLeadingOutput:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.truncate_keeps_leading_output:factory``
     loads."""
-    return TruncateKeepsLeadingOutput()
+    return mutant("truncate_keeps_leading_output", context_class=LeadingOutputContext)

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.chat_context import ChatContext, ChatMessage, ImageContent
 from voicewire.reference.llm.provider_format import group_tool_calls
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["UnpairedContext", "factory"]
 
@@ -68,11 +69,6 @@ class UnpairedContext(ChatContext):
         return messages
 
 
-class UnansweredToolCall(MutantIUT):
-    name = "mutant:unanswered_tool_call"
-    context_class = UnpairedContext
-
-
-def factory() -> UnansweredToolCall:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.unanswered_tool_call:factory`` loads."""
-    return UnansweredToolCall()
+    return mutant("unanswered_tool_call", context_class=UnpairedContext)

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.chat_chunk import ChatChunk
 from voicewire.reference.llm.inference import LLM, LLMStream, usage_from_openai
 from voicewire.reference.llm.tool_calls import ToolCallFragment
 
-from tests.mutants.port import MutantIUT
+from tests.mutants.port import mutant
 
 __all__ = ["factory"]
 
@@ -58,11 +59,6 @@ class EagerUsageLLM(LLM):
     stream_class = EagerUsageStream
 
 
-class UsageFirst(MutantIUT):
-    name = "mutant:usage_first"
-    llm_class = EagerUsageLLM
-
-
-def factory() -> UsageFirst:
+def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.usage_first:factory`` loads."""
-    return UsageFirst()
+    return mutant("usage_first", llm_class=EagerUsageLLM)

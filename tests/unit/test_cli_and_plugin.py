@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -11,11 +12,7 @@ import textwrap
 import pytest
 from hypothesis import settings
 from voicewire.harness.cli import main
-from voicewire.harness.profiles import (
-    PROFILE_NAMES,
-    default_profile_name,
-    register_profiles,
-)
+from voicewire.harness.profiles import PROFILE_NAMES, load_profile
 
 
 def test_voicewire_without_command_says_what_is_installed(capsys):
@@ -40,31 +37,24 @@ def test_console_script_is_installed():
     assert done.returncode == 0 and done.stdout.startswith("voicewire ")
 
 
-@pytest.mark.parametrize(
-    ("environ", "expected"),
-    [
-        ({}, "dev"),
-        ({"CI": "true"}, "ci"),
-        ({"CI": "false"}, "dev"),
-        ({"CI": "1", "VOICEWIRE_HYPOTHESIS_PROFILE": "deep"}, "deep"),
-    ],
-)
-def test_default_profile_follows_the_environment(environ, expected):
-    assert default_profile_name(environ) == expected
-
-
 def test_unknown_profile_name_is_refused():
-    with pytest.raises(ValueError, match="VOICEWIRE_HYPOTHESIS_PROFILE='fast' is not one of"):
-        default_profile_name({"VOICEWIRE_HYPOTHESIS_PROFILE": "fast"})
+    with pytest.raises(ValueError, match="unknown voicewire hypothesis profile 'fast'"):
+        load_profile("fast")
 
 
 def test_profiles_are_registered_and_ci_is_derandomized():
-    register_profiles()
-    for name in PROFILE_NAMES:
-        assert settings.get_profile(name) is not None
-    assert settings.get_profile("ci").derandomize is True
-    assert settings.get_profile("ci").database is None
-    assert settings.get_profile("deep").max_examples > settings.get_profile("ci").max_examples
+    previous = settings.get_current_profile_name()
+    try:
+        assert load_profile("ci") == "ci"
+        for name in PROFILE_NAMES:
+            assert settings.get_profile(name) is not None
+        assert settings.get_profile("ci").derandomize is True
+        assert settings.get_profile("ci").database is None
+        assert settings.get_profile("deep").max_examples > settings.get_profile("ci").max_examples
+        assert load_profile(None, examples=7) == "ci+examples"
+        assert settings.default.max_examples == 7
+    finally:
+        settings.load_profile(previous)
 
 
 def _run_pytest(
@@ -85,18 +75,29 @@ def _run_pytest(
     )
 
 
-def test_plugin_is_active_in_a_users_repo_and_selects_ci_under_ci(tmp_path):
+def test_plugin_loads_a_profile_only_when_asked(tmp_path):
+    """Installed voicewire leaves hypothesis alone (whatever hypothesis itself chooses, under
+    CI too) unless --voicewire-profile names one of its profiles."""
     body = """
-        import pytest
+        import json, pathlib
         from hypothesis import settings
 
-        @pytest.mark.spec("CTX-TRUNC-1")
-        def test_marked():
-            assert settings.get_current_profile_name() == "ci"
+        def test_profile():
+            seen = {"name": settings.get_current_profile_name(),
+                    "max_examples": settings.default.max_examples}
+            pathlib.Path("profile.json").write_text(json.dumps(seen))
     """
-    done = _run_pytest(tmp_path, body, env_ci=True)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "voicewire: hypothesis profile 'ci'" in done.stdout
+
+    def profile(*args: str) -> dict:
+        done = _run_pytest(tmp_path, body, *args, env_ci=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return json.loads((tmp_path / "profile.json").read_text())
+
+    assert profile() == profile("-p", "no:voicewire")
+    assert profile("--voicewire-profile", "ci") == {"name": "ci", "max_examples": 40}
+    done = _run_pytest(tmp_path, body, "--voicewire-profile", "fast")
+    assert done.returncode == 4
+    assert "unknown voicewire hypothesis profile 'fast'" in done.stderr
 
 
 def test_plugin_rejects_unknown_spec_ids(tmp_path):

@@ -1,4 +1,5 @@
-"""The harness's data model: canonical events, IUT specs and requests, verdicts."""
+"""The harness's data model: the capability table, canonical events, IUT specs and requests,
+verdicts."""
 
 from __future__ import annotations
 
@@ -9,25 +10,24 @@ import textwrap
 
 import pytest
 from pydantic import ValidationError
-from voicewire.harness.events import (
+from voicewire.harness.capabilities import Capability, CapabilityTable, Operation, ProtocolSpec
+from voicewire.harness.events import ErrorInfo, dump_events, event_json_schema, load_events
+from voicewire.harness.iut import IUTSpecError
+from voicewire.harness.iut_spec import parse_iut_spec
+from voicewire.harness.llm import (
+    ChatAnswer,
+    ChatEndEvent,
+    ChatRequest,
     ChunkEvent,
-    EndEvent,
-    ErrorInfo,
+    ContextRequest,
+    FallbackChatRequest,
+    LLMTarget,
     ToolCall,
     UsageEvent,
-    dump_events,
-    event_json_schema,
-    load_events,
 )
-from voicewire.harness.iut import (
-    URLIUT,
-    ChatRequest,
-    ContextRequest,
-    IUTSpecError,
-    LLMTarget,
-    parse_iut_spec,
-)
+from voicewire.harness.protocols import TABLE
 from voicewire.harness.reference_iut import ReferenceIUT
+from voicewire.harness.url_iut import URLIUT
 from voicewire.harness.verdicts import (
     CaseResult,
     Outcome,
@@ -60,23 +60,25 @@ def test_events_round_trip_through_json():
             prompt_cached_tokens=0,
             total_tokens=3,
         ),
-        EndEvent(t=0.3, error=ErrorInfo(kind="APIStatusError", status_code=503, retryable=True)),
+        ChatEndEvent(
+            t=0.3, error=ErrorInfo(kind="APIStatusError", status_code=503, retryable=True)
+        ),
     ]
     text = json.dumps(dump_events(events))
-    assert load_events(text) == events
+    assert load_events(TABLE, text) == events
     assert [e["type"] for e in json.loads(text)] == ["llm.chunk", "llm.usage", "llm.end"]
 
 
 def test_a_bad_event_is_refused_with_its_index_and_field():
     with pytest.raises(ValidationError) as info:
-        load_events([{"type": "llm.end", "t": 0}, {"type": "llm.chunk", "t": -1, "id": "x"}])
+        load_events(TABLE, [{"type": "llm.end", "t": 0}, {"type": "llm.chunk", "t": -1, "id": "x"}])
     locations = [err["loc"] for err in info.value.errors()]
     assert (1, "llm.chunk", "t") in locations
 
 
 def test_an_unknown_event_type_is_refused():
     with pytest.raises(ValidationError, match=r"llm\.chunk"):
-        load_events([{"type": "llm.chonk", "t": 0}])
+        load_events(TABLE, [{"type": "llm.chonk", "t": 0}])
 
 
 def test_visible_output_is_text_or_a_tool_call():
@@ -86,7 +88,7 @@ def test_visible_output_is_text_or_a_tool_call():
 
 
 def test_event_schema_names_every_event_type():
-    schema = event_json_schema()
+    schema = event_json_schema(TABLE)
     text = json.dumps(schema)
     for kind in (
         "llm.chunk",
@@ -98,6 +100,78 @@ def test_event_schema_names_every_event_type():
     ):
         assert kind in text
     assert schema["$schema"].endswith("2020-12/schema")
+
+
+def test_a_chat_answer_ends_with_exactly_one_llm_end():
+    end = {"type": "llm.end", "t": 0.1}
+    chunk = {"type": "llm.chunk", "t": 0.0, "id": "c", "content": "x"}
+    assert len(ChatAnswer.model_validate({"events": [chunk, end]}).events) == 2
+    for events in ([chunk], [end, chunk], [end, end], []):
+        with pytest.raises(ValidationError, match=r"exactly one llm\.end"):
+            ChatAnswer.model_validate({"events": events})
+
+
+# -- the capability table ----------------------------------------------------------------------
+
+
+def test_the_table_knows_each_capability_its_protocol_direction_and_operations():
+    assert TABLE.names == {"llm.chat", "llm.fallback", "chat_context", "llm.server"}
+    assert TABLE.direction_of("llm.server") == "server"
+    assert TABLE.direction_of("chat_context") == "client"
+    assert TABLE.direction_of(None) == "client"
+    assert TABLE.with_direction("server") == {"llm.server"}
+    operation, capability = TABLE.operation("llm.fallback")
+    assert (operation.method, operation.request, capability.name) == (
+        "llm_fallback",
+        FallbackChatRequest,
+        "llm.fallback",
+    )
+    assert [op.name for op in TABLE.operations_of(["llm.chat", "chat_context"])] == [
+        "llm.chat",
+        "chat_context",
+    ]
+    assert TABLE.server_capabilities() == {"llm.server"}
+    with pytest.raises(KeyError, match="unknown protocol"):
+        TABLE.server_capabilities(["sip"])
+
+
+def test_a_protocol_registers_capabilities_and_event_types_without_clashes():
+    from typing import Literal
+
+    from pydantic import BaseModel
+    from voicewire.harness.events import BaseEvent
+
+    class Ping(BaseEvent):
+        type: Literal["toy.ping"] = "toy.ping"
+
+    class Request(BaseModel):
+        text: str
+
+    class Answer(BaseModel):
+        events: list[Ping]
+
+    toy = ProtocolSpec(
+        name="toy",
+        capabilities=(
+            Capability(
+                "toy.echo", "toy", "client", (Operation("toy.echo", Request, Answer, "echo"),), ""
+            ),
+        ),
+        event_types=(Ping,),
+    )
+    table = CapabilityTable(TABLE.protocols)
+    table.register(toy)
+    assert "toy.ping" in table.event_type_names()
+    assert load_events(table, [{"type": "toy.ping", "t": 0}]) == [Ping(t=0)]
+    assert table.operation("toy.echo")[0].check_answer({"events": [{"t": 1}]}).events == [Ping(t=1)]
+    with pytest.raises(ValueError, match="reuses registered names"):
+        table.register(ProtocolSpec(name="toy2", capabilities=(), event_types=(Ping,)))
+    with pytest.raises(ValueError, match="is registered by 'other'"):
+        ProtocolSpec(name="other", capabilities=toy.capabilities)
+    with pytest.raises(ValueError, match="a server capability has no operations"):
+        Capability("toy.server", "toy", "server", toy.capabilities[0].operations, "")
+    table.unregister("toy")
+    assert "toy.echo" not in table and "toy.ping" not in table.event_type_names()
 
 
 # -- IUT specs and requests --------------------------------------------------------------------
@@ -121,6 +195,8 @@ def test_reference_spec_builds_the_reference_adapter():
         ("python:json:JSONDecoder", "lacks name, capabilities, start"),
         ("cmd:   ", "cmd: needs a command line"),
         ("url:ftp://x", "url: needs an http:// or https:// base URL"),
+        ("url:http://x/v1#protocols=sip", "unknown protocol(s) ['sip']"),
+        ("url:http://x/v1#served=llm", "the fragment names the protocols served"),
     ],
 )
 def test_bad_iut_specs_say_what_is_wrong(spec, message):
@@ -151,6 +227,61 @@ def test_python_adapter_with_unknown_capabilities_is_refused(tmp_path, monkeypat
     sys.modules.pop("odd_iut", None)
 
 
+def _adapter_module(tmp_path, monkeypatch, name, body):
+    (tmp_path / f"{name}.py").write_text(textwrap.dedent(body))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+
+
+def test_an_adapter_declaring_any_subset_of_capabilities_is_valid(tmp_path, monkeypatch):
+    _adapter_module(
+        tmp_path,
+        monkeypatch,
+        "context_only_iut",
+        """
+        class ContextOnly:
+            name = "context-only"
+            capabilities = frozenset({"chat_context"})
+            async def start(self): ...
+            async def chat_context(self, request): ...
+            async def aclose(self): ...
+
+        def factory():
+            return ContextOnly()
+        """,
+    )
+    assert parse_iut_spec("python:context_only_iut:factory").capabilities == {"chat_context"}
+
+
+def test_an_adapter_missing_an_operation_method_is_refused(tmp_path, monkeypatch):
+    _adapter_module(
+        tmp_path,
+        monkeypatch,
+        "half_iut",
+        """
+        class Half:
+            name = "half"
+            capabilities = frozenset({"llm.chat", "llm.fallback"})
+            async def start(self): ...
+            async def llm_chat(self, request): ...
+            async def aclose(self): ...
+
+        def factory():
+            return Half()
+        """,
+    )
+    with pytest.raises(
+        IUTSpecError, match=r"declares \['llm.chat', 'llm.fallback'\] but has no llm_fallback\(\)"
+    ):
+        parse_iut_spec("python:half_iut:factory")
+
+
+def test_url_spec_names_the_protocols_it_serves():
+    iut = parse_iut_spec("url:http://127.0.0.1:9/v1#protocols=llm")
+    assert iut.capabilities == {"llm.server"}
+    assert iut.server_target(iut.target).base_url == "http://127.0.0.1:9/v1"
+
+
 def test_url_spec_takes_credentials_from_the_environment():
     iut = parse_iut_spec(
         "url:http://127.0.0.1:9/v1/",
@@ -166,11 +297,12 @@ def test_url_spec_takes_credentials_from_the_environment():
     )
 
 
-def test_chat_request_needs_exactly_one_llm():
-    with pytest.raises(ValidationError, match="exactly one of 'llm' and 'fallback'"):
+def test_chat_requests_take_their_llm_or_fallback():
+    with pytest.raises(ValidationError, match="llm"):
         ChatRequest()
-    with pytest.raises(ValidationError, match="exactly one of 'llm' and 'fallback'"):
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
         ChatRequest(llm=TARGET, fallback={"llms": [TARGET]})
+    assert FallbackChatRequest(fallback={"llms": [TARGET]}).fallback.llms == [TARGET]
     with pytest.raises(ValidationError, match="named tool_choice"):
         ChatRequest(llm=TARGET, tool_choice={"function": "f"})
     assert ChatRequest(llm=TARGET, tool_choice={"name": "f"}).conn_options.max_retry == 3

@@ -16,6 +16,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 from voicewire.harness.events import event_json_schema
+from voicewire.harness.protocols import TABLE
 from voicewire.harness.report import (
     SCHEMA_FILES,
     render_console,
@@ -483,10 +484,10 @@ def test_committed_schemas_are_up_to_date():
     for name, schema in schema_documents().items():
         committed = json.loads((DOCS / name).read_text(encoding="utf-8"))
         assert committed == schema, (
-            f"docs/{name} is stale; regenerate with: "
-            "python -c 'from harness.report import write_schemas; write_schemas(\"docs\")'"
+            f"docs/{name} is stale; regenerate with: python -c "
+            "'from voicewire.harness.report import write_schemas; write_schemas(\"docs\")'"
         )
-    assert schema_documents()["events.schema.json"] == event_json_schema()
+    assert schema_documents()["events.schema.json"] == event_json_schema(TABLE)
 
 
 def test_write_schemas_writes_every_schema_file(tmp_path):

@@ -1,0 +1,25 @@
+"""The protocols voicewire speaks: the one place the harness registers each of them.
+
+Adding a protocol adds one line here (its :class:`~voicewire.harness.capabilities.ProtocolSpec`
+with the reference implementation's part); see ``docs/adding-a-protocol.md``. Everything else
+in the harness reads :data:`TABLE`.
+"""
+
+from __future__ import annotations
+
+from voicewire.harness import llm, llm_reference
+from voicewire.harness.capabilities import CapabilityTable, ProtocolSpec
+from voicewire.harness.events import WireFrame
+
+__all__ = ["TABLE", "WIRE"]
+
+WIRE = ProtocolSpec(name="wire", capabilities=(), event_types=(WireFrame,))
+"""Not a protocol of its own: the ``wire.frame`` event every simulator journal records."""
+
+TABLE = CapabilityTable(
+    [
+        WIRE,
+        llm.PROTOCOL.with_reference(llm_reference.LLMReference),
+    ]
+)
+"""Every registered capability, operation and event type."""
