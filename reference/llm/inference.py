@@ -1,8 +1,10 @@
 """The reference LiveKit inference LLM client (SPEC §2): ``LLM`` and ``LLMStream``.
 
-``openai.AsyncClient`` only moves bytes (its own retries are off: retries are ours, RETRY-4);
-the protocol work happens in the sans-IO :class:`~reference.llm.tool_calls.ToolCallAssembler`
-and :class:`~reference.llm.thinking.ThinkingFilter`.
+``openai.AsyncClient`` only moves bytes: it sends the request and hands back the raw body (its
+own retries are off: retries are ours, RETRY-4). The protocol work happens in the sans-IO wire
+module :mod:`voicewire.reference.llm.wire`: the SSE decoder, the
+:class:`~voicewire.reference.llm.wire.CompletionReader` (SSE events in, ChatChunks out) and the
+:class:`~voicewire.reference.llm.wire.RetryPolicy` (which errors retry, and when).
 
 Events, on the ``LLM`` object (``llm.on("error", fn)``):
 
@@ -13,7 +15,6 @@ Events, on the ``LLM`` object (``llm.on("error", fn)``):
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,18 +26,23 @@ from voicewire.reference.auth import InferenceCredentials, create_access_token
 from voicewire.reference.emitter import EventEmitter
 from voicewire.reference.errors import (
     DEFAULT_API_CONNECT_OPTIONS,
-    APIConnectionError,
     APIConnectOptions,
     APIError,
-    APIStatusError,
-    APITimeoutError,
 )
-from voicewire.reference.llm.chat_chunk import ChatChunk, ChoiceDelta, CompletionUsage
+from voicewire.reference.llm.chat_chunk import ChatChunk, CompletionUsage
 from voicewire.reference.llm.chat_context import ChatContext
 from voicewire.reference.llm.stream import ChunkStream
-from voicewire.reference.llm.thinking import ThinkingFilter
-from voicewire.reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
 from voicewire.reference.llm.tools import ToolContext, to_fnc_ctx, to_openai_tool_choice
+from voicewire.reference.llm.wire import CompletionReader, RetryPolicy, SSEDecoder
+
+try:  # openai >= 3 moves bytes with httpx2, a fork of httpx with its own exception classes.
+    import httpx2
+except ImportError:  # pragma: no cover - older openai releases: httpx only
+    _TIMEOUTS: tuple[type[BaseException], ...] = (openai.APITimeoutError, httpx.TimeoutException)
+    _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (openai.APIError, httpx.HTTPError)
+else:
+    _TIMEOUTS = (openai.APITimeoutError, httpx.TimeoutException, httpx2.TimeoutException)
+    _TRANSPORT_ERRORS = (openai.APIError, httpx.HTTPError, httpx2.HTTPError)
 
 __all__ = [
     "LLM",
@@ -44,7 +50,6 @@ __all__ = [
     "LLMMetrics",
     "LLMStream",
     "build_request",
-    "usage_from_openai",
 ]
 
 PROVIDER_HEADER = "X-LiveKit-Inference-Provider"
@@ -273,7 +278,16 @@ class LLM(EventEmitter[LLMEvent]):
 
 class LLMStream(ChunkStream):
     """One streamed completion: an async iterator of :class:`ChatChunk` with the retry loop of
-    RETRY-1..7. Use it as an async context manager, or call :meth:`aclose`."""
+    RETRY-1..7. Use it as an async context manager, or call :meth:`aclose`.
+
+    Each attempt reads its body with a fresh :attr:`reader_class` and the loop follows a
+    :attr:`retry_policy_class`: the two wire objects a variant swaps to change one behaviour.
+    """
+
+    reader_class: type[CompletionReader] = CompletionReader
+    """Reads one attempt's SSE events into ChatChunks."""
+    retry_policy_class: type[RetryPolicy] = RetryPolicy
+    """Builds each attempt's error and decides whether another attempt follows."""
 
     def __init__(
         self,
@@ -289,7 +303,6 @@ class LLMStream(ChunkStream):
         self._conn_options = conn_options
         self.chat_ctx = chat_ctx
         self.tools = tools
-        self._visible_output = False
         self._started = time.perf_counter()
         self._ttft = -1.0
         self._attempts = 0
@@ -310,112 +323,81 @@ class LLMStream(ChunkStream):
     # -- the retry loop (RETRY-4, RETRY-5) -----------------------------------------------------
 
     async def _produce(self) -> None:
-        options = self._conn_options
-        for attempt in range(options.max_retry + 1):
+        policy = self.retry_policy_class(self._conn_options, time_scale=self._llm.time_scale)
+        for attempt in range(policy.max_attempts):
             try:
-                await self._run_attempt()
+                await self._run_attempt(policy)
                 break
             except APIError as error:
-                if not error.retryable or options.max_retry == 0:
-                    self._llm._emit_error(error, recoverable=False)
-                    raise
-                if attempt == options.max_retry:
-                    self._llm._emit_error(error, recoverable=False)
-                    raise APIConnectionError(
-                        f"failed to generate LLM completion after {attempt + 1} attempts",
-                        retryable=False,
-                    ) from error
-                self._llm._emit_error(error, recoverable=True)
-                await asyncio.sleep(
-                    options.interval_for_retry(attempt, time_scale=self._llm.time_scale)
-                )
+                decision = policy.decide(attempt, error)
+                self._llm._emit_error(error, recoverable=decision.retry)
+                if not decision.retry:
+                    final = policy.final_error(attempt, error)
+                    if final is error:
+                        raise
+                    raise final from error
+                await asyncio.sleep(decision.wait)
             except Exception as error:
                 self._llm._emit_error(error, recoverable=False)
                 raise
         self._emit_metrics()
 
-    async def _run_attempt(self) -> None:
+    async def _run_attempt(self, policy: RetryPolicy) -> None:
+        """One request; whatever fails becomes the policy's APIError (RETRY-1, LLM-ROB-1)."""
         self._attempts += 1
+        reader = self.reader_class()
         try:
-            await self._stream_once()
+            async with self.open_stream() as response:
+                content_type = response.headers.get("content-type", "")
+                if not content_type.startswith("text/event-stream"):
+                    raise ValueError(f"expected a text/event-stream body, got {content_type!r}")
+                decoder = SSEDecoder()
+                async for data in response.iter_bytes():
+                    for event in decoder.feed(data):
+                        self._push_chunks(reader.feed(event))
+                    if reader.done:
+                        break  # nothing after [DONE] matters: stop reading, close at once
+                decoder.end()
+            self._push_chunks(reader.finish())
         except APIError:
             raise
         except openai.APIStatusError as exc:
-            raise APIStatusError(
+            raise policy.status_error(
+                exc.status_code,
                 exc.message,
-                status_code=exc.status_code,
-                request_id=exc.request_id,
                 body=exc.body,
-                retryable=not self._visible_output,
+                request_id=exc.request_id,
+                visible_output=reader.visible_output,
             ) from exc
-        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
-            raise APITimeoutError(retryable=not self._visible_output) from exc
-        except (openai.APIError, httpx.HTTPError, json.JSONDecodeError, ValueError) as exc:
-            # Reset connections, malformed SSE, in-band error events, refused connects.
-            raise APIConnectionError(
-                f"{type(exc).__name__}: {exc}", retryable=not self._visible_output
+        except _TIMEOUTS as exc:
+            raise policy.timeout_error(visible_output=reader.visible_output) from exc
+        except (*_TRANSPORT_ERRORS, ValueError) as exc:
+            # Reset connections, refused connects, a body that is not SSE or not a chunk
+            # stream (SSEDecodeError, MalformedChunk), in-band error events (StreamErrorEvent).
+            raise policy.connection_error(
+                f"{type(exc).__name__}: {exc}", visible_output=reader.visible_output
             ) from exc
+        finally:
+            self._request_id = reader.completion_id or self._request_id
+            self._usage = reader.usage or self._usage
 
-    def new_assembler(self) -> ToolCallAssembler:
-        """The tool-call assembler of one attempt."""
-        return ToolCallAssembler()
-
-    def new_thinking_filter(self) -> ThinkingFilter:
-        """The thinking filter of one attempt."""
-        return ThinkingFilter()
-
-    async def open_stream(self) -> Any:
+    def open_stream(self) -> Any:
         """Send the request of one attempt: a fresh token (AUTH-3), the same body (RETRY-7);
-        returns the SDK's async chunk stream."""
+        an async context manager giving the SDK's raw streaming response."""
         body = dict(self._body)
         known = {k: body.pop(k) for k in ("model", "messages", "stream")}
-        return await self._llm._client.chat.completions.create(
+        return self._llm._client.chat.completions.with_streaming_response.create(
             **known,
             extra_body=body,
             extra_headers=self._llm.headers(),
             timeout=httpx.Timeout(self._conn_options.timeout),
         )
 
-    async def _stream_once(self) -> None:
-        stream = await self.open_stream()
-        assembler = self.new_assembler()
-        thinking = self.new_thinking_filter()
-        usages: list[CompletionUsage] = []
-        chunk_id = ""
-        try:
-            async for chunk in stream:
-                chunk_id = chunk.id
-                self._request_id = chunk.id
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    if delta is None:
-                        continue
-                    text = thinking.feed(delta.content) if delta.content else ""
-                    if delta.tool_calls:
-                        assembler.feed(ToolCallFragment.from_openai(t) for t in delta.tool_calls)
-                    calls: list[Any] = []
-                    if choice.finish_reason is not None:
-                        text += thinking.finish()
-                        calls = assembler.finish()
-                    self._emit(chunk_id, text, calls)
-                if chunk.usage is not None:
-                    usages.append(usage_from_openai(chunk.usage))
-        finally:
-            await stream.close()
-        # End of stream: nothing pending is ever dropped (LLM-TC-3, LLM-TXT-2).
-        self._emit(chunk_id, thinking.finish(), assembler.finish())
-        for usage in usages:  # after all content and calls (LLM-USG-1)
-            self._usage = usage
-            self._push(ChatChunk(id=chunk_id, usage=usage))
-
-    def _emit(self, chunk_id: str, text: str, calls: list[Any]) -> None:
-        if not text and not calls:
-            return
-        chunk = ChatChunk(id=chunk_id, delta=ChoiceDelta(content=text or None, tool_calls=calls))
-        if not self._visible_output:
-            self._visible_output = True  # from here on nothing is retried (RETRY-2, RETRY-6)
-            self._ttft = time.perf_counter() - self._started
-        self._push(chunk)
+    def _push_chunks(self, chunks: Sequence[ChatChunk]) -> None:
+        for chunk in chunks:
+            if chunk.has_response and self._ttft < 0:
+                self._ttft = time.perf_counter() - self._started
+            self._push(chunk)
 
     def _emit_metrics(self) -> None:
         usage = self._usage or CompletionUsage(completion_tokens=0, prompt_tokens=0, total_tokens=0)
@@ -436,18 +418,3 @@ class LLMStream(ChunkStream):
 
 
 LLM.stream_class = LLMStream
-
-
-def usage_from_openai(raw: Any) -> CompletionUsage:
-    """A server usage object (the SDK's ``CompletionUsage``) as ChatChunk usage: null counts
-    become 0, cached prompt tokens come from ``prompt_tokens_details`` (LLM-USG-1)."""
-    prompt = raw.prompt_tokens or 0
-    completion = raw.completion_tokens or 0
-    details = getattr(raw, "prompt_tokens_details", None)
-    cached = (getattr(details, "cached_tokens", None) or 0) if details is not None else 0
-    return CompletionUsage(
-        completion_tokens=completion,
-        prompt_tokens=prompt,
-        prompt_cached_tokens=cached,
-        total_tokens=raw.total_tokens or 0,
-    )

@@ -126,24 +126,6 @@ class ToolCallFragment:
             arguments=_check_optional_str(function.get("arguments"), "function.arguments"),
         )
 
-    @classmethod
-    def from_openai(cls, obj: Any) -> ToolCallFragment:
-        """Build a fragment from the openai SDK's ``ChoiceDeltaToolCall`` (or a look-alike).
-
-        Reads ``.index``, ``.id`` and ``.function.name`` / ``.function.arguments``. ``.function``
-        may be ``None``, and a missing attribute counts as ``None``. Values are type-checked as
-        in :meth:`from_json`.
-        """
-        function = getattr(obj, "function", None)
-        return cls(
-            index=_check_optional_index(getattr(obj, "index", None), "index"),
-            id=_check_optional_str(getattr(obj, "id", None), "id"),
-            name=_check_optional_str(getattr(function, "name", None), "function.name"),
-            arguments=_check_optional_str(
-                getattr(function, "arguments", None), "function.arguments"
-            ),
-        )
-
 
 @dataclasses.dataclass
 class _PartialCall:

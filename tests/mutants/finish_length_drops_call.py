@@ -11,12 +11,9 @@ Caught by: LLM-TC-3 (a pending call is never dropped).
 
 from __future__ import annotations
 
-from typing import Any
-
 from voicewire.harness.reference_iut import ReferenceIUT
-from voicewire.reference.llm.chat_chunk import ChatChunk, CompletionUsage
-from voicewire.reference.llm.inference import LLM, LLMStream, usage_from_openai
-from voicewire.reference.llm.tool_calls import ToolCallFragment
+from voicewire.reference.llm.chat_chunk import FunctionToolCall
+from voicewire.reference.llm.wire import CompletionReader
 
 from tests.mutants.port import mutant
 
@@ -26,46 +23,14 @@ __all__ = ["factory"]
 _FLUSH_REASONS = ("tool_calls", "stop")
 
 
-class DroppingStream(LLMStream):
-    """The reference loop, flushing calls only on ``tool_calls``/``stop``."""
+class DroppingReader(CompletionReader):
+    """The reference reader, releasing calls only on ``tool_calls``/``stop``."""
 
-    async def _stream_once(self) -> None:
-        stream = await self.open_stream()
-        assembler = self.new_assembler()
-        thinking = self.new_thinking_filter()
-        usages: list[CompletionUsage] = []
-        chunk_id = ""
-        try:
-            async for chunk in stream:
-                chunk_id = chunk.id
-                self._request_id = chunk.id
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    if delta is None:
-                        continue
-                    text = thinking.feed(delta.content) if delta.content else ""
-                    if delta.tool_calls:
-                        assembler.feed(ToolCallFragment.from_openai(t) for t in delta.tool_calls)
-                    calls: list[Any] = []
-                    if choice.finish_reason is not None:
-                        text += thinking.finish()
-                    if choice.finish_reason in _FLUSH_REASONS:  # BUG: length/content_filter
-                        calls = assembler.finish()
-                    self._emit(chunk_id, text, calls)
-                if chunk.usage is not None:
-                    usages.append(usage_from_openai(chunk.usage))
-        finally:
-            await stream.close()
-        self._emit(chunk_id, thinking.finish(), [])  # BUG: pending calls are not flushed
-        for usage in usages:
-            self._usage = usage
-            self._push(ChatChunk(id=chunk_id, usage=usage))
-
-
-class DroppingLLM(LLM):
-    stream_class = DroppingStream
+    def calls_to_flush(self, finish_reason: str | None) -> list[FunctionToolCall]:
+        # BUG: length, content_filter and the end of a stream without a finish chunk.
+        return self.assembler.finish() if finish_reason in _FLUSH_REASONS else []
 
 
 def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.finish_length_drops_call:factory`` loads."""
-    return mutant("finish_length_drops_call", llm_class=DroppingLLM)
+    return mutant("finish_length_drops_call", reader_class=DroppingReader)

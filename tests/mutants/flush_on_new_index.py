@@ -19,12 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from voicewire.harness.reference_iut import ReferenceIUT
-from voicewire.reference.llm.chat_chunk import ChatChunk, CompletionUsage, FunctionToolCall
-from voicewire.reference.llm.inference import LLM, LLMStream, usage_from_openai
+from voicewire.reference.llm.chat_chunk import FunctionToolCall
 from voicewire.reference.llm.tool_calls import ToolCallFragment
+from voicewire.reference.llm.wire import CompletionReader
 
 from tests.mutants.port import mutant
 
@@ -76,47 +75,13 @@ class PendingCallAssembler:
         return [] if pending is None else [pending.to_call()]
 
 
-class PendingCallStream(LLMStream):
-    """The reference loop, emitting calls as soon as the port's assembler hands them over."""
+class PendingCallReader(CompletionReader):
+    """The reference reader, emitting calls as soon as the port's assembler hands them over."""
 
-    async def _stream_once(self) -> None:
-        stream = await self.open_stream()
-        assembler = PendingCallAssembler()
-        thinking = self.new_thinking_filter()
-        usages: list[CompletionUsage] = []
-        chunk_id = ""
-        try:
-            async for chunk in stream:
-                chunk_id = chunk.id
-                self._request_id = chunk.id
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    if delta is None:
-                        continue
-                    text = thinking.feed(delta.content) if delta.content else ""
-                    calls: list[Any] = []
-                    if delta.tool_calls:
-                        calls += assembler.feed(
-                            ToolCallFragment.from_openai(t) for t in delta.tool_calls
-                        )
-                    if choice.finish_reason is not None:
-                        text += thinking.finish()
-                        calls += assembler.finish()
-                    self._emit(chunk_id, text, calls)
-                if chunk.usage is not None:
-                    usages.append(usage_from_openai(chunk.usage))
-        finally:
-            await stream.close()
-        self._emit(chunk_id, thinking.finish(), assembler.finish())
-        for usage in usages:
-            self._usage = usage
-            self._push(ChatChunk(id=chunk_id, usage=usage))
-
-
-class PendingCallLLM(LLM):
-    stream_class = PendingCallStream
+    def new_assembler(self) -> PendingCallAssembler:
+        return PendingCallAssembler()
 
 
 def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.flush_on_new_index:factory`` loads."""
-    return mutant("flush_on_new_index", llm_class=PendingCallLLM)
+    return mutant("flush_on_new_index", reader_class=PendingCallReader)

@@ -12,53 +12,23 @@ Caught by: RETRY-4 (0.1 s before the first retry, ``retry_interval`` before ever
 
 from __future__ import annotations
 
-import asyncio
-
 from voicewire.harness.reference_iut import ReferenceIUT
-from voicewire.reference.errors import DEFAULT_API_CONNECT_OPTIONS, APIConnectionError, APIError
-from voicewire.reference.llm.inference import LLM, LLMStream
+from voicewire.reference.errors import DEFAULT_API_CONNECT_OPTIONS
+from voicewire.reference.llm.wire import RetryPolicy
 
 from tests.mutants.port import mutant
 
 __all__ = ["factory"]
 
 
-def _retry_wait(attempt: int, time_scale: float) -> float:
-    # BUG: the defaults, not the stream's own conn_options.
-    return DEFAULT_API_CONNECT_OPTIONS.interval_for_retry(attempt, time_scale=time_scale)
+class DefaultWaitPolicy(RetryPolicy):
+    """The reference policy with the port's wait helper."""
 
-
-class DefaultWaitStream(LLMStream):
-    """The reference retry loop with the port's wait helper."""
-
-    async def _produce(self) -> None:
-        options = self._conn_options
-        for attempt in range(options.max_retry + 1):
-            try:
-                await self._run_attempt()
-                break
-            except APIError as error:
-                if not error.retryable or options.max_retry == 0:
-                    self._llm._emit_error(error, recoverable=False)
-                    raise
-                if attempt == options.max_retry:
-                    self._llm._emit_error(error, recoverable=False)
-                    raise APIConnectionError(
-                        f"failed to generate LLM completion after {attempt + 1} attempts",
-                        retryable=False,
-                    ) from error
-                self._llm._emit_error(error, recoverable=True)
-                await asyncio.sleep(_retry_wait(attempt, self._llm.time_scale))
-            except Exception as error:
-                self._llm._emit_error(error, recoverable=False)
-                raise
-        self._emit_metrics()
-
-
-class DefaultWaitLLM(LLM):
-    stream_class = DefaultWaitStream
+    def wait(self, retry_number: int) -> float:
+        # BUG: the defaults, not the stream's own conn_options.
+        return DEFAULT_API_CONNECT_OPTIONS.interval_for_retry(retry_number) * self.time_scale
 
 
 def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.ignores_retry_interval:factory`` loads."""
-    return mutant("ignores_retry_interval", llm_class=DefaultWaitLLM)
+    return mutant("ignores_retry_interval", retry_policy_class=DefaultWaitPolicy)

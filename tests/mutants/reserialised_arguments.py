@@ -18,8 +18,8 @@ import json
 
 from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.llm.chat_chunk import FunctionToolCall
-from voicewire.reference.llm.inference import LLM, LLMStream
 from voicewire.reference.llm.tool_calls import ToolCallAssembler
+from voicewire.reference.llm.wire import CompletionReader
 
 from tests.mutants.port import mutant
 
@@ -43,15 +43,11 @@ class NormalisingAssembler(ToolCallAssembler):
         ]
 
 
-class NormalisingStream(LLMStream):
+class NormalisingReader(CompletionReader):
     def new_assembler(self) -> ToolCallAssembler:
         return NormalisingAssembler()
 
 
-class NormalisingLLM(LLM):
-    stream_class = NormalisingStream
-
-
 def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.reserialised_arguments:factory`` loads."""
-    return mutant("reserialised_arguments", llm_class=NormalisingLLM)
+    return mutant("reserialised_arguments", reader_class=NormalisingReader)

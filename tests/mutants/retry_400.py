@@ -11,67 +11,34 @@ Caught by: RETRY-3 (a 4xx is not retryable, except 408, 429 and 499).
 
 from __future__ import annotations
 
-import json
-
-import httpx
-import openai
 from voicewire.harness.reference_iut import ReferenceIUT
-from voicewire.reference import errors
-from voicewire.reference.errors import APIConnectionError, APIError, APITimeoutError
-from voicewire.reference.llm.inference import LLM, LLMStream
+from voicewire.reference.errors import APIStatusError
+from voicewire.reference.llm.wire import RetryPolicy
 
 from tests.mutants.port import mutant
 
-__all__ = ["APIStatusError", "factory"]
+__all__ = ["factory"]
 
 
-class APIStatusError(errors.APIStatusError):
-    """The port's status error: the client's ``retryable`` wins over the status."""
+class LenientStatusPolicy(RetryPolicy):
+    """The reference policy, whose status errors take the client's ``retryable`` as given."""
 
-    def __init__(
+    def status_error(
         self,
+        status_code: int,
         message: str,
         *,
-        status_code: int = -1,
-        request_id: str | None = None,
         body: object | None = None,
-        retryable: bool = True,
-    ) -> None:
-        super().__init__(
-            message, status_code=status_code, request_id=request_id, body=body, retryable=retryable
+        request_id: str | None = None,
+        visible_output: bool,
+    ) -> APIStatusError:
+        error = super().status_error(
+            status_code, message, body=body, request_id=request_id, visible_output=visible_output
         )
-        self.retryable = retryable  # BUG: a 4xx stays retryable
-
-
-class LenientStatusStream(LLMStream):
-    """The reference loop, raising the port's status error."""
-
-    async def _run_attempt(self) -> None:
-        self._attempts += 1
-        try:
-            await self._stream_once()
-        except APIError:
-            raise
-        except openai.APIStatusError as exc:
-            raise APIStatusError(
-                exc.message,
-                status_code=exc.status_code,
-                request_id=exc.request_id,
-                body=exc.body,
-                retryable=not self._visible_output,
-            ) from exc
-        except (openai.APITimeoutError, httpx.TimeoutException) as exc:
-            raise APITimeoutError(retryable=not self._visible_output) from exc
-        except (openai.APIError, httpx.HTTPError, json.JSONDecodeError, ValueError) as exc:
-            raise APIConnectionError(
-                f"{type(exc).__name__}: {exc}", retryable=not self._visible_output
-            ) from exc
-
-
-class LenientStatusLLM(LLM):
-    stream_class = LenientStatusStream
+        error.retryable = self.retryable(visible_output)  # BUG: a 4xx stays retryable
+        return error
 
 
 def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.retry_400:factory`` loads."""
-    return mutant("retry_400", llm_class=LenientStatusLLM)
+    return mutant("retry_400", retry_policy_class=LenientStatusPolicy)

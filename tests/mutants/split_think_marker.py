@@ -15,8 +15,8 @@ from __future__ import annotations
 import re
 
 from voicewire.harness.reference_iut import ReferenceIUT
-from voicewire.reference.llm.inference import LLM, LLMStream
 from voicewire.reference.llm.thinking import ThinkingFilter
+from voicewire.reference.llm.wire import CompletionReader
 
 from tests.mutants.port import mutant
 
@@ -61,15 +61,11 @@ class PerDeltaThinkingFilter(ThinkingFilter):
         return ""
 
 
-class PerDeltaStream(LLMStream):
+class PerDeltaReader(CompletionReader):
     def new_thinking_filter(self) -> ThinkingFilter:
         return PerDeltaThinkingFilter()
 
 
-class PerDeltaLLM(LLM):
-    stream_class = PerDeltaStream
-
-
 def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.split_think_marker:factory`` loads."""
-    return mutant("split_think_marker", llm_class=PerDeltaLLM)
+    return mutant("split_think_marker", reader_class=PerDeltaReader)

@@ -11,54 +11,22 @@ Caught by: LLM-USG-1 (usage is emitted after the content and tool calls).
 
 from __future__ import annotations
 
-from typing import Any
-
 from voicewire.harness.reference_iut import ReferenceIUT
-from voicewire.reference.llm.chat_chunk import ChatChunk
-from voicewire.reference.llm.inference import LLM, LLMStream, usage_from_openai
-from voicewire.reference.llm.tool_calls import ToolCallFragment
+from voicewire.reference.llm.chat_chunk import ChatChunk, CompletionUsage
+from voicewire.reference.llm.wire import CompletionReader
 
 from tests.mutants.port import mutant
 
 __all__ = ["factory"]
 
 
-class EagerUsageStream(LLMStream):
-    """The reference loop, pushing usage as it comes."""
+class EagerUsageReader(CompletionReader):
+    """The reference reader, pushing usage as it comes."""
 
-    async def _stream_once(self) -> None:
-        stream = await self.open_stream()
-        assembler = self.new_assembler()
-        thinking = self.new_thinking_filter()
-        chunk_id = ""
-        try:
-            async for chunk in stream:
-                chunk_id = chunk.id
-                self._request_id = chunk.id
-                if chunk.usage is not None:  # BUG: before this chunk's (and later) content
-                    self._usage = usage_from_openai(chunk.usage)
-                    self._push(ChatChunk(id=chunk_id, usage=self._usage))
-                for choice in chunk.choices:
-                    delta = choice.delta
-                    if delta is None:
-                        continue
-                    text = thinking.feed(delta.content) if delta.content else ""
-                    if delta.tool_calls:
-                        assembler.feed(ToolCallFragment.from_openai(t) for t in delta.tool_calls)
-                    calls: list[Any] = []
-                    if choice.finish_reason is not None:
-                        text += thinking.finish()
-                        calls = assembler.finish()
-                    self._emit(chunk_id, text, calls)
-        finally:
-            await stream.close()
-        self._emit(chunk_id, thinking.finish(), assembler.finish())
-
-
-class EagerUsageLLM(LLM):
-    stream_class = EagerUsageStream
+    def on_usage(self, usage: CompletionUsage) -> list[ChatChunk]:
+        return [self.usage_chunk(usage)]  # BUG: before this chunk's (and later) content
 
 
 def factory() -> ReferenceIUT:
     """The adapter ``--iut python:tests.mutants.usage_first:factory`` loads."""
-    return mutant("usage_first", llm_class=EagerUsageLLM)
+    return mutant("usage_first", reader_class=EagerUsageReader)

@@ -8,10 +8,6 @@ from itertools import pairwise
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from openai.types.chat.chat_completion_chunk import (
-    ChoiceDeltaToolCall,
-    ChoiceDeltaToolCallFunction,
-)
 from voicewire.reference.llm.chat_chunk import FunctionToolCall
 from voicewire.reference.llm.tool_calls import ToolCallAssembler, ToolCallFragment
 
@@ -400,32 +396,3 @@ def test_constructor_validates_fields():
         ToolCallFragment(index=0, arguments=b"{}")
     with pytest.raises(TypeError, match="index must be an int or None, got float"):
         ToolCallFragment(index=0.0)
-
-
-def test_from_openai_reads_sdk_objects():
-    header = ChoiceDeltaToolCall(
-        index=0,
-        id="call_9",
-        type="function",
-        function=ChoiceDeltaToolCallFunction(name="get_weather", arguments=""),
-    )
-    continuation = ChoiceDeltaToolCall(
-        index=0, function=ChoiceDeltaToolCallFunction(arguments='{"location": "Paris"}')
-    )
-    no_function = ChoiceDeltaToolCall(index=1)
-    assert ToolCallFragment.from_openai(header) == F(
-        index=0, id="call_9", name="get_weather", arguments=""
-    )
-    assert ToolCallFragment.from_openai(no_function) == F(index=1)
-    assembled = assemble(
-        [ToolCallFragment.from_openai(header)], [ToolCallFragment.from_openai(continuation)]
-    )
-    assert assembled == [
-        FunctionToolCall(name="get_weather", arguments='{"location": "Paris"}', call_id="call_9")
-    ]
-
-
-def test_from_openai_type_checks_values():
-    bad = ChoiceDeltaToolCall.model_construct(index="0", id=None, function=None)
-    with pytest.raises(TypeError, match="index must be an int or None, got str"):
-        ToolCallFragment.from_openai(bad)
