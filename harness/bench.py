@@ -10,10 +10,11 @@ Method
   way) and a usage chunk, with ``time_scale`` 0 so no scripted delay is in the way.
 * **Identical bytes.** A warm-up request to the simulator captures the stream it sends; those
   bytes, cut back into their SSE events, are loaded into the bare server, which writes them one
-  ``response.write`` per event, as the simulator does. Each simulator stream has its own
-  completion ``id`` and ``created`` value, so simulator bodies are compared with the captured
-  one with those two fields masked; bare bodies must match it byte for byte. A run in which
-  the two servers sent different bytes is refused, not reported.
+  ``response.write`` per event (the simulator coalesces writes due at the same instant: that
+  is part of what the ratio measures). Each simulator stream has its own completion ``id``
+  (and, with a wall clock, its own ``created``), so simulator bodies are compared with the
+  captured one with those two fields masked; bare bodies must match it byte for byte. A run in
+  which the two servers sent different bytes is refused, not reported.
 * **What the baseline leaves out.** The bare server does no authentication, no scenario
   matching, no chunk planning or JSON encoding and keeps no journal: all of that is the
   simulator's cost, and it is what the ratio measures.
@@ -59,7 +60,8 @@ from typing import Any, Literal
 import aiohttp
 from aiohttp import web
 from voicewire.reference.auth import create_access_token
-from voicewire.simulators.scenario import Fragmentation, LLMReply, Rule, Scenario, ToolCallScript
+from voicewire.simulators.llm import Fragmentation, LLMReply, ToolCallScript
+from voicewire.simulators.scenario import Rule, Scenario
 
 __all__ = [
     "MAX_CHUNKS",
@@ -183,7 +185,7 @@ def _bare_app() -> web.Application:
 
 
 async def _serve(chunks: int) -> None:
-    from voicewire.simulators.serving import SimulatorServer
+    from voicewire.simulators.core.socket_server import SimulatorServer
 
     simulator = await SimulatorServer(bench_scenario(chunks), time_scale=0.0).start()
     runner = web.AppRunner(_bare_app(), handle_signals=False, shutdown_timeout=1.0)
@@ -384,7 +386,7 @@ async def _server_cpu(control: _Connection) -> float:
 
 
 async def _measure(ports: Mapping[str, int], *, chunks: int, rounds: int) -> LLMBenchResult:
-    from voicewire.simulators.server import DEFAULT_API_KEY, DEFAULT_API_SECRET
+    from voicewire.simulators.core.credentials import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
     body = bench_request_body()
     headers = {

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from voicewire.harness.bench import add_bench_parser, run_bench
 from voicewire.harness.conformance_cli import add_conformance_parsers, run_list, run_run
-from voicewire.harness.serve import add_serve_parser, run_serve
+from voicewire.harness.serve_cli import add_serve_parser, run_serve
 
 _WHAT_EXISTS = """\
 voicewire: conformance harness and provider simulator for voice-AI wire protocols.

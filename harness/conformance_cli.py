@@ -127,7 +127,12 @@ def _use_color(choice: str, stream: TextIO) -> bool:
 
 def run_run(args: argparse.Namespace) -> int:
     """Carry out ``voicewire run``; returns the exit status."""
-    from voicewire.harness.report import render_console, write_html, write_json, write_junit
+    from voicewire.harness.report import (
+        render_console,
+        write_html_report,
+        write_json_report,
+        write_junit_report,
+    )
 
     options = RunOptions(
         iut=args.iut,
@@ -151,7 +156,11 @@ def run_run(args: argparse.Namespace) -> int:
         render_console(report, color=_use_color(args.color, sys.stdout), verbose=args.verbose),
         end="",
     )
-    writers = ((args.json, write_json), (args.junit, write_junit), (args.html, write_html))
+    writers = (
+        (args.json, write_json_report),
+        (args.junit, write_junit_report),
+        (args.html, write_html_report),
+    )
     for path, write in writers:
         if path:
             try:

@@ -18,8 +18,8 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from voicewire.harness.iut import Target
+from voicewire.simulators.core.socket_server import SimulatorServer
 from voicewire.simulators.scenario import Scenario
-from voicewire.simulators.serving import SimulatorServer
 
 __all__ = ["BackgroundLoop", "EmbeddedSimulator", "HarnessTimeout"]
 

@@ -6,22 +6,25 @@ seconds since the operation started (the adapter's monotonic clock), so a record
 compared and replayed independent of wall time.
 
 This module holds what every protocol shares: :class:`BaseEvent`, :class:`ErrorInfo` (an error
-as an implementation reported it) and :class:`WireFrame` (one unit on the wire, from the
-simulators' journals). Each protocol contributes its own event types (``llm.chunk``,
-``stt.final`` ...) through its :class:`~voicewire.harness.capabilities.ProtocolSpec`; the
-union of all of them is :meth:`~voicewire.harness.capabilities.CapabilityTable.event_adapter`,
-its JSON schema :func:`event_json_schema` (committed as ``docs/events.schema.json``).
-Consumers must ignore event types they do not know.
+as an implementation reported it) and, re-exported from the simulator core's journal, the
+entries of the simulators' journals: :class:`WireFrame` (``wire.frame``, one unit on the wire)
+and :class:`WireNote` (``wire.note``, what a simulator decided). Each protocol contributes its
+own event types (``llm.chunk``, ``stt.final`` ...) through its
+:class:`~voicewire.harness.capabilities.ProtocolSpec`; the union of all of them is
+:meth:`~voicewire.harness.capabilities.CapabilityTable.event_adapter`, its JSON schema
+:func:`event_json_schema` (committed as ``docs/events.schema.json``). Consumers must ignore
+event types they do not know.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from voicewire.reference.errors import APIError, APIStatusError
+from voicewire.simulators.core.journal import WireFrame, WireNote
 
 if TYPE_CHECKING:
     from voicewire.harness.capabilities import CapabilityTable
@@ -30,6 +33,7 @@ __all__ = [
     "BaseEvent",
     "ErrorInfo",
     "WireFrame",
+    "WireNote",
     "dump_events",
     "event_json_schema",
     "load_events",
@@ -74,16 +78,6 @@ class ErrorInfo(BaseModel):
                 body=error.body if status else None,
             )
         return cls(kind=type(error).__name__, message=str(error))
-
-
-class WireFrame(BaseEvent):
-    """One unit on the wire: an HTTP request or response head, an SSE event, a WebSocket
-    frame. ``direction`` is from the server's point of view (``in``: client → server)."""
-
-    type: Literal["wire.frame"] = "wire.frame"
-    direction: Literal["in", "out"]
-    kind: str
-    data: Any = None
 
 
 def dump_events(events: Iterable[BaseModel]) -> list[dict[str, Any]]:

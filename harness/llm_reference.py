@@ -34,12 +34,8 @@ from voicewire.harness.llm import (
 )
 from voicewire.reference.errors import APIConnectOptions
 from voicewire.reference.llm.chat_chunk import ChatChunk
-from voicewire.reference.llm.chat_context import (
-    ChatContext,
-    ChatMessage,
-    FunctionCall,
-    FunctionCallOutput,
-)
+from voicewire.reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.chat_items import ChatMessage, FunctionCall, FunctionCallOutput
 from voicewire.reference.llm.fallback import AvailabilityChangedEvent, FallbackAdapter
 from voicewire.reference.llm.inference import LLM, LLMErrorEvent
 from voicewire.reference.llm.tools import (

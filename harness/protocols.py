@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from voicewire.harness import llm, llm_reference
 from voicewire.harness.capabilities import CapabilityTable, ProtocolSpec
-from voicewire.harness.events import WireFrame
+from voicewire.harness.events import WireFrame, WireNote
 
 __all__ = ["TABLE", "WIRE"]
 
-WIRE = ProtocolSpec(name="wire", capabilities=(), event_types=(WireFrame,))
-"""Not a protocol of its own: the ``wire.frame`` event every simulator journal records."""
+WIRE = ProtocolSpec(name="wire", capabilities=(), event_types=(WireFrame, WireNote))
+"""Not a protocol of its own: the ``wire.frame`` and ``wire.note`` entries every simulator
+journal records."""
 
 TABLE = CapabilityTable(
     [

@@ -6,9 +6,9 @@ loaded back from ``--json`` renders exactly like the run that made it.
 - :func:`render_console`: the per-requirement table the terminal shows, then every case that
   did not pass (its failed expectation, broken IDs and the replay command), a summary line
   and the verdict.
-- :func:`write_json`: the report model as JSON; its schema is ``docs/report.schema.json``.
-- :func:`write_junit`: JUnit XML for CI dashboards, one ``<testsuite>`` per voicewire suite.
-- :func:`write_html`: one self-contained page (inline CSS, no external resources).
+- :func:`write_json_report`: the report model as JSON; its schema is ``docs/report.schema.json``.
+- :func:`write_junit_report`: JUnit XML for CI dashboards, one ``<testsuite>`` per voicewire suite.
+- :func:`write_html_report`: one self-contained page (inline CSS, no external resources).
 
 Files are written atomically: a reader (a CI uploader, a browser reloading the page) sees
 the old report or the new one, never half of one.
@@ -16,12 +16,10 @@ the old report or the new one, never half of one.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import os
 import re
-import tempfile
 import textwrap
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -29,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from voicewire.harness.atomic_file import write_atomically
 from voicewire.harness.events import event_json_schema
 from voicewire.harness.protocols import TABLE
 from voicewire.harness.requirements import AREAS, REQUIREMENTS
@@ -46,9 +45,9 @@ __all__ = [
     "render_html",
     "schema_documents",
     "verdict",
-    "write_html",
-    "write_json",
-    "write_junit",
+    "write_html_report",
+    "write_json_report",
+    "write_junit_report",
     "write_schemas",
 ]
 
@@ -407,43 +406,8 @@ def _spell_out_surrogates(text: str, backslash: str = "\\") -> str:
     return _SURROGATE.sub(lambda m: f"{backslash}u{ord(m.group()):04x}", text)
 
 
-def _write_atomically(path: object, content: str) -> Path:
-    """Write ``content`` (UTF-8) to ``path`` through a temporary file in the same directory,
-    renamed over the target, creating parent directories. Raises ``OSError`` naming ``path``."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
-    target = Path(os.fspath(path))
-    if not target.name:
-        raise ValueError(f"path must name a file, got {os.fspath(path)!r}")
-    data = _spell_out_surrogates(content).encode("utf-8")
-    temporary: str | None = None
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
-        )
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        # mkstemp makes the file private; a report is an ordinary artifact (CI uploads it),
-        # so it gets the mode an existing report had, or the usual 0644.
-        try:
-            mode = target.stat().st_mode & 0o777
-        except OSError:
-            mode = 0o644
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-        temporary = None
-    except OSError as exc:
-        message = f"cannot write {target}: {exc.strerror or exc}"
-        if exc.errno is None:
-            raise OSError(message) from exc
-        # OSError(errno, ...) becomes the matching subclass (PermissionError...).
-        raise OSError(exc.errno, message) from exc
-    finally:
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-    return target
+def _write_report_text(path: str | os.PathLike[str], content: str) -> Path:
+    return write_atomically(path, _spell_out_surrogates(content).encode("utf-8"))
 
 
 # -- JSON -----------------------------------------------------------------------------------
@@ -455,7 +419,7 @@ def _report_json(report: RunReport) -> str:
     return _spell_out_surrogates(text, backslash="\\\\")
 
 
-def write_json(report: RunReport, path: str | os.PathLike[str]) -> Path:
+def write_json_report(report: RunReport, path: str | os.PathLike[str]) -> Path:
     """Write ``report`` as indented JSON (``voicewire run --json``); returns the path.
 
     The document validates against
@@ -463,7 +427,7 @@ def write_json(report: RunReport, path: str | os.PathLike[str]) -> Path:
     ``RunReport.model_validate_json``.
     """
     _check_report(report)
-    return _write_atomically(path, _report_json(report))
+    return _write_report_text(path, _report_json(report))
 
 
 def schema_documents() -> dict[str, dict[str, Any]]:
@@ -479,7 +443,7 @@ def write_schemas(directory: str | os.PathLike[str]) -> list[Path]:
     if not isinstance(directory, (str, os.PathLike)):
         raise TypeError(f"directory must be a str or os.PathLike, got {type(directory).__name__}")
     return [
-        _write_atomically(
+        _write_report_text(
             Path(os.fspath(directory)) / name,
             json.dumps(schema, indent=2, ensure_ascii=False) + "\n",
         )
@@ -622,7 +586,7 @@ def _junit_document(report: RunReport) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
-def write_junit(report: RunReport, path: str | os.PathLike[str]) -> Path:
+def write_junit_report(report: RunReport, path: str | os.PathLike[str]) -> Path:
     """Write ``report`` as JUnit XML; returns the path.
 
     One ``<testsuite>`` per voicewire suite. FAIL is a ``<failure type="FAIL">``, ERROR an
@@ -632,7 +596,7 @@ def write_junit(report: RunReport, path: str | os.PathLike[str]) -> Path:
     exit code. Every testcase carries properties ``voicewire.outcome`` and ``voicewire.spec``.
     """
     _check_report(report)
-    return _write_atomically(path, _junit_document(report))
+    return _write_report_text(path, _junit_document(report))
 
 
 # -- HTML -----------------------------------------------------------------------------------
@@ -744,7 +708,7 @@ def _case_anchor(index: int) -> str:
     return f"case-{index}"
 
 
-def write_html(report: RunReport, path: str | os.PathLike[str]) -> Path:
+def write_html_report(report: RunReport, path: str | os.PathLike[str]) -> Path:
     """Write ``report`` as one self-contained HTML page; returns the path.
 
     The page has inline CSS and no external resource; everything is visible without
@@ -752,11 +716,11 @@ def write_html(report: RunReport, path: str | os.PathLike[str]) -> Path:
     report is HTML-escaped.
     """
     _check_report(report)
-    return _write_atomically(path, render_html(report))
+    return _write_report_text(path, render_html(report))
 
 
 def render_html(report: RunReport) -> str:
-    """The page :func:`write_html` writes."""
+    """The page :func:`write_html_report` writes."""
     _check_report(report)
     word, reason = verdict(report)
     index_of = {case.nodeid: i for i, case in enumerate(report.cases, start=1)}

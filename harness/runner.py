@@ -14,7 +14,6 @@ import datetime as dt
 import functools
 import importlib.util
 import io
-import os
 import re
 import shlex
 import tempfile
@@ -26,6 +25,7 @@ from typing import Any
 
 import pytest
 import yaml
+from voicewire.harness.atomic_file import write_atomically
 from voicewire.harness.iut import IUTSpecError
 from voicewire.harness.iut_spec import parse_iut_spec
 from voicewire.harness.protocols import TABLE
@@ -247,11 +247,11 @@ def write_replay(
         "iut": iut,
         "input": example,
     }
-    _write_atomic(path, _json_text(case_file))
+    write_atomically(path, _json_text(case_file))
     scenario_yaml = None
     if isinstance(example.get("scenario"), dict):
         scenario_yaml = yaml.safe_dump(example["scenario"], sort_keys=False, allow_unicode=True)
-        _write_atomic(path.with_suffix(".scenario.yaml"), scenario_yaml)
+        write_atomically(path.with_suffix(".scenario.yaml"), scenario_yaml)
     command = f"voicewire run --iut {shlex.quote(iut)} --replay {shlex.quote(str(path))}"
     return Repro(case_file=case_file, scenario_yaml=scenario_yaml, command=command)
 
@@ -260,19 +260,6 @@ def _json_text(data: Any) -> str:
     import json
 
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _check_iut(spec: str) -> list[str]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from voicewire.reference.errors import error_body
 
 __all__ = [
     "ACCESS_TOKEN_TTL",
@@ -287,7 +288,7 @@ def authentication_error_body(message: str) -> dict[str, Any]:
     ``{"error": {"message": message, "type": "authentication_error", "code": 401}}``."""
     if not isinstance(message, str):
         raise TypeError(f"message must be a str, got {type(message).__name__}")
-    return {"error": {"message": message, "type": "authentication_error", "code": 401}}
+    return error_body(401, message, "authentication_error")
 
 
 @dataclass(frozen=True)

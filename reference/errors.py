@@ -22,6 +22,7 @@ __all__ = [
     "APIError",
     "APIStatusError",
     "APITimeoutError",
+    "error_body",
     "is_retryable_status",
 ]
 
@@ -47,6 +48,12 @@ def _require_finite_number(name: str, value: object) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name} must be finite, got {value}")
     return value
+
+
+def error_body(status: int, message: str, kind: str) -> dict[str, object]:
+    """The JSON body of an error answer, ``{"error": {"message", "type", "code"}}``: the shape
+    of LLM-SSE-5 that every voicewire server uses for every HTTP error it sends (SRV-5)."""
+    return {"error": {"message": message, "type": kind, "code": status}}
 
 
 def is_retryable_status(status_code: int) -> bool:

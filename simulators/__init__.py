@@ -1,18 +1,46 @@
-"""Scriptable provider simulators: real aiohttp servers driven by scenarios."""
+"""Scriptable provider simulators: real aiohttp servers (or respx, in-process) driven by
+scenarios.
 
-from voicewire.simulators.in_process import RespxLLM, respx_llm
-from voicewire.simulators.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
-from voicewire.simulators.server import DEFAULT_API_KEY, DEFAULT_API_SECRET, Credentials, create_app
-from voicewire.simulators.serving import SimulatorServer
+One protocol-agnostic core (:mod:`.core`: state and admission, journal, clock, actions and
+their executor, app factory, protocol registry, socket server) and one module per protocol
+(:mod:`.llm`), registered in :mod:`.protocols`, which this package imports so the registry is
+filled whenever the simulators are used.
+"""
+
+from voicewire.simulators import protocols  # noqa: F401  (fills the protocol registry)
+from voicewire.simulators.core.app import create_app
+from voicewire.simulators.core.clock import SimulatorClock, WallClock
+from voicewire.simulators.core.credentials import DEFAULT_API_KEY, DEFAULT_API_SECRET, Credentials
+from voicewire.simulators.core.journal import Journal, WireFrame, WireNote
+from voicewire.simulators.core.registry import REGISTRY, SimulatedProtocol
+from voicewire.simulators.core.socket_server import SimulatorServer
+from voicewire.simulators.respx_shell import RespxLLM, respx_llm
+from voicewire.simulators.scenario import (
+    EndpointSpec,
+    Scenario,
+    ScenarioError,
+    build_scenario,
+    load_scenario,
+    parse_scenario,
+)
 
 __all__ = [
     "DEFAULT_API_KEY",
     "DEFAULT_API_SECRET",
+    "REGISTRY",
     "Credentials",
+    "EndpointSpec",
+    "Journal",
     "RespxLLM",
     "Scenario",
     "ScenarioError",
+    "SimulatedProtocol",
+    "SimulatorClock",
     "SimulatorServer",
+    "WallClock",
+    "WireFrame",
+    "WireNote",
+    "build_scenario",
     "create_app",
     "load_scenario",
     "parse_scenario",

@@ -6,7 +6,7 @@ accepts it decides the reply, its timing and its faults. Example (YAML)::
     name: weather
     time_scale: 0.01          # every scripted delay is multiplied by this
     rules:
-      - match: {text: "weather"}            # regex searched in the last user message
+      - match: {text: "weather"}            # regex searched in the request's text
         reply:
           content: "Let me check."
           tool_calls:
@@ -17,6 +17,13 @@ accepts it decides the reply, its timing and its faults. Example (YAML)::
           - {kind: status, attempt: 1, code: 503, retry_after: 1}
           - {kind: disconnect, attempt: 2, at_event: 3}
 
+This module is protocol-agnostic. A rule's ``match.endpoint`` names one of the endpoints the
+protocols registered (:data:`ENDPOINTS`, filled through
+:class:`~voicewire.simulators.core.registry.ProtocolRegistry`); a rule without one addresses
+the default endpoint. The rule's ``reply`` is validated with the reply model its endpoint
+registered, so each protocol defines its own script vocabulary (for the LLM endpoint:
+:class:`~voicewire.simulators.llm.LLMReply`).
+
 Fault vocabulary (``kind``), each optionally limited to one ``attempt`` (1-based; a retry is a
 request whose body is identical to an earlier one under the same scenario selection):
 
@@ -24,7 +31,8 @@ request whose body is identical to an earlier one under the same scenario select
 - ``disconnect``: after event ``at_event`` is written, end the connection (``mode`` close or reset).
 - ``stall``: before event ``at_event``, go silent for ``seconds``.
 - ``delay``: before event ``at_event``, wait ``seconds`` (a one-off inter-event delay).
-- ``malformed``: replace event ``at_event`` with a raw ``line`` (default: unparseable JSON).
+- ``malformed``: replace event ``at_event`` with a raw ``line`` (default: the protocol's own
+  unparseable frame).
 - ``error_event``: insert an in-band error event before event ``at_event``.
 - ``drop`` / ``duplicate``: remove / repeat event ``at_event``.
 - ``reorder``: swap event ``at_event`` with the next one.
@@ -32,17 +40,18 @@ request whose body is identical to an earlier one under the same scenario select
   sizes, so frames straddle network writes.
 - ``ws_close``: close a WebSocket with ``code`` after event ``at_event`` (WebSocket endpoints only).
 
-Events are numbered from 0 in the order the stream would send them; for the LLM endpoint the
-final ``data: [DONE]`` is an event too.
+Events are numbered from 0 in the order the stream would send them (each protocol module says
+what its events are).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -51,30 +60,102 @@ from pydantic import (
     Field,
     StrictStr,
     ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
 
 __all__ = [
+    "ENDPOINTS",
+    "ByteSplitFault",
+    "DelayFault",
+    "DisconnectFault",
+    "DropFault",
+    "DuplicateFault",
+    "EndpointSpec",
+    "EndpointTable",
+    "ErrorEventFault",
     "Fault",
-    "Fragmentation",
-    "LLMReply",
+    "MalformedFault",
     "Match",
+    "ReorderFault",
     "Rule",
     "Scenario",
     "ScenarioError",
+    "StallFault",
+    "StatusFault",
     "Timing",
-    "ToolCallScript",
-    "UsageScript",
+    "WsCloseFault",
     "build_scenario",
     "load_scenario",
     "parse_scenario",
 ]
 
-Endpoint = Literal["llm"]
-"""Endpoints a rule can match; STT and TTS endpoints join as their simulators arrive."""
 
-WEBSOCKET_ENDPOINTS: frozenset[str] = frozenset()
+# -- endpoints: what a rule can address ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EndpointSpec:
+    """One scriptable endpoint: its ``name`` (what ``match.endpoint`` says), the pydantic model
+    its rules' ``reply`` is validated with, whether it is a WebSocket endpoint (only those
+    accept ``ws_close``), and whether it is the default of a rule that names no endpoint."""
+
+    name: str
+    reply_model: type[BaseModel]
+    websocket: bool = False
+    default: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not re.fullmatch(r"[a-z][a-z0-9_.-]{0,63}", self.name):
+            raise ValueError(f"endpoint name must be a short lower-case identifier: {self.name!r}")
+        if not (isinstance(self.reply_model, type) and issubclass(self.reply_model, BaseModel)):
+            raise TypeError(f"endpoint {self.name!r}: reply_model must be a pydantic model class")
+
+
+class EndpointTable:
+    """The endpoints scenarios may address. Filled by the protocol registry; read when a
+    scenario is validated."""
+
+    def __init__(self) -> None:
+        self._specs: dict[str, EndpointSpec] = {}
+
+    def add(self, spec: EndpointSpec) -> None:
+        """Make ``spec`` addressable; a name is taken once, and there is one default."""
+        if spec.name in self._specs:
+            raise ValueError(f"endpoint {spec.name!r} is already registered")
+        if spec.default and self.default() is not None:
+            raise ValueError(
+                f"endpoint {spec.name!r} cannot be the default: {self.default().name!r} already is"  # type: ignore[union-attr]
+            )
+        self._specs[spec.name] = spec
+
+    def remove(self, name: str) -> None:
+        """Forget one endpoint (scenarios already validated keep their replies)."""
+        self._specs.pop(name, None)
+
+    def get(self, name: str) -> EndpointSpec | None:
+        """The endpoint called ``name``, if registered."""
+        return self._specs.get(name)
+
+    def default(self) -> EndpointSpec | None:
+        """The endpoint of a rule that names none."""
+        return next((spec for spec in self._specs.values() if spec.default), None)
+
+    def names(self) -> list[str]:
+        """Every registered endpoint name, sorted."""
+        return sorted(self._specs)
+
+    def __iter__(self) -> Iterator[EndpointSpec]:
+        return iter(list(self._specs.values()))
+
+
+ENDPOINTS = EndpointTable()
+"""The endpoints of every registered protocol."""
+
+
+# -- the script models --------------------------------------------------------------------------
 
 
 class _Script(BaseModel):
@@ -82,17 +163,34 @@ class _Script(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _default_endpoint_name() -> str:
+    spec = ENDPOINTS.default()
+    # "" is refused by the validator below with a message naming the problem.
+    return spec.name if spec is not None else ""
+
+
 class Match(_Script):
     """Which requests a rule applies to; every given condition must hold."""
 
-    endpoint: Endpoint = "llm"
+    endpoint: StrictStr = Field(
+        default_factory=_default_endpoint_name,
+        description="a registered endpoint (default: the default endpoint)",
+    )
     model: StrictStr | None = Field(
         default=None, description="regex, full match against the request's model"
     )
     text: StrictStr | None = Field(
-        default=None, description="regex searched in the last user message (or input text)"
+        default=None, description="regex searched in the request's text (e.g. last user message)"
     )
     attempt: int | None = Field(default=None, ge=1, description="1-based attempt number")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if ENDPOINTS.get(value) is None:
+            known = ", ".join(ENDPOINTS.names()) or "none: no protocol is registered"
+            raise ValueError(f"unknown endpoint {value!r} (registered: {known})")
+        return value
 
     @field_validator("model", "text")
     @classmethod
@@ -104,73 +202,16 @@ class Match(_Script):
                 raise ValueError(f"not a valid regular expression: {exc}") from None
         return value
 
-
-class Fragmentation(_Script):
-    """How the reply is cut into stream chunks.
-
-    ``strategy`` cuts text and tool arguments: ``whole`` (one piece), ``per_char``, ``fixed``
-    (``size`` characters) or ``random`` (1..``size`` characters, from ``seed``).
-    ``tool_calls`` lays calls out: ``sequential`` (one call after another, header first),
-    ``one_delta`` (every call, whole, in a single delta), ``in_finish`` (every call, whole, in
-    the chunk that carries ``finish_reason``) or ``interleaved`` (all headers first, then the
-    argument fragments of all calls round-robin).
-    """
-
-    strategy: Literal["whole", "per_char", "fixed", "random"] = "fixed"
-    size: int = Field(default=8, ge=1)
-    seed: int = 0
-    tool_calls: Literal["sequential", "one_delta", "in_finish", "interleaved"] = "sequential"
-
-
-class ToolCallScript(_Script):
-    """One tool call of a reply. ``arguments`` as an object is sent as its JSON text; as a
-    string it is sent verbatim (so invalid JSON can be scripted on purpose)."""
-
-    name: StrictStr = Field(min_length=1)
-    arguments: dict[str, Any] | StrictStr = Field(default_factory=dict)
-    id: StrictStr | None = Field(default=None, description="default: call_<n>")
-    omit_id: bool = Field(default=False, description="send the header without an id")
-    index: int | None = Field(default=None, ge=0, description="default: position in the list")
-
-    @property
-    def arguments_text(self) -> str:
-        """The argument string exactly as it goes on the wire."""
-        if isinstance(self.arguments, str):
-            return self.arguments
-        return json.dumps(self.arguments, ensure_ascii=False)
-
-
-class UsageScript(_Script):
-    """Token counts to report; omitted counts are computed from the request and reply."""
-
-    prompt_tokens: int | None = Field(default=None, ge=0)
-    completion_tokens: int | None = Field(default=None, ge=0)
-    cached_tokens: int | None = Field(default=None, ge=0)
-    reasoning_tokens: int | None = Field(default=None, ge=0)
-
-
-class LLMReply(_Script):
-    """A scripted chat completion."""
-
-    content: StrictStr = ""
-    reasoning: StrictStr | None = Field(
-        default=None, description="thinking text, streamed inside <think>...</think> first"
-    )
-    tool_calls: list[ToolCallScript] = Field(default_factory=list)
-    finish_reason: Literal["stop", "tool_calls", "length", "content_filter"] | None = Field(
-        default=None, description="default: tool_calls when there are calls, else stop"
-    )
-    finish: bool = Field(default=True, description="false: the stream ends with no finish chunk")
-    usage: UsageScript | Literal[False] = Field(
-        default_factory=UsageScript, description="false: never send a usage chunk"
-    )
-    fragmentation: Fragmentation = Field(default_factory=Fragmentation)
-
-    @property
-    def effective_finish_reason(self) -> str:
-        if self.finish_reason is not None:
-            return self.finish_reason
-        return "tool_calls" if self.tool_calls else "stop"
+    def accepts(self, endpoint: str, *, model: str | None, text: str | None, attempt: int) -> bool:
+        """Whether a request to ``endpoint`` with this model, text and attempt number matches.
+        A condition on a value the request does not have (``None``) never holds."""
+        if self.endpoint != endpoint:
+            return False
+        if self.model is not None and (model is None or re.fullmatch(self.model, model) is None):
+            return False
+        if self.text is not None and (text is None or re.search(self.text, text) is None):
+            return False
+        return self.attempt is None or self.attempt == attempt
 
 
 class Timing(_Script):
@@ -189,6 +230,8 @@ class _EventFault(_Fault):
 
 
 class StatusFault(_Fault):
+    """Answer ``code`` with a JSON error instead of the reply."""
+
     kind: Literal["status"]
     code: int = Field(ge=400, le=599)
     body: dict[str, Any] | None = None
@@ -196,44 +239,62 @@ class StatusFault(_Fault):
 
 
 class DisconnectFault(_EventFault):
+    """End the connection after event ``at_event``."""
+
     kind: Literal["disconnect"]
     mode: Literal["close", "reset"] = "close"
 
 
 class StallFault(_EventFault):
+    """Go silent for ``seconds`` before event ``at_event``."""
+
     kind: Literal["stall"]
     seconds: float = Field(gt=0)
 
 
 class DelayFault(_EventFault):
+    """Wait ``seconds`` before event ``at_event``."""
+
     kind: Literal["delay"]
     seconds: float = Field(gt=0)
 
 
 class MalformedFault(_EventFault):
+    """Replace event ``at_event`` with ``line`` (``None``: the protocol's broken frame)."""
+
     kind: Literal["malformed"]
-    line: StrictStr = 'data: {"id": "chatcmpl-broken", "choices": [{'
+    line: StrictStr | None = None
 
 
 class ErrorEventFault(_EventFault):
+    """Insert an in-band error event before event ``at_event``."""
+
     kind: Literal["error_event"]
     message: StrictStr = "simulated in-band error"
     code: int = 500
 
 
 class DropFault(_EventFault):
+    """Leave event ``at_event`` out."""
+
     kind: Literal["drop"]
 
 
 class DuplicateFault(_EventFault):
+    """Send event ``at_event`` twice."""
+
     kind: Literal["duplicate"]
 
 
 class ReorderFault(_EventFault):
+    """Swap event ``at_event`` with the next one."""
+
     kind: Literal["reorder"]
 
 
 class ByteSplitFault(_Fault):
+    """Write the stream in pieces of ``sizes`` (cycled) or of random sizes from ``seed``."""
+
     kind: Literal["byte_split"]
     sizes: list[Annotated[int, Field(ge=1)]] | None = Field(default=None, min_length=1)
     seed: int | None = None
@@ -247,6 +308,8 @@ class ByteSplitFault(_Fault):
 
 
 class WsCloseFault(_EventFault):
+    """Close a WebSocket with ``code`` after event ``at_event``."""
+
     kind: Literal["ws_close"]
     code: int = Field(default=1011, ge=1000, le=4999)
 
@@ -267,23 +330,40 @@ Fault = Annotated[
 ]
 
 
-FAULT_KINDS: frozenset[str] = frozenset(
-    get_args(member.model_fields["kind"].annotation)[0] for member in get_args(get_args(Fault)[0])
-)
-
-
 class Rule(_Script):
-    """``match`` → ``reply`` + ``timing`` + ``faults``."""
+    """``match`` → ``reply`` + ``timing`` + ``faults``. ``reply`` is an instance of the reply
+    model of the endpoint ``match`` names."""
 
     match: Match = Field(default_factory=Match)
-    reply: LLMReply = Field(default_factory=LLMReply)
+    reply: Any = Field(default=None, validate_default=True)
     timing: Timing = Field(default_factory=Timing)
     faults: list[Fault] = Field(default_factory=list)
 
+    @field_validator("reply", mode="wrap")
+    @classmethod
+    def _reply_of_endpoint(
+        cls, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo
+    ) -> Any:
+        match = info.data.get("match")
+        if match is None:
+            # The match itself is invalid, so which model applies is unknown; its own error
+            # is reported, the reply's wait until it is fixed.
+            return value
+        spec = ENDPOINTS.get(match.endpoint)
+        if spec is None:  # pragma: no cover - Match refuses unknown endpoints
+            return value
+        if isinstance(value, spec.reply_model):
+            return value
+        # model_validate inside the validator keeps the nested error locations
+        # (rules[0].reply.tool_calls[0].name) under "reply".
+        return spec.reply_model.model_validate({} if value is None else value)
+
     @model_validator(mode="after")
     def _faults_fit_endpoint(self) -> Rule:
+        spec = ENDPOINTS.get(self.match.endpoint)
+        websocket = spec is not None and spec.websocket
         for fault in self.faults:
-            if fault.kind == "ws_close" and self.match.endpoint not in WEBSOCKET_ENDPOINTS:
+            if fault.kind == "ws_close" and not websocket:
                 raise ValueError(
                     f"fault 'ws_close' applies to WebSocket endpoints, not {self.match.endpoint!r}"
                 )
@@ -310,6 +390,18 @@ class Scenario(_Script):
         """The out-of-the-box scenario: no rules, every request answered by echo."""
         return cls(name=name, rules=[], on_unmatched="echo", time_scale=time_scale)
 
+    def first_match(
+        self, endpoint: str, *, model: str | None, text: str | None, attempt: int
+    ) -> tuple[int, Rule] | None:
+        """The first rule (with its index) whose match accepts the request, if any."""
+        for index, rule in enumerate(self.rules):
+            if rule.match.accepts(endpoint, model=model, text=text, attempt=attempt):
+                return index, rule
+        return None
+
+
+# -- loading ------------------------------------------------------------------------------------
+
 
 class ScenarioError(ValueError):
     """A scenario document is invalid. ``problems`` holds ``(path, message)`` pairs, the path
@@ -322,20 +414,43 @@ class ScenarioError(ValueError):
         super().__init__(f"invalid scenario {source}:\n{listing}")
 
 
-_UNION_LABELS = frozenset({"str", "dict[str,any]", "literal[False]", "UsageScript"})
+_TYPE_LABEL = re.compile(r"^[A-Z]|[\[\](),\-]|^(str|int|float|bool|bytes|none|list|dict)$")
 
 
-def _format_loc(loc: tuple[int | str, ...]) -> str:
+def _is_label(node: Any, part: str) -> bool:
+    """Whether a location part that the document does not hold at this point is a pydantic
+    label rather than a key: a union member (``str``, ``UsageScript``, ``literal[False]``) or a
+    tagged union's tag (a fault's ``kind``)."""
+    if isinstance(node, Mapping) and node.get("kind") == part:
+        return True
+    return _TYPE_LABEL.search(part) is not None
+
+
+def _document_path(document: Any, error: Mapping[str, Any]) -> str:
+    """The error's location as a path into the document.
+
+    pydantic locations also hold labels that are no document keys (union members such as
+    ``str`` or ``UsageScript``, fault tags such as ``stall``). A part the document holds at
+    that point is a key; a part it does not hold is a key too (a missing field, or one left
+    to its default) unless it is such a label.
+    """
     path = ""
-    previous: int | str | None = None
-    for part in loc:
+    node = document
+    for part in error["loc"]:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in _UNION_LABELS or (isinstance(previous, int) and part in FAULT_KINDS):
-            pass  # union member labels and fault tags are not document keys
+            inside = isinstance(node, (list, tuple)) and -len(node) <= part < len(node)
+            node = node[part] if inside else None
+            continue
+        if isinstance(node, Mapping) and part in node:
+            node = node[part]
+        elif isinstance(node, BaseModel) and part in type(node).model_fields:
+            node = getattr(node, part)
+        elif _is_label(node, part):
+            continue
         else:
-            path += f".{part}" if path else part
-        previous = part
+            node = None
+        path += f".{part}" if path else part
     return path or "<root>"
 
 
@@ -348,7 +463,7 @@ def parse_scenario(data: Any, *, source: str = "<scenario>") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as exc:
-        problems = [(_format_loc(err["loc"]), err["msg"]) for err in exc.errors()]
+        problems = [(_document_path(data, err), err["msg"]) for err in exc.errors()]
         raise ScenarioError(source, problems) from None
 
 

@@ -39,8 +39,8 @@ from __future__ import annotations
 import json
 
 from hypothesis import strategies as st
-from voicewire.reference.llm.chat_context import (
-    ChatContext,
+from voicewire.reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.chat_items import (
     ChatItem,
     ChatMessage,
     FunctionCall,
@@ -363,7 +363,7 @@ def fallback_examples(draw: st.DrawFn, *, max_llms: int = 3) -> dict[str, object
 
 # -- tool-call fragmentations -------------------------------------------------------------------
 #
-# Simulated completions in the scenario vocabulary of ``simulators.scenario``, as JSON-ready
+# Simulated completions in the scenario vocabulary of ``simulators.llm``, as JSON-ready
 # dicts: a property example holding one survives the replay file's JSON round trip and the
 # check rebuilds it with ``parse_scenario``. Every strategy shrinks towards the plainest stream
 # (whole pieces, calls one after another, a normal finish), so a minimal failing example names
@@ -388,7 +388,7 @@ def fragmentations(
     *, layouts: tuple[str, ...] = _TOOL_CALL_LAYOUTS, max_size: int = 12
 ) -> st.SearchStrategy[dict[str, object]]:
     """How a simulated reply is cut into stream chunks: a ``fragmentation`` dict
-    (:class:`voicewire.simulators.scenario.Fragmentation`).
+    (:class:`voicewire.simulators.llm.Fragmentation`).
 
     ``strategy`` is ``whole``, ``per_char``, ``fixed`` (with ``size``) or ``random`` (with
     ``size`` and a ``seed``, so the cut replays exactly); ``tool_calls`` is one of ``layouts``
@@ -441,7 +441,7 @@ def tool_call_scripts(
     *, min_calls: int = 1, max_calls: int = 3
 ) -> st.SearchStrategy[list[dict[str, object]]]:
     """The tool calls of one reply: a list of ``ToolCallScript`` dicts
-    (:class:`~voicewire.simulators.scenario.ToolCallScript`) with distinct ``id`` values, names
+    (:class:`~voicewire.simulators.llm.ToolCallScript`) with distinct ``id`` values, names
     from a small set (names may repeat) and ``arguments`` as raw text that goes on the wire
     verbatim: JSON with any unicode (see :func:`tool_arguments`), sometimes ``\\u``-escaped,
     sometimes truncated mid-way (not JSON at all) or empty. Calls take their list position as
@@ -471,7 +471,7 @@ def llm_replies(
     layouts: tuple[str, ...] = _TOOL_CALL_LAYOUTS,
 ) -> st.SearchStrategy[dict[str, object]]:
     """A scripted completion: an ``LLMReply`` dict
-    (:class:`~voicewire.simulators.scenario.LLMReply`).
+    (:class:`~voicewire.simulators.llm.LLMReply`).
 
     Text ``content`` (often empty; never a thinking marker), ``min_calls``..``max_calls``
     calls from :func:`tool_call_scripts`, a ``fragmentation`` from :func:`fragmentations`

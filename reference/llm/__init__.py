@@ -1,18 +1,20 @@
 """Reference LLM pieces: chat context, provider format and function tools."""
 
 from voicewire.reference.llm.chat_context import (
-    AudioContent,
-    ChatContent,
     ChatContext,
     ChatContextValidationError,
+    ReadOnlyChatContext,
+    ReadOnlyChatContextError,
+)
+from voicewire.reference.llm.chat_items import (
+    AudioContent,
+    ChatContent,
     ChatItem,
     ChatMessage,
     ChatRole,
     FunctionCall,
     FunctionCallOutput,
     ImageContent,
-    ReadOnlyChatContext,
-    ReadOnlyChatContextError,
 )
 from voicewire.reference.llm.provider_format import to_openai_messages
 from voicewire.reference.llm.thinking import ThinkingFilter

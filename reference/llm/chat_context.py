@@ -1,7 +1,7 @@
 """The chat context: the conversation an agent sends to its LLM (SPEC §6).
 
-Items are pydantic models discriminated on ``type`` (``message``, ``function_call``,
-``function_call_output``); every item has an ``id`` (``item_...``) and a ``created_at`` time.
+Items (:mod:`~voicewire.reference.llm.chat_items`) are pydantic models discriminated on
+``type``; every item has an ``id`` (``item_...``) and a ``created_at`` time.
 :class:`ChatContext` holds them in order and implements the CTX-* rules: truncation that keeps
 the instructions (CTX-TRUNC-1..6), timestamp-ordered insertion (CTX-INS-1), id-deduplicating
 merge (CTX-MERGE-1), filtering copies (CTX-COPY-1), a lossless dict round trip (CTX-DICT-1) and
@@ -14,214 +14,32 @@ mutating it in place when several contexts hold it.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import time
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Annotated, Any, Literal, overload
+from typing import Any, Literal, overload
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictBool,
-    StrictStr,
-    TypeAdapter,
     ValidationError,
-    field_serializer,
-    field_validator,
 )
-from voicewire.reference.audio import AudioFrame
+from voicewire.reference.llm.chat_items import (
+    INSTRUCTION_ROLES,
+    ITEM_ADAPTER,
+    ITEM_CLASSES,
+    AudioContent,
+    ChatContent,
+    ChatItem,
+    ChatMessage,
+    ChatRole,
+    ImageContent,
+)
+from voicewire.reference.llm.provider_format import to_openai_messages
 
 __all__ = [
-    "AudioContent",
-    "ChatContent",
     "ChatContext",
     "ChatContextValidationError",
-    "ChatItem",
-    "ChatMessage",
-    "ChatRole",
-    "FunctionCall",
-    "FunctionCallOutput",
-    "ImageContent",
     "ReadOnlyChatContext",
     "ReadOnlyChatContextError",
-    "generate_item_id",
 ]
 
-ChatRole = Literal["developer", "system", "user", "assistant"]
-INSTRUCTION_ROLES: frozenset[str] = frozenset({"system", "developer"})
-
-# The image types the openai format accepts inline (CTX-OAI-3); anything else must be a URL.
-DATA_URL_MIME_TYPES: frozenset[str] = frozenset(
-    {"image/jpeg", "image/png", "image/webp", "image/gif"}
-)
-
-
-def generate_item_id(prefix: str = "item_") -> str:
-    """A fresh item id: ``prefix`` followed by 12 random hex digits."""
-    return f"{prefix}{uuid.uuid4().hex[:12]}"
-
-
-class _Model(BaseModel):
-    # validate_assignment: an item mutated after construction is held to the same rules.
-    model_config = ConfigDict(validate_assignment=True, extra="ignore")
-
-
-class ImageContent(_Model):
-    """An image part of a message: an external URL or a ``data:`` URL.
-
-    Build one from raw bytes with :meth:`from_bytes`. A ``data:`` URL is checked at construction
-    (mime type among jpeg/png/webp/gif, base64 payload that decodes), so a bad image fails here
-    rather than as a provider 400 later.
-    """
-
-    type: Literal["image_content"] = "image_content"
-    id: StrictStr = Field(default_factory=lambda: generate_item_id("img_"))
-    image: StrictStr
-    inference_width: int | None = Field(default=None, gt=0)
-    inference_height: int | None = Field(default=None, gt=0)
-    inference_detail: Literal["auto", "high", "low"] = "auto"
-
-    @field_validator("image")
-    @classmethod
-    def _check_image(cls, value: str) -> str:
-        if not value:
-            raise ValueError("image must be a non-empty URL or data URL")
-        if value.startswith("data:"):
-            parse_data_url(value)
-        return value
-
-    @classmethod
-    def from_bytes(cls, data: bytes, *, mime_type: str, **kwargs: Any) -> ImageContent:
-        """An image from encoded bytes (jpeg/png/webp/gif) as a base64 ``data:`` URL."""
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise TypeError(f"data must be bytes, got {type(data).__name__}")
-        if mime_type not in DATA_URL_MIME_TYPES:
-            raise ValueError(
-                f"mime_type must be one of {sorted(DATA_URL_MIME_TYPES)}, got {mime_type!r}"
-            )
-        encoded = base64.b64encode(bytes(data)).decode("ascii")
-        return cls(image=f"data:{mime_type};base64,{encoded}", **kwargs)
-
-
-def parse_data_url(url: str) -> tuple[str, bytes]:
-    """Split a base64 image ``data:`` URL into (mime type, decoded bytes); ValueError if invalid."""
-    header, sep, payload = url.partition(",")
-    if not sep:
-        raise ValueError("data URL has no ',' separating the header from the payload")
-    meta = header[len("data:") :].split(";")
-    mime_type = meta[0].strip().lower()
-    if "base64" not in (part.strip().lower() for part in meta[1:]):
-        raise ValueError(f"data URL must be base64-encoded ('data:{mime_type};base64,...')")
-    if mime_type not in DATA_URL_MIME_TYPES:
-        raise ValueError(
-            f"data URL mime type must be one of {sorted(DATA_URL_MIME_TYPES)}, got {mime_type!r}"
-        )
-    try:
-        raw = base64.b64decode(payload, validate=True)
-    except binascii.Error as exc:
-        raise ValueError(f"data URL payload is not valid base64: {exc}") from None
-    return mime_type, raw
-
-
-class AudioContent(_Model):
-    """An audio part of a message (what the user said), with an optional transcript.
-
-    The openai format never sends audio (CTX-OAI-3); it is kept for context round trips.
-    """
-
-    model_config = ConfigDict(arbitrary_types_allowed=True, validate_assignment=True)
-
-    type: Literal["audio_content"] = "audio_content"
-    frame: list[AudioFrame] = Field(default_factory=list)
-    transcript: StrictStr | None = None
-
-    @field_validator("frame", mode="before")
-    @classmethod
-    def _load_frames(cls, value: Any) -> Any:
-        if isinstance(value, (AudioFrame, dict)):
-            value = [value]
-        if not isinstance(value, list):
-            return value
-        return [_frame_from_json(f) if isinstance(f, dict) else f for f in value]
-
-    @field_serializer("frame")
-    def _dump_frames(self, frames: list[AudioFrame]) -> list[dict[str, Any]]:
-        return [
-            {"sample_rate": f.sample_rate, "num_channels": f.num_channels, "data": f.to_base64()}
-            for f in frames
-        ]
-
-
-def _frame_from_json(value: dict[str, Any]) -> AudioFrame:
-    missing = {"sample_rate", "data"} - value.keys()
-    if missing:
-        raise ValueError(f"audio frame is missing {sorted(missing)}")
-    return AudioFrame.from_base64(
-        value["data"],
-        sample_rate=value["sample_rate"],
-        num_channels=value.get("num_channels", 1),
-    )
-
-
-ChatContent = StrictStr | ImageContent | AudioContent
-
-
-class ChatMessage(_Model):
-    """A message item. ``content`` is a list of parts; a plain string is accepted as one part."""
-
-    type: Literal["message"] = "message"
-    id: StrictStr = Field(default_factory=generate_item_id)
-    role: ChatRole
-    content: list[ChatContent] = Field(default_factory=list)
-    interrupted: StrictBool = False
-    created_at: float = Field(default_factory=time.time)
-
-    @field_validator("content", mode="before")
-    @classmethod
-    def _wrap_plain_string(cls, value: Any) -> Any:
-        return [value] if isinstance(value, str) else value
-
-    @property
-    def text_content(self) -> str | None:
-        """The text parts joined with newlines, or ``None`` when there are none."""
-        texts = [part for part in self.content if isinstance(part, str)]
-        return "\n".join(texts) if texts else None
-
-
-class FunctionCall(_Model):
-    """A tool call the assistant made. ``arguments`` is the raw JSON string, never re-parsed.
-
-    ``group_id`` ties calls to the assistant message of the same generation for the provider
-    format; when unset, the part of ``id`` before the first ``/`` is the group.
-    """
-
-    type: Literal["function_call"] = "function_call"
-    id: StrictStr = Field(default_factory=generate_item_id)
-    call_id: StrictStr
-    name: StrictStr
-    arguments: StrictStr
-    group_id: StrictStr | None = None
-    created_at: float = Field(default_factory=time.time)
-
-
-class FunctionCallOutput(_Model):
-    """The result of a tool call, matched to its call by ``call_id``."""
-
-    type: Literal["function_call_output"] = "function_call_output"
-    id: StrictStr = Field(default_factory=generate_item_id)
-    call_id: StrictStr
-    name: StrictStr = ""
-    output: StrictStr
-    is_error: StrictBool = False
-    created_at: float = Field(default_factory=time.time)
-
-
-ChatItem = Annotated[ChatMessage | FunctionCall | FunctionCallOutput, Field(discriminator="type")]
-_CHAT_ITEM_ADAPTER: TypeAdapter[Any] = TypeAdapter(ChatItem)
-_ITEM_CLASSES = (ChatMessage, FunctionCall, FunctionCallOutput)
 _TOOL_ITEM_TYPES = ("function_call", "function_call_output")
 
 # Labels pydantic puts in error locations for union members; they are not part of the data path.
@@ -293,7 +111,7 @@ class ChatContext:
     def __init__(self, items: Iterable[ChatItem] | None = None) -> None:
         items = list(items or [])
         for index, item in enumerate(items):
-            if not isinstance(item, _ITEM_CLASSES):
+            if not isinstance(item, ITEM_CLASSES):
                 raise TypeError(
                     f"items[{index}] must be a ChatMessage, FunctionCall or FunctionCallOutput, "
                     f"got {type(item).__name__}"
@@ -379,7 +197,7 @@ class ChatContext:
 
     def insert(self, item: ChatItem | Sequence[ChatItem]) -> None:
         """Insert item(s), each after the last item created at or before it (CTX-INS-1)."""
-        for new in ChatContext([item] if isinstance(item, _ITEM_CLASSES) else item):
+        for new in ChatContext([item] if isinstance(item, ITEM_CLASSES) else item):
             self._items.insert(self.find_insertion_index(created_at=new.created_at), new)
 
     def truncate(self, *, max_items: int) -> ChatContext:
@@ -527,7 +345,7 @@ class ChatContext:
         errors: list[tuple[str, str]] = []
         for index, raw in enumerate(raw_items):
             try:
-                items.append(_CHAT_ITEM_ADAPTER.validate_python(raw))
+                items.append(ITEM_ADAPTER.validate_python(raw))
             except ValidationError as exc:
                 errors.extend(
                     (_format_path(f"items[{index}]", err["loc"]), err["msg"])
@@ -541,7 +359,6 @@ class ChatContext:
         """The messages of this context in a provider's wire format (SPEC §6.3)."""
         if format != "openai":
             raise ValueError(f"format must be 'openai', got {format!r}")
-        from voicewire.reference.llm.provider_format import to_openai_messages
 
         return to_openai_messages(self._items)
 

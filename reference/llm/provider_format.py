@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from voicewire.reference.llm.chat_context import (
+from voicewire.reference.llm.chat_items import (
     ChatItem,
     ChatMessage,
     FunctionCall,

@@ -149,7 +149,7 @@ def expect_text(outcome: ChatOutcome, expected: str, ids: str | list[str], rule:
 def server_ids(simulator: CaseSimulator, target: LLMTarget) -> set[str]:
     """The chunk ids the simulator wrote in the session's stream(s)."""
     written = "".join(
-        e["data"] for e in simulator.journal(target) if e["kind"] == "sse_write" and e["data"]
+        e["data"] for e in simulator.journal(target) if e["kind"] == "sse_event" and e["data"]
     )
     ids = set()
     for frame in written.split("\n\n"):

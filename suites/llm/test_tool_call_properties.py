@@ -31,7 +31,8 @@ from voicewire.harness.llm import ConnOptions
 from voicewire.harness.replay import property_family
 from voicewire.harness.runtime import CaseSimulator
 from voicewire.harness.verdicts import expect
-from voicewire.simulators.scenario import LLMReply, parse_scenario
+from voicewire.simulators.llm import LLMReply
+from voicewire.simulators.scenario import parse_scenario
 from voicewire.suites.builders import user_context
 from voicewire.suites.strategies import llm_replies, llm_scenarios
 

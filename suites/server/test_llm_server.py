@@ -38,13 +38,13 @@ from jwt.warnings import InsecureKeyLengthWarning
 from voicewire.harness.iut import Target
 from voicewire.harness.verdicts import expect
 from voicewire.reference.auth import create_access_token
+from voicewire.reference.llm.wire import chunk_problems, strict_framing
 
 MODEL = "openai/gpt-4.1-mini"
 REQUEST_TIMEOUT = 30.0
 # SRV-2 runs its sessions together, within the harness's 60 s per operation.
 GOOD_SESSION_TIMEOUT = 20.0
 MISBEHAVIOUR_TIMEOUT = 10.0
-FINISH_REASONS = (None, "stop", "tool_calls", "length", "content_filter")
 
 
 def chat_body(*, include_usage: bool = True) -> dict[str, Any]:
@@ -124,37 +124,6 @@ async def post(
         return Answer(0, "", b"", failure=f"{type(exc).__name__}: {reason}")
 
 
-def sse_payloads(answer: Answer) -> tuple[list[str], list[str]]:
-    """The ``data:`` payloads of a stream and what breaks LLM-SSE-1's framing.
-
-    Frames are separated by a blank line; comment lines (``:``) and blank keep-alives are
-    ignored; every other frame must be one ``data: <payload>`` line; the last payload must be
-    ``[DONE]``, and the stream must end right after it.
-    """
-    problems: list[str] = []
-    try:
-        text = answer.body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return [], [f"the stream is not UTF-8: {exc}"]
-    if not text.endswith("\n\n"):
-        problems.append(f"the stream does not end with a blank line: ...{text[-60:]!r}")
-    payloads: list[str] = []
-    for number, frame in enumerate(text.split("\n\n")):
-        lines = [line for line in frame.split("\n") if line and not line.startswith(":")]
-        if not lines:
-            continue
-        if len(lines) != 1 or not lines[0].startswith("data: "):
-            problems.append(f"frame {number} is not one 'data: ' line: {frame[:80]!r}")
-            continue
-        payloads.append(lines[0][len("data: ") :])
-    if not payloads or payloads[-1] != "[DONE]":
-        last = payloads[-1][:80] if payloads else None
-        problems.append(f"the last data frame is {last!r}, not [DONE]")
-    if payloads.count("[DONE]") > 1:
-        problems.append(f"[DONE] appears {payloads.count('[DONE]')} times")
-    return payloads, problems
-
-
 def stream_chunks(answer: Answer) -> list[Any]:
     """The chunk objects of a well-framed stream (LLM-SSE-1 checked on the way)."""
     expect(
@@ -162,7 +131,7 @@ def stream_chunks(answer: Answer) -> list[Any]:
         "LLM-SSE-1",
         f"expected a 200 text/event-stream answer, got {answer.describe()}",
     )
-    payloads, problems = sse_payloads(answer)
+    payloads, problems = strict_framing(answer.body)
     expect(not problems, "LLM-SSE-1", f"stream framing: {problems}\n  {answer.body[:600]!r}")
     chunks = []
     for payload in payloads[:-1]:
@@ -175,48 +144,13 @@ def stream_chunks(answer: Answer) -> list[Any]:
 
 def complete(answer: Answer) -> bool:
     """A 200 stream that reached ``data: [DONE]``."""
-    payloads, _ = sse_payloads(answer)
+    payloads, _ = strict_framing(answer.body)
     return answer.status == 200 and payloads[-1:] == ["[DONE]"]
 
 
 def is_int(value: Any) -> bool:
     """A JSON integer (``true`` is not one)."""
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def chunk_problems(chunk: Any) -> list[str]:
-    """What in one chunk object departs from LLM-SSE-2's shape."""
-    if not isinstance(chunk, dict):
-        return [f"not an object: {chunk!r:.80}"]
-    problems = []
-    if not isinstance(chunk.get("id"), str) or not chunk["id"]:
-        problems.append(f"id {chunk.get('id')!r} is not a non-empty string")
-    if chunk.get("object") != "chat.completion.chunk":
-        problems.append(f"object is {chunk.get('object')!r}")
-    if not is_int(chunk.get("created")):
-        problems.append(f"created {chunk.get('created')!r} is not an integer")
-    if not isinstance(chunk.get("model"), str):
-        problems.append(f"model {chunk.get('model')!r} is not a string")
-    # An absent usage key reads as null.
-    if chunk.get("usage") is not None and not isinstance(chunk["usage"], dict):
-        problems.append(f"usage {chunk['usage']!r:.60} is neither null nor an object")
-    choices = chunk.get("choices")
-    if not isinstance(choices, list):
-        return [*problems, f"choices {choices!r:.60} is not a list"]
-    for number, choice in enumerate(choices):
-        if not isinstance(choice, dict):
-            problems.append(f"choices[{number}] is not an object")
-            continue
-        if not is_int(choice.get("index")):
-            problems.append(f"choices[{number}].index {choice.get('index')!r} is not an integer")
-        if not isinstance(choice.get("delta"), dict):
-            problems.append(f"choices[{number}].delta {choice.get('delta')!r:.60} is no object")
-        if "finish_reason" not in choice or choice["finish_reason"] not in FINISH_REASONS:
-            problems.append(
-                f"choices[{number}].finish_reason {choice.get('finish_reason', '<absent>')!r} "
-                f"is not one of {FINISH_REASONS}"
-            )
-    return problems
 
 
 # -- LLM-SSE-1 / LLM-SSE-2 / LLM-SSE-4 ---------------------------------------------------------

@@ -19,7 +19,7 @@ from voicewire.reference.llm.chat_chunk import ChatChunk
 from voicewire.reference.llm.fallback import AvailabilityChangedEvent, FallbackAdapter
 from voicewire.reference.llm.inference import LLM, LLMErrorEvent
 from voicewire.simulators import Credentials, Scenario, parse_scenario, respx_llm
-from voicewire.simulators.journal import Journal
+from voicewire.simulators.core.journal import Journal
 
 SECRETS = {"key-a": "a" * 32, "key-b": "b" * 32, "key-c": "c" * 32}
 CREDENTIALS = Credentials(

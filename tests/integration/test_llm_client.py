@@ -27,8 +27,10 @@ from voicewire.reference.llm import (
 )
 from voicewire.reference.llm.chat_chunk import ChatChunk, CompletionUsage, FunctionToolCall
 from voicewire.reference.llm.inference import LLM, LLMStream
+from voicewire.reference.llm.wire import decode_payload, strict_framing
 from voicewire.simulators import Scenario, SimulatorServer, parse_scenario
-from voicewire.simulators.llm import decode_sse
+from voicewire.simulators.core.state import derive_id
+from voicewire.simulators.llm import COMPLETION_ID_PREFIX
 from voicewire.suites.strategies import tool_arguments
 
 MODEL = "openai/gpt-4.1-mini"
@@ -53,6 +55,10 @@ def requests_of(sim: SimulatorServer) -> list[dict[str, Any]]:
     return [e["data"] for e in sim.journal.entries() if e["kind"] == "http_request"]
 
 
+# The id of the first completion of the "scripted" scenario under seed 0.
+FIRST_ID = COMPLETION_ID_PREFIX + derive_id(0, "scripted", "completion", 1)
+
+
 def header(request: dict[str, Any], name: str) -> str | None:
     """A request header from the journal, looked up case-insensitively."""
     values = [v for k, v in request["headers"].items() if k.lower() == name.lower()]
@@ -62,9 +68,11 @@ def header(request: dict[str, Any], name: str) -> str | None:
 def server_events(sim: SimulatorServer, exchange: int | None = None) -> list[Any]:
     """The SSE events the simulator wrote, parsed: chunk dicts, and ``"[DONE]"``."""
     written = "".join(
-        e["data"] for e in sim.journal.entries(exchange=exchange) if e["kind"] == "sse_write"
+        e["data"] for e in sim.journal.entries(exchange=exchange) if e["kind"] == "sse_event"
     )
-    return decode_sse(written)
+    payloads, problems = strict_framing(written.encode())
+    assert problems == [], problems
+    return [p if p == "[DONE]" else decode_payload(p) for p in payloads]
 
 
 def server_content(events: list[Any]) -> str:
@@ -554,7 +562,7 @@ async def test_text_sharing_a_delta_with_calls_and_finish_is_emitted(start_simul
     # The planner never mixes text and calls in one delta, so the mixed chunk is injected as a
     # raw line in place of the finish chunk (event 3: role, "Hi ", header of call 0, finish).
     mixed = {
-        "id": "chatcmpl-vw000001",
+        "id": FIRST_ID,
         "object": "chat.completion.chunk",
         "created": 0,
         "model": MODEL,
@@ -597,7 +605,7 @@ async def test_text_sharing_a_delta_with_calls_and_finish_is_emitted(start_simul
         ("call_0", "get_weather", '{"location": "Rome"}'),
         ("call_x", "end_call", "{}"),
     ]
-    assert {c.id for c in chunks} == {"chatcmpl-vw000001"}
+    assert {c.id for c in chunks} == {FIRST_ID}
     assert all(c.usage is None for c in chunks)
 
 

@@ -113,7 +113,7 @@ def assert_identical_attempts(sim: SimulatorServer, count: int) -> None:
 
 def sse_payloads(sim: SimulatorServer, exchange: int) -> list[str]:
     written = "".join(
-        e["data"] for e in sim.journal.entries(exchange=exchange) if e["kind"] == "sse_write"
+        e["data"] for e in sim.journal.entries(exchange=exchange) if e["kind"] == "sse_event"
     )
     return [frame.removeprefix("data: ") for frame in written.split("\n\n") if frame]
 
@@ -535,11 +535,11 @@ async def test_delay_holds_one_event_back(start_simulator, make_llm):
     assert outcome.events == []
     [sleep] = [e for e in sim.journal.entries() if e["kind"] == "sleep"]
     assert sleep["data"] == {"seconds": pytest.approx(0.05), "reason": "delay"}
-    writes = {e["event"]: e["t"] for e in sim.journal.entries() if e["kind"] == "sse_write"}
+    writes = {e["event"]: e["t"] for e in sim.journal.entries() if e["kind"] == "sse_event"}
     # Journal times are server-side monotonic; the gap can only exceed the scripted wait.
     assert writes[2] - writes[1] >= 0.05 - 0.005
     assert sleep["seq"] < min(
-        e["seq"] for e in sim.journal.entries() if e["kind"] == "sse_write" and e["event"] == 2
+        e["seq"] for e in sim.journal.entries() if e["kind"] == "sse_event" and e["event"] == 2
     )
 
 
@@ -568,7 +568,7 @@ async def test_byte_split_changes_nothing_the_client_sees(start_simulator, make_
         c.model_dump() for c in plain_outcome.chunks
     ]
 
-    pieces = [e["data"] for e in sim.journal.entries() if e["kind"] == "sse_write"]
+    pieces = [e["data"] for e in sim.journal.entries() if e["kind"] == "sse_event"]
     # The split stream is byte for byte the unsplit one (same exchange number, same chunks,
     # up to the "created" second).
     split_frames = [json.loads(p) if p != "[DONE]" else p for p in sse_payloads(sim, 1)]

@@ -19,8 +19,11 @@ from voicewire.reference.errors import APIConnectOptions, APIStatusError
 from voicewire.reference.llm import ChatContext
 from voicewire.reference.llm.chat_chunk import ChatChunk
 from voicewire.reference.llm.inference import LLM, LLMStream
+from voicewire.reference.llm.wire import decode_payload, strict_framing
 from voicewire.simulators import Credentials, Scenario, SimulatorServer, parse_scenario
-from voicewire.simulators.llm import decode_sse, plan_chunks, read_request
+from voicewire.simulators.core.clock import DEFAULT_EPOCH
+from voicewire.simulators.core.state import derive_id
+from voicewire.simulators.llm import COMPLETION_ID_PREFIX, plan_chunks, read_request
 
 MODEL = "openai/gpt-4.1-mini"
 CHAT_BODY = {"model": MODEL, "messages": [{"role": "user", "content": "hi"}], "stream": True}
@@ -60,6 +63,14 @@ async def collect(stream: LLMStream) -> list[ChatChunk]:
 
 def text_of(chunks: list[ChatChunk]) -> str:
     return "".join(c.delta.content or "" for c in chunks if c.delta is not None)
+
+
+def decode_sse(text: str) -> list[Any]:
+    """A whole stream body, strictly framed (LLM-SSE-1), as its payloads: chunk dicts, and
+    ``"[DONE]"``."""
+    payloads, problems = strict_framing(text.encode())
+    assert problems == [], problems
+    return [p if p == "[DONE]" else decode_payload(p) for p in payloads]
 
 
 def streamed_text(events: list[Any]) -> str:
@@ -187,7 +198,7 @@ async def test_bad_credentials_get_401_json_before_any_stream(start_simulator, p
             except AssertionError as exc:
                 raise AssertionError(f"case {case!r}: {exc}") from exc
     kinds = {e["kind"] for e in sim.journal.entries()}
-    assert "http_request" not in kinds and "sse_write" not in kinds and "http_response" not in kinds
+    assert "http_request" not in kinds and "sse_event" not in kinds and "http_response" not in kinds
     assert sim.state.usage == {}
 
 
@@ -445,7 +456,7 @@ async def test_bad_requests_get_400_while_a_concurrent_stream_is_unaffected(
     assert rest[-1].usage is not None
 
     entries = sim.journal.entries()
-    good_writes = [e["seq"] for e in entries if e["exchange"] == 1 and e["kind"] == "sse_write"]
+    good_writes = [e["seq"] for e in entries if e["exchange"] == 1 and e["kind"] == "sse_event"]
     bad_errors = [e for e in entries if e["exchange"] != 1 and e["kind"] == "http_error"]
     assert len(bad_errors) == len(BAD_BODIES)
     assert all(e["data"]["status"] == 400 for e in bad_errors)
@@ -716,20 +727,22 @@ async def test_journal_records_exactly_the_planned_stream(start_simulator, make_
     assert {(e["scenario"], e["exchange"]) for e in entries} == {("journaled", 1)}
     kinds = [e["kind"] for e in entries]
     assert kinds[:3] == ["http_request", "rule", "http_response"]
-    assert set(kinds[3:]) == {"sse_write"}
+    assert set(kinds[3:]) == {"sse_event"}
 
     request = entries[0]["data"]
     writes = entries[3:]
     events = decode_sse("".join(w["data"] for w in writes))
     assert [w["event"] for w in writes] == list(range(len(events)))
     assert events[-1] == "[DONE]"
+    # Deterministic: the id comes from the seed (0), the scenario and the completion counter,
+    # ``created`` is the default clock's fixed epoch.
     planned = plan_chunks(
         scenario.rules[0].reply,
         request=read_request(json.dumps(request["body"]).encode()),
-        completion_id="chatcmpl-vw000001",
-        created=events[0]["created"],
+        completion_id=COMPLETION_ID_PREFIX + derive_id(0, "journaled", "completion", 1),
+        created=DEFAULT_EPOCH,
     )
-    assert events[:-1] == planned
+    assert events[:-1] == list(planned)
     # Each write is one whole event, exactly as encoded.
     assert all(w["data"].startswith("data: ") and w["data"].endswith("\n\n") for w in writes)
 
@@ -740,9 +753,12 @@ async def test_a_client_hanging_up_mid_body_is_journaled_and_others_are_served(
 ):
     sim = await start_simulator()
     reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+    # Authenticated: the simulator admits a request from its head before reading the body
+    # (SRV-6), so only an admitted request gets as far as the body.
     writer.write(
         b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n"
-        b'Content-Type: application/json\r\n\r\n{"mod'
+        + f"Authorization: {bearer(sim)}\r\n".encode()
+        + b'Content-Type: application/json\r\n\r\n{"mod'
     )
     await writer.drain()
     writer.write_eof()  # the body ends 95 bytes early

@@ -33,7 +33,7 @@ from voicewire.simulators import (
     parse_scenario,
     respx_llm,
 )
-from voicewire.simulators.journal import Journal
+from voicewire.simulators.core.journal import Journal
 from voicewire.simulators.llm import MODELS
 
 MODEL = "openai/gpt-4.1-mini"

@@ -168,7 +168,7 @@ def journal_of(sim: SimulatorServer, kind: str) -> list[dict[str, Any]]:
 def streamed(sim: SimulatorServer, exchange: int) -> list[dict[str, Any]]:
     """The chunk payloads the simulator streamed in one exchange (from its journal)."""
     payloads = []
-    for entry in journal_of(sim, "sse_write"):
+    for entry in journal_of(sim, "sse_event"):
         data = entry["data"].removeprefix("data: ").strip()
         if entry["exchange"] == exchange and data != "[DONE]":
             payloads.append(json.loads(data))
@@ -491,7 +491,7 @@ async def test_wrong_secret_is_refused_and_not_retried(start_simulator, upstream
     assert refused["data"]["status"] == 401
     # refused before the request was accepted: no request entry, nothing streamed
     assert journal_of(sim, "http_request") == []
-    assert journal_of(sim, "sse_write") == []
+    assert journal_of(sim, "sse_event") == []
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from voicewire.harness.reference_iut import ReferenceIUT
-from voicewire.reference.llm.chat_context import ChatContext, ChatMessage, ImageContent
+from voicewire.reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.chat_items import ChatMessage, ImageContent
 from voicewire.reference.llm.provider_format import group_tool_calls
 
 from tests.mutants.port import mutant

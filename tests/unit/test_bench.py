@@ -1,7 +1,7 @@
 """``voicewire bench llm``: the result's structure, the CLI and the JSON file, never the numbers.
 
 Also the simulator's fast paths the benchmark led to (``StreamTemplates``,
-``Journal.record_write``): each must give exactly what the plain path gives.
+``Journal.writer``): each must give exactly what the plain path gives.
 """
 
 from __future__ import annotations
@@ -22,16 +22,18 @@ from voicewire.harness.bench import (
     run_bench,
     write_json,
 )
-from voicewire.simulators.journal import Journal
+from voicewire.reference.llm.wire import DONE_EVENT, encode_event
+from voicewire.simulators.core.journal import Journal
 from voicewire.simulators.llm import (
-    DONE_EVENT,
-    ChatRequest,
+    ChatCompletionRequest,
+    Fragmentation,
+    LLMReply,
     StreamTemplates,
-    encode_event,
+    ToolCallScript,
+    UsageScript,
     plan_chunks,
     read_request,
 )
-from voicewire.simulators.scenario import Fragmentation, LLMReply, ToolCallScript, UsageScript
 
 
 def parser() -> argparse.ArgumentParser:
@@ -44,7 +46,7 @@ def expected_events(chunks: int) -> int:
     """How many SSE events the simulator plans for the benchmark reply, [DONE] included."""
     reply = bench_scenario(chunks).rules[0].reply
     request = read_request(bench_request_body())
-    return len(plan_chunks(reply, request=request, completion_id="x", created=0)) + 1
+    return len(list(plan_chunks(reply, request=request, completion_id="x", created=0))) + 1
 
 
 # -- the benchmark -------------------------------------------------------------------------------
@@ -189,7 +191,7 @@ replies = st.builds(
     ),
 )
 requests = st.builds(
-    ChatRequest,
+    ChatCompletionRequest,
     model=st.sampled_from(
         ["openai/gpt-4.1-mini", "google/gemini-2.5-flash", "caf\u00e9/m\u00f6del"]
     ),
@@ -206,8 +208,8 @@ def test_stream_templates_give_exactly_the_planned_and_encoded_events(reply, str
     templates = StreamTemplates()
     for request, (completion_id, created) in streams:  # later ones hit the cache
         planned = plan_chunks(reply, request=request, completion_id=completion_id, created=created)
-        assert templates.events(
-            reply, request=request, completion_id=completion_id, created=created
+        assert list(
+            templates.events(reply, request=request, completion_id=completion_id, created=created)
         ) == [*map(encode_event, planned), DONE_EVENT]
 
 
@@ -222,7 +224,7 @@ def test_stream_templates_keep_only_the_most_recently_used_replies():
     request = read_request(bench_request_body())
     replies_ = [LLMReply(content=f"reply {n}") for n in range(3)]
     for reply in (*replies_, replies_[2]):
-        templates.events(reply, request=request, completion_id="c", created=1)
+        list(templates.events(reply, request=request, completion_id="c", created=1))
     assert len(templates) == 2
 
 
@@ -232,12 +234,40 @@ def test_stream_templates_refuse_a_bad_size(bad):
         StreamTemplates(max_entries=bad)
 
 
+def test_stream_templates_keep_no_reply_larger_than_their_byte_bound():
+    templates = StreamTemplates(max_bytes=600)
+    request = read_request(bench_request_body())
+    small, large = LLMReply(content="short"), LLMReply(content="x" * 5000)
+    for reply in (small, large, large):
+        events = list(templates.events(reply, request=request, completion_id="c", created=1))
+        planned = plan_chunks(reply, request=request, completion_id="c", created=1)
+        assert events == [*map(encode_event, planned), DONE_EVENT]
+    assert len(templates) == 1 and 0 < templates.bytes <= 600
+
+
+def test_stream_templates_keep_nothing_of_a_stream_left_unfinished():
+    templates = StreamTemplates()
+    request = read_request(bench_request_body())
+    events = templates.events(
+        LLMReply(content="abc"), request=request, completion_id="c", created=1
+    )
+    next(events)
+    events.close()
+    assert len(templates) == 0
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, 1.5])
+def test_stream_templates_refuse_a_bad_byte_bound(bad):
+    with pytest.raises(ValueError, match="max_bytes must be a positive int"):
+        StreamTemplates(max_bytes=bad)
+
+
 @pytest.mark.parametrize("data", [b'data: {"a":"\xc3\xa9"}\n\n', b"data: \xff\xfe broken\n\n"])
-def test_record_write_makes_the_entry_record_makes(data):
+def test_the_writer_makes_the_entry_record_makes(data):
     journal = Journal()
-    journal.record_write("s", 4, data, 7)
+    journal.writer("s", 4, "sse_event")(data, 7)
     text = data.decode("utf-8", errors="backslashreplace")
-    journal.record(scenario="s", exchange=4, direction="out", kind="sse_write", data=text, event=7)
+    journal.record(scenario="s", exchange=4, direction="out", kind="sse_event", data=text, event=7)
     written, recorded = journal.entries()
     assert (written["seq"], recorded["seq"]) == (0, 1)
     assert {k: v for k, v in written.items() if k not in ("seq", "t")} == {
@@ -245,25 +275,28 @@ def test_record_write_makes_the_entry_record_makes(data):
     }
     assert list(written) == list(recorded)
     assert written["data"] == text and written["event"] == 7
+    assert written["type"] == "wire.frame" and written["direction"] == "out"
 
 
 def test_journal_entries_keep_their_order_filters_and_bound():
     ticks = iter(range(100))
     journal = Journal(max_entries=3, clock=lambda: float(next(ticks)))
     journal.record(scenario="a", exchange=1, direction="in", kind="http_request", data={"x": 1})
-    journal.record_write("a", 1, b"data: 1\n\n", 0)
-    returned = journal.record(scenario="b", exchange=2, direction="note", kind="rule", rule=3)
-    journal.record_write("a", 1, b"data: [DONE]\n\n", 1)
+    write = journal.writer("a", 1, "sse_event")
+    write(b"data: 1\n\n", 0)
+    returned = journal.record(
+        scenario="b", exchange=2, direction="note", kind="rule", data={"rule": 3}
+    )
+    write(b"data: [DONE]\n\n", 1)
 
     assert returned == {
+        "type": "wire.note",
         "seq": 2,
         "t": 3.0,
         "scenario": "b",
         "exchange": 2,
-        "direction": "note",
         "kind": "rule",
-        "data": None,
-        "rule": 3,
+        "data": {"rule": 3},
     }
     assert journal.dropped == 1
     assert [e["seq"] for e in journal.entries()] == [1, 2, 3]

@@ -1,4 +1,4 @@
-"""The LLM simulator's sans-IO core: chunk plans, fault actions, echo replies (SPEC §2.2)."""
+"""The LLM simulator's sans-IO planning: chunk plans, fault actions, echo replies (SPEC §2.2)."""
 
 from __future__ import annotations
 
@@ -7,20 +7,18 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from voicewire.reference.llm.wire import DONE_EVENT, decode_payload, encode_event, strict_framing
+from voicewire.simulators.core.actions import Disconnect, Sleep, Write
 from voicewire.simulators.llm import (
-    DONE_EVENT,
-    Disconnect,
+    LLMReply,
     RequestError,
-    Sleep,
-    Write,
-    decode_sse,
     echo_reply,
-    encode_event,
     plan_chunks,
     read_request,
     stream_actions,
+    stream_events,
 )
-from voicewire.simulators.scenario import LLMReply, Timing, parse_scenario
+from voicewire.simulators.scenario import Timing, parse_scenario
 
 REQUEST = read_request(
     json.dumps(
@@ -51,7 +49,7 @@ fragmentations = st.fixed_dictionaries(
 
 
 def plan(reply: LLMReply) -> list[dict]:
-    return plan_chunks(reply, request=REQUEST, completion_id="chatcmpl-x", created=1)
+    return list(plan_chunks(reply, request=REQUEST, completion_id="chatcmpl-x", created=1))
 
 
 @pytest.mark.spec("LLM-SSE-2", "LLM-SSE-3", "LLM-SSE-4")
@@ -126,8 +124,10 @@ def test_finish_and_usage_switches():
     fragment = header["choices"][0]["delta"]["tool_calls"][0]
     assert "id" not in fragment and fragment["index"] == 3
     without_usage_request = read_request(b'{"model": "m", "messages": [], "stream": true}')
-    chunks = plan_chunks(
-        LLMReply(content="x"), request=without_usage_request, completion_id="c", created=0
+    chunks = list(
+        plan_chunks(
+            LLMReply(content="x"), request=without_usage_request, completion_id="c", created=0
+        )
     )
     assert all(c["usage"] is None for c in chunks)
 
@@ -162,7 +162,7 @@ def writes(actions: list) -> list[bytes]:
 
 
 def test_no_faults_writes_every_event_in_order():
-    actions = stream_actions(EVENTS, faults=[], timing=Timing(), time_scale=1.0)
+    actions = list(stream_actions(EVENTS, faults=[], timing=Timing(), time_scale=1.0))
     assert writes(actions) == EVENTS and all(isinstance(a, Write) for a in actions)
 
 
@@ -176,21 +176,23 @@ def test_no_faults_writes_every_event_in_order():
     ],
 )
 def test_event_faults(fault, expected):
-    actions = stream_actions(EVENTS, faults=faults(fault), timing=Timing(), time_scale=1.0)
+    actions = list(stream_actions(EVENTS, faults=faults(fault), timing=Timing(), time_scale=1.0))
     assert writes(actions) == [EVENTS[i] for i in expected]
     if fault["kind"] == "disconnect":
         assert actions[-1] == Disconnect("close")
 
 
 def test_malformed_and_error_events_are_injected_in_place():
-    actions = stream_actions(
-        EVENTS,
-        faults=faults(
-            {"kind": "malformed", "at_event": 1, "line": "data: {oops"},
-            {"kind": "error_event", "at_event": 3, "message": "boom", "code": 503},
-        ),
-        timing=Timing(),
-        time_scale=1.0,
+    actions = list(
+        stream_actions(
+            EVENTS,
+            faults=faults(
+                {"kind": "malformed", "at_event": 1, "line": "data: {oops"},
+                {"kind": "error_event", "at_event": 3, "message": "boom", "code": 503},
+            ),
+            timing=Timing(),
+            time_scale=1.0,
+        )
     )
     data = writes(actions)
     assert data[1] == b"data: {oops\n\n"
@@ -201,11 +203,13 @@ def test_malformed_and_error_events_are_injected_in_place():
 
 
 def test_waits_are_scaled_and_placed():
-    actions = stream_actions(
-        EVENTS,
-        faults=faults({"kind": "stall", "at_event": 2, "seconds": 30}),
-        timing=Timing(ttft=2.0, inter_chunk=0.5),
-        time_scale=0.01,
+    actions = list(
+        stream_actions(
+            EVENTS,
+            faults=faults({"kind": "stall", "at_event": 2, "seconds": 30}),
+            timing=Timing(ttft=2.0, inter_chunk=0.5),
+            time_scale=0.01,
+        )
     )
     sleeps = [(a.reason, round(a.seconds, 6)) for a in actions if isinstance(a, Sleep)]
     assert sleeps == [
@@ -226,7 +230,7 @@ def test_byte_split_keeps_every_byte(split):
         if isinstance(split, list)
         else {"kind": "byte_split", "seed": split}
     )
-    actions = stream_actions(EVENTS, faults=faults(fault), timing=Timing(), time_scale=1.0)
+    actions = list(stream_actions(EVENTS, faults=faults(fault), timing=Timing(), time_scale=1.0))
     assert b"".join(writes(actions)) == b"".join(EVENTS)
     if isinstance(split, list):
         sizes = [len(w) for w in writes(actions)]
@@ -308,14 +312,12 @@ def test_echo_answers_from_the_last_user_message():
     assert echo_reply(after_tool).content == "The tool returned: sunny"
 
 
-def test_decode_sse_inverts_encode_event_and_names_bad_frames():
-    events = [{"a": 1}, {"b": "x\n"}]
-    text = b"".join([*(encode_event(e) for e in events), DONE_EVENT]).decode()
-    assert decode_sse(text) == [*events, "[DONE]"]
-    assert decode_sse("") == []
-    with pytest.raises(ValueError, match="does not end with a blank line"):
-        decode_sse("data: {}\n")
-    with pytest.raises(ValueError, match="frame 1 is not a 'data: ' line"):
-        decode_sse("data: {}\n\n: comment\n\n")
-    with pytest.raises(ValueError, match="frame 0 is not JSON"):
-        decode_sse("data: {oops\n\n")
+@pytest.mark.spec("LLM-SSE-1", "LLM-SSE-2")
+@given(texts, tool_calls, fragmentations)
+def test_stream_events_are_the_encoded_plan_strictly_framed(content, calls, fragmentation):
+    reply = LLMReply(content=content, tool_calls=calls, fragmentation=fragmentation)
+    body = b"".join(stream_events(reply, request=REQUEST, completion_id="chatcmpl-x", created=1))
+    payloads, problems = strict_framing(body)
+    assert problems == []
+    assert payloads[-1] == "[DONE]"
+    assert [decode_payload(p) for p in payloads[:-1]] == plan(reply)

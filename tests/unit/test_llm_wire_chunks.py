@@ -10,6 +10,7 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from voicewire.reference.errors import error_body
 from voicewire.reference.llm.chat_chunk import CompletionUsage, FunctionToolCall
 from voicewire.reference.llm.tool_calls import ToolCallFragment
 from voicewire.reference.llm.wire.chunks import (
@@ -23,7 +24,6 @@ from voicewire.reference.llm.wire.chunks import (
     completion_object,
     content_delta,
     decode_payload,
-    error_body,
     models_payload,
     parse_chunk,
     parse_completion,

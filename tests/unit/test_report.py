@@ -23,9 +23,9 @@ from voicewire.harness.report import (
     render_html,
     schema_documents,
     verdict,
-    write_html,
-    write_json,
-    write_junit,
+    write_html_report,
+    write_json_report,
+    write_junit_report,
     write_schemas,
 )
 from voicewire.harness.verdicts import (
@@ -124,13 +124,13 @@ def _journal() -> list[dict[str, Any]]:
                 "scenario": "tool-calls-fragmented",
                 "exchange": 3,
                 "direction": "out",
-                "kind": "sse_write",
+                "kind": "sse_event",
                 "data": f"data: {chunk}\n\n",
                 "event": offset,
             }
         )
     entries.append(
-        {"kind": "sse_write", "direction": "out", "t": 2.318, "data": "data: [DONE]\n\n"}
+        {"kind": "sse_event", "direction": "out", "t": 2.318, "data": "data: [DONE]\n\n"}
     )
     return entries
 
@@ -369,7 +369,7 @@ def test_console_verbose_shows_the_whole_message_and_the_journal(report):
     assert "LAST LINE OF THE FAILURE" in text
     assert "more line" not in text
     assert "journal (last 8 entries):" in text
-    assert "sse_write" in text
+    assert "sse_event" in text
     assert "data: [DONE]\\n\\n" in text
 
 
@@ -460,7 +460,7 @@ def test_console_rejects_wrong_argument_types(report):
 
 
 def test_json_round_trips_to_the_same_report(report, tmp_path):
-    path = write_json(report, tmp_path / "report.json")
+    path = write_json_report(report, tmp_path / "report.json")
     text = path.read_text(encoding="utf-8")
     assert text.endswith("}\n") and text.startswith('{\n  "format": "voicewire-report/1"')
     assert RunReport.model_validate_json(text) == report
@@ -469,7 +469,7 @@ def test_json_round_trips_to_the_same_report(report, tmp_path):
 
 def test_json_validates_against_the_report_schema(report, tmp_path):
     jsonschema = pytest.importorskip("jsonschema")
-    path = write_json(report, tmp_path / "report.json")
+    path = write_json_report(report, tmp_path / "report.json")
     document = json.loads(path.read_text(encoding="utf-8"))
     validator = jsonschema.Draft202012Validator(report_json_schema())
     assert list(validator.iter_errors(document)) == []
@@ -501,7 +501,7 @@ def test_write_schemas_writes_every_schema_file(tmp_path):
 
 
 def _junit(report: RunReport, tmp_path: Path) -> ET.Element:
-    return ET.parse(write_junit(report, tmp_path / "junit.xml")).getroot()
+    return ET.parse(write_junit_report(report, tmp_path / "junit.xml")).getroot()
 
 
 def _counts(element: ET.Element) -> dict[str, int]:
@@ -630,7 +630,7 @@ _ALLOWED_TAGS = {
 
 
 def test_html_is_self_contained(report, tmp_path):
-    page = write_html(report, tmp_path / "report.html").read_text(encoding="utf-8")
+    page = write_html_report(report, tmp_path / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>")
     parsed = _parse(page)
     tags = [tag for tag, _ in parsed.tags]
@@ -670,7 +670,7 @@ def test_html_shows_header_requirements_and_case_details(report):
 
 
 def test_html_truncates_long_journal_data(report):
-    big = {"t": 1.0, "direction": "out", "kind": "sse_write", "data": "x" * 5000}
+    big = {"t": 1.0, "direction": "out", "kind": "sse_event", "data": "x" * 5000}
     cases = [_with(report.cases[5], journal=[big])]
     page = render_html(make_report(cases))
     assert "x" * 400 + "… (+4600 chars)" in page
@@ -709,7 +709,7 @@ def test_html_never_lets_report_text_become_markup(text):
 
 # -- atomic writes -----------------------------------------------------------------------------
 
-_WRITERS = [write_json, write_junit, write_html]
+_WRITERS = [write_json_report, write_junit_report, write_html_report]
 
 
 @pytest.mark.parametrize("writer", _WRITERS)
@@ -741,7 +741,7 @@ def test_write_to_an_unwritable_path_raises_oserror_naming_it(writer, report, tm
 def test_write_survives_a_lone_surrogate(writer, report, tmp_path):
     cases = [_with(report.cases[5], message="bad \ud800 text")]
     text = writer(make_report(cases), tmp_path / "report.out").read_text(encoding="utf-8")
-    if writer is write_json:
+    if writer is write_json_report:
         # Spelled out as text (JSON parsers reject even an escaped lone surrogate).
         assert RunReport.model_validate_json(text).cases[0].message == "bad \\ud800 text"
     else:

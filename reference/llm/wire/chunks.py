@@ -31,7 +31,6 @@ __all__ = [
     "completion_object",
     "content_delta",
     "decode_payload",
-    "error_body",
     "models_payload",
     "parse_chunk",
     "parse_completion",
@@ -189,11 +188,6 @@ def completion_object(
         ],
         "usage": usage,
     }
-
-
-def error_body(status: int, message: str, kind: str) -> dict[str, Any]:
-    """A JSON error in the openai shape ``{"error": {"message", "type", "code"}}`` (LLM-SSE-5)."""
-    return {"error": {"message": message, "type": kind, "code": status}}
 
 
 def models_payload(models: Iterable[str]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The LLM simulator in-process: respx hands httpx (and so openai) requests to it, no socket.
+"""The respx shell: the LLM simulator in-process, respx hands httpx (and so openai) requests to
+it, no socket.
 
 ::
 
@@ -8,12 +9,13 @@
         ...
         sim.journal.entries()
 
-Requests run through the same sans-IO core as the socket simulator
-(:func:`~voicewire.simulators.llm.decide_chat`: request checks, rule matching, attempt
-counting, faults, chunk plans, stream actions) on a
-:class:`~voicewire.simulators.server.SimulatorState`, so a scenario gives the same bytes,
-the same rule decisions and the same attempt numbers either way, and a journal of the same
-shape.
+Requests run through the same core as the socket simulator, on a
+:class:`~voicewire.simulators.core.state.SimulatorState`: the same admission (token, scenario
+selection), the same decision (:func:`~voicewire.simulators.llm.decide_completion`: request
+checks, attempt counting, rule matching, faults, lazy chunk plans) and the same executor walk
+(:func:`~voicewire.simulators.core.actions.walk`: journaling and write coalescing), so a
+scenario gives the same bytes, the same rule decisions and the same attempt numbers either
+way, and a journal of the same shape.
 
 Both HTTP stacks are intercepted: httpx (through respx's httpcore mocker) and, when installed,
 httpx2 (the fork openai >= 3 uses by default; a small respx mocker for httpcore2 is registered
@@ -43,7 +45,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -53,22 +55,26 @@ import httpx
 import respx
 from multidict import CIMultiDict
 from respx.mocks import HTTPCoreMocker
-from voicewire.reference.auth import (
-    DEFAULT_INFERENCE_URL,
+from voicewire.reference.auth import DEFAULT_INFERENCE_URL
+from voicewire.reference.errors import error_body
+from voicewire.reference.llm.wire import models_payload
+from voicewire.simulators.core.actions import Action, Disconnect, Sleep, Write, walk
+from voicewire.simulators.core.clock import Clock
+from voicewire.simulators.core.credentials import Credentials
+from voicewire.simulators.core.state import (
+    Exchange,
+    Refusal,
+    SimulatorHandle,
+    SimulatorState,
 )
 from voicewire.simulators.llm import (
+    EVENT_KIND,
     MODELS,
-    Action,
     CompletionAnswer,
-    Disconnect,
     ErrorAnswer,
-    Sleep,
-    Write,
-    decide_chat,
-    error_body,
+    decide_completion,
 )
 from voicewire.simulators.scenario import Scenario
-from voicewire.simulators.server import Credentials, Refusal, SimulatorHandle, SimulatorState
 
 __all__ = ["RespxLLM", "respx_llm"]
 
@@ -76,8 +82,6 @@ _RESET_MESSAGE = (
     # httpx's own words for a peer that vanished mid-body, so both shells read alike.
     "peer closed connection without sending complete message body (incomplete chunked read)"
 )
-
-Record = Callable[..., None]
 
 
 @dataclass(frozen=True)
@@ -146,28 +150,29 @@ def _raw_headers(request: httpx.Request) -> CIMultiDict[str]:
 
 
 class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
-    """A response body that executes stream actions: writes are yielded, sleeps slept, a reset
-    raises. Iterable from sync and async clients alike; the timing logic is shared."""
+    """A response body that performs what the core's walk yields: batches are handed over,
+    waits slept, a reset raised. Iterable from sync and async clients alike; the timing logic
+    is shared."""
 
     def __init__(
         self,
-        actions: list[Action],
+        actions: Iterable[Action],
         *,
         request: httpx.Request,
         flavour: _Flavour,
-        record: Record | None,
+        exchange: Exchange | None,
     ) -> None:
         self._actions = actions
         self._flavour = flavour
-        self._record = record
+        self._exchange = exchange
         timeouts = request.extensions.get("timeout") or {}
         self._read_timeout: float | None = timeouts.get("read")
         self._started = False
         self._finished = False
 
-    def _note(self, direction: str, kind: str, data: Any, **extra: Any) -> None:
-        if self._record is not None:
-            self._record(direction, kind, data, **extra)
+    def _gone(self, why: str) -> None:
+        if self._exchange is not None:
+            self._exchange.note("client_gone", why)
 
     def _steps(self) -> Iterator[bytes | float]:
         """Bytes to hand over, or seconds to wait; raises what the client would see."""
@@ -177,32 +182,24 @@ class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             return
         self._started = True
         silence = 0.0
-        for action in self._actions:
-            if isinstance(action, Write):
+        for step in walk(self._actions, journal=self._exchange, write_kind=EVENT_KIND):
+            if isinstance(step, bytes):
                 silence = 0.0
-                self._note(
-                    "out",
-                    "sse_write",
-                    action.data.decode("utf-8", errors="backslashreplace"),
-                    event=action.event,
-                )
-                yield action.data
-            elif isinstance(action, Sleep):
-                self._note("note", "sleep", {"seconds": action.seconds, "reason": action.reason})
-                limit = self._read_timeout
-                if limit is not None and silence + action.seconds > limit:
-                    yield max(0.0, limit - silence)
-                    self._finished = True
-                    self._note("note", "client_gone", "read timeout")
-                    raise self._flavour.read_timeout(f"no byte for {limit:g} s (read timeout)")
-                silence += action.seconds
-                yield action.seconds
-            elif isinstance(action, Disconnect):
-                self._note("out", "disconnect", {"mode": action.mode})
+                yield step
+            elif isinstance(step, Disconnect):
                 self._finished = True
-                if action.mode == "reset":
+                if step.mode == "reset":
                     raise self._flavour.remote_protocol_error(_RESET_MESSAGE)
                 return
+            else:
+                limit = self._read_timeout
+                if limit is not None and silence + step > limit:
+                    yield max(0.0, limit - silence)
+                    self._finished = True
+                    self._gone("read timeout")
+                    raise self._flavour.read_timeout(f"no byte for {limit:g} s (read timeout)")
+                silence += step
+                yield step
         self._finished = True
 
     def __iter__(self) -> Iterator[bytes]:
@@ -222,7 +219,7 @@ class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
     def close(self) -> None:
         if self._started and not self._finished:
             self._finished = True
-            self._note("note", "client_gone", "closed by the client")
+            self._gone("closed by the client")
 
     async def aclose(self) -> None:
         self.close()
@@ -231,8 +228,9 @@ class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 class RespxLLM(SimulatorHandle):
     """The in-process LLM simulator; build it with :func:`respx_llm`.
 
-    ``state`` is the same :class:`~simulators.server.SimulatorState` a socket simulator has
-    (scenarios, attempt counters, per-key usage), ``journal`` its journal. ``routers`` are the
+    ``state`` is the same :class:`~voicewire.simulators.core.state.SimulatorState` a socket
+    simulator has (scenarios, attempt counters, per-key usage, clock and seed), ``journal`` its
+    journal. ``routers`` are the
     underlying ``respx.MockRouter`` objects, one per HTTP stack (httpx, and httpx2 when
     installed), whose ``calls`` list the requests each saw while active.
     """
@@ -244,6 +242,8 @@ class RespxLLM(SimulatorHandle):
         base_url: str = DEFAULT_INFERENCE_URL,
         credentials: Credentials | None = None,
         time_scale: float | None = None,
+        seed: int = 0,
+        clock: Clock | None = None,
     ) -> None:
         if scenario is not None and not isinstance(scenario, Scenario):
             raise TypeError(f"scenario must be a Scenario or None, got {type(scenario).__name__}")
@@ -269,7 +269,11 @@ class RespxLLM(SimulatorHandle):
 
         self.credentials = credentials or Credentials()
         self.state = SimulatorState(
-            scenario or Scenario.echo(), self.credentials, time_scale=time_scale
+            scenario or Scenario.echo(),
+            self.credentials,
+            time_scale=time_scale,
+            seed=seed,
+            clock=clock,
         )
         self.base_url = base_url.rstrip("/")
         self._base_path = url.path.rstrip("/")
@@ -362,38 +366,47 @@ class RespxLLM(SimulatorHandle):
         return self._chat_completions(request, flavour)
 
     def _chat_completions(self, request: httpx.Request, flavour: _Flavour) -> httpx.Response:
-        answer = decide_chat(
-            self.state,
+        headers = _raw_headers(request)
+        try:
+            exchange = self.state.admit(headers)
+        except Refusal as refusal:
+            return _json_response(refusal.status, refusal.body)
+        answer = decide_completion(
+            exchange,
             method=request.method,
             path=request.url.path,
-            headers=_raw_headers(request),
+            headers=headers,
             body=request.content,
         )
         if isinstance(answer, ErrorAnswer):
             return _json_response(answer.status, answer.body, answer.headers)
-        return self._completion(request, flavour, answer)
+        return self._completion(request, flavour, exchange, answer)
 
     def _completion(
-        self, request: httpx.Request, flavour: _Flavour, answer: CompletionAnswer
+        self,
+        request: httpx.Request,
+        flavour: _Flavour,
+        exchange: Exchange,
+        answer: CompletionAnswer,
     ) -> httpx.Response:
-        exchange = answer.exchange
-        record = self.state.journal.recorder(scenario=answer.scenario, exchange=exchange)
-
         if not answer.stream:
-            record("out", "http_response", {"status": 200, "body": answer.payload})
-            # The ttft wait goes into the body: the side effect itself must not block.
+            exchange.frame("out", "http_response", {"status": 200, "body": answer.payload})
+            # The ttft wait goes into the body: the side effect itself must not block. It is
+            # not journaled, as the socket shell does not journal it either.
             actions: list[Action] = [Sleep(answer.delay, "ttft")] if answer.delay else []
             actions.append(Write(json.dumps(answer.payload).encode()))
             return httpx.Response(
                 200,
                 headers={"Content-Type": "application/json"},
-                stream=_ActionStream(actions, request=request, flavour=flavour, record=None),
+                stream=_ActionStream(actions, request=request, flavour=flavour, exchange=None),
             )
-        record("out", "http_response", {"status": 200, "content_type": "text/event-stream"})
+        exchange.frame("out", "http_response", {"status": 200, "content_type": "text/event-stream"})
         return httpx.Response(
             200,
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"},
-            stream=_ActionStream(answer.actions, request=request, flavour=flavour, record=record),
+            stream=_ActionStream(
+                answer.actions, request=request, flavour=flavour, exchange=exchange
+            ),
         )
 
     def _models(self, request: httpx.Request) -> httpx.Response:
@@ -401,16 +414,7 @@ class RespxLLM(SimulatorHandle):
             self.state.api_key_of(request.headers)
         except Refusal as refusal:
             return _json_response(refusal.status, refusal.body)
-        return _json_response(
-            200,
-            {
-                "object": "list",
-                "data": [
-                    {"id": m, "object": "model", "created": 0, "owned_by": "voicewire"}
-                    for m in MODELS
-                ],
-            },
-        )
+        return _json_response(200, models_payload(MODELS))
 
 
 def respx_llm(
@@ -419,12 +423,22 @@ def respx_llm(
     base_url: str = DEFAULT_INFERENCE_URL,
     credentials: Credentials | None = None,
     time_scale: float | None = None,
+    seed: int = 0,
+    clock: Clock | None = None,
 ) -> RespxLLM:
     """The LLM simulator in-process for httpx/openai code, as a (sync or async) context manager.
 
-    ``scenario`` (default: echo mode), ``credentials`` (default: the dev key and secret) and
-    ``time_scale`` (overrides every scenario's own) mean what they mean for
-    :class:`~simulators.serving.SimulatorServer`; ``base_url`` is where the client is pointed
-    (default: the LiveKit inference gateway, so unmodified client code is intercepted).
+    ``scenario`` (default: echo mode), ``credentials`` (default: the dev key and secret),
+    ``time_scale`` (overrides every scenario's own), ``seed`` and ``clock`` mean what they mean
+    for :class:`~voicewire.simulators.core.socket_server.SimulatorServer`; ``base_url`` is where
+    the client is pointed (default: the LiveKit inference gateway, so unmodified client code is
+    intercepted).
     """
-    return RespxLLM(scenario, base_url=base_url, credentials=credentials, time_scale=time_scale)
+    return RespxLLM(
+        scenario,
+        base_url=base_url,
+        credentials=credentials,
+        time_scale=time_scale,
+        seed=seed,
+        clock=clock,
+    )

@@ -9,13 +9,14 @@ import sys
 from typing import TextIO
 
 from voicewire.simulators import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_SECRET,
     Credentials,
     Scenario,
     ScenarioError,
     SimulatorServer,
     load_scenario,
 )
-from voicewire.simulators.server import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
 __all__ = ["add_serve_parser", "run_serve"]
 

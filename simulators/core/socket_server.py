@@ -13,15 +13,22 @@ import ipaddress
 from types import TracebackType
 
 from aiohttp import web
+from voicewire.simulators.core.app import STATE_KEY, create_app
+from voicewire.simulators.core.clock import Clock
+from voicewire.simulators.core.credentials import Credentials
+from voicewire.simulators.core.state import SimulatorHandle
 from voicewire.simulators.scenario import Scenario
-from voicewire.simulators.server import STATE_KEY, Credentials, SimulatorHandle, create_app
 
 __all__ = ["SimulatorServer"]
 
 
 class SimulatorServer(SimulatorHandle):
     """A simulator app bound to ``host:port`` (port 0: a free one), started with ``start()`` or
-    ``async with``. Only loopback addresses are accepted: simulators never face a network."""
+    ``async with``. Only loopback addresses are accepted: simulators never face a network.
+
+    ``seed`` and ``clock`` (default: a fixed ``created``) make what it sends reproducible: two
+    servers with the same seed and scenario send the same bytes.
+    """
 
     def __init__(
         self,
@@ -32,6 +39,7 @@ class SimulatorServer(SimulatorHandle):
         port: int = 0,
         time_scale: float | None = None,
         seed: int = 0,
+        clock: Clock | None = None,
     ) -> None:
         try:
             loopback = ipaddress.ip_address(host).is_loopback
@@ -42,7 +50,9 @@ class SimulatorServer(SimulatorHandle):
         if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
             raise ValueError(f"port must be an int in 0..65535, got {port!r}")
         self.credentials = credentials or Credentials()
-        self.app = create_app(scenario, self.credentials, time_scale=time_scale, seed=seed)
+        self.app = create_app(
+            scenario, self.credentials, time_scale=time_scale, seed=seed, clock=clock
+        )
         self.state = self.app[STATE_KEY]
         self._host = host
         self._port = port
