@@ -22,6 +22,15 @@ from voicewire.harness.driver import IUTDriver
 from voicewire.harness.llm import ChatOutcome, ConnOptions, LLMTarget
 from voicewire.harness.runtime import CaseSimulator
 from voicewire.harness.verdicts import expect
+from voicewire.reference.llm.wire import (
+    DONE_EVENT,
+    SSEDecoder,
+    chat_chunk,
+    encode_event,
+    tool_call_arguments,
+    tool_call_header,
+    usage_chunk,
+)
 from voicewire.simulators.scenario import Scenario
 from voicewire.simulators.scenario import build_scenario as scenario
 from voicewire.suites.builders import user_context
@@ -30,7 +39,8 @@ from voicewire.suites.builders import user_context
 ONE_ATTEMPT = ConnOptions(max_retry=0, retry_interval=0.0, timeout=5.0)
 
 RAW_ID = "chatcmpl-voicewire-raw"
-DONE = "data: [DONE]"
+DONE = DONE_EVENT.decode().rstrip("\n")
+MODEL = "openai/gpt-4.1-mini"
 
 Call = tuple[str, str, str]
 """A tool call as ``(call_id, name, arguments)``."""
@@ -56,51 +66,23 @@ def replying(
     return scenario(name, {"reply": reply, "faults": faults or []})
 
 
+def _data_line(payload: dict[str, Any]) -> str:
+    """A payload as one SSE ``data:`` line (the raw-frame scenario adds the blank line)."""
+    return encode_event(payload).decode().rstrip("\n")
+
+
 def chunk_frame(
     delta: dict[str, Any], finish_reason: str | None = None, *, chunk_id: str = RAW_ID
 ) -> str:
     """One ``chat.completion.chunk`` SSE data line with a single choice."""
-    return "data: " + json.dumps(
-        {
-            "id": chunk_id,
-            "object": "chat.completion.chunk",
-            "created": 1_700_000_000,
-            "model": "openai/gpt-4.1-mini",
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
-            "usage": None,
-        }
-    )
+    return _data_line(chat_chunk(chunk_id, 1_700_000_000, MODEL, delta, finish_reason))
 
 
 def usage_frame(usage: dict[str, Any], *, chunk_id: str = RAW_ID) -> str:
     """The usage chunk's SSE data line: no choices, ``usage`` set (LLM-SSE-4)."""
-    return "data: " + json.dumps(
-        {
-            "id": chunk_id,
-            "object": "chat.completion.chunk",
-            "created": 1_700_000_000,
-            "model": "openai/gpt-4.1-mini",
-            "choices": [],
-            "usage": usage,
-        }
+    return _data_line(
+        usage_chunk(usage, completion_id=chunk_id, created=1_700_000_000, model=MODEL)
     )
-
-
-def header_fragment(
-    index: int, call_id: str | None, name: str, arguments: str = ""
-) -> dict[str, Any]:
-    """The first fragment of a call (LLM-SSE-3)."""
-    fragment: dict[str, Any] = {"index": index}
-    if call_id is not None:
-        fragment["id"] = call_id
-    fragment["type"] = "function"
-    fragment["function"] = {"name": name, "arguments": arguments}
-    return fragment
-
-
-def args_fragment(index: int, arguments: str) -> dict[str, Any]:
-    """A later fragment of a call: ``index`` and an arguments piece."""
-    return {"index": index, "function": {"arguments": arguments}}
 
 
 def raw_stream(name: str, frames: list[str]) -> Scenario:
@@ -152,13 +134,11 @@ def server_ids(simulator: CaseSimulator, target: LLMTarget) -> set[str]:
         e["data"] for e in simulator.journal(target) if e["kind"] == "sse_event" and e["data"]
     )
     ids = set()
-    for frame in written.split("\n\n"):
-        for line in frame.splitlines():
-            if line.startswith("data: ") and line != DONE:
-                try:
-                    ids.add(json.loads(line[len("data: ") :])["id"])
-                except (ValueError, KeyError, TypeError):
-                    continue
+    for event in SSEDecoder().feed(written.encode()):
+        try:
+            ids.add(json.loads(event.data)["id"])
+        except (ValueError, KeyError, TypeError):
+            continue  # [DONE], a scripted malformed line
     return ids
 
 
@@ -218,8 +198,8 @@ def test_comments_and_keep_alives_are_ignored(
         chunk_frame({"role": "assistant", "content": ""}),
         chunk_frame({"content": "Hel"}),
         chunk_frame({"content": "lo"}),
-        chunk_frame({"tool_calls": [header_fragment(0, "call_1", "get_weather")]}),
-        chunk_frame({"tool_calls": [args_fragment(0, WEATHER_ARGS)]}),
+        chunk_frame({"tool_calls": [tool_call_header(0, "call_1", "get_weather")]}),
+        chunk_frame({"tool_calls": [tool_call_arguments(0, WEATHER_ARGS)]}),
         chunk_frame({}, "tool_calls"),
         usage_frame({"prompt_tokens": 10, "completion_tokens": 4, "total_tokens": 14}),
         DONE,
@@ -428,9 +408,9 @@ def test_repeated_call_header_does_not_reset_arguments(
     still appends: ``arguments`` is the concatenation of every fragment's ``arguments``."""
     frames = [
         chunk_frame({"role": "assistant", "content": ""}),
-        chunk_frame({"tool_calls": [header_fragment(0, "call_r", "get_weather", '{"city"')]}),
-        chunk_frame({"tool_calls": [header_fragment(0, "call_r", "get_weather", ': "Oslo"')]}),
-        chunk_frame({"tool_calls": [args_fragment(0, "}")]}),
+        chunk_frame({"tool_calls": [tool_call_header(0, "call_r", "get_weather", '{"city"')]}),
+        chunk_frame({"tool_calls": [tool_call_header(0, "call_r", "get_weather", ': "Oslo"')]}),
+        chunk_frame({"tool_calls": [tool_call_arguments(0, "}")]}),
         chunk_frame({}, "tool_calls"),
         DONE,
     ]
@@ -510,13 +490,13 @@ def test_empty_fragments_change_nothing(
     leave the assembled call unchanged."""
     frames = [
         chunk_frame({"role": "assistant", "content": ""}),
-        chunk_frame({"tool_calls": [header_fragment(0, "call_e", "get_weather")]}),
-        chunk_frame({"tool_calls": [args_fragment(0, "")]}),
-        chunk_frame({"tool_calls": [args_fragment(0, '{"city": ')]}),
-        chunk_frame({"tool_calls": [args_fragment(0, "")]}),
+        chunk_frame({"tool_calls": [tool_call_header(0, "call_e", "get_weather")]}),
+        chunk_frame({"tool_calls": [tool_call_arguments(0, "")]}),
+        chunk_frame({"tool_calls": [tool_call_arguments(0, '{"city": ')]}),
+        chunk_frame({"tool_calls": [tool_call_arguments(0, "")]}),
         chunk_frame({"tool_calls": [{"index": 0}]}),
-        chunk_frame({"tool_calls": [args_fragment(0, '"Lima"}')]}),
-        chunk_frame({"tool_calls": [args_fragment(0, "")]}),
+        chunk_frame({"tool_calls": [tool_call_arguments(0, '"Lima"}')]}),
+        chunk_frame({"tool_calls": [tool_call_arguments(0, "")]}),
         chunk_frame({}, "tool_calls"),
         DONE,
     ]
@@ -541,10 +521,10 @@ def _abnormal_end(ending: str) -> Scenario:
     if ending == "finish_reason_null":
         frames = [
             chunk_frame({"role": "assistant", "content": ""}),
-            chunk_frame({"tool_calls": [header_fragment(0, "call_p1", "get_weather")]}),
-            chunk_frame({"tool_calls": [args_fragment(0, WEATHER_ARGS)]}),
-            chunk_frame({"tool_calls": [header_fragment(1, "call_p2", "lookup_order")]}),
-            chunk_frame({"tool_calls": [args_fragment(1, '{"order_id": "A-1')]}),
+            chunk_frame({"tool_calls": [tool_call_header(0, "call_p1", "get_weather")]}),
+            chunk_frame({"tool_calls": [tool_call_arguments(0, WEATHER_ARGS)]}),
+            chunk_frame({"tool_calls": [tool_call_header(1, "call_p2", "lookup_order")]}),
+            chunk_frame({"tool_calls": [tool_call_arguments(1, '{"order_id": "A-1')]}),
             chunk_frame({}, None),
             usage_frame({"prompt_tokens": 12, "completion_tokens": 30, "total_tokens": 42}),
             DONE,
@@ -684,11 +664,11 @@ def test_text_sharing_a_delta_with_tool_calls_is_emitted(
     frames = [
         chunk_frame({"role": "assistant", "content": ""}),
         chunk_frame(
-            {"content": "Let me ", "tool_calls": [header_fragment(0, "call_t0", "get_weather")]}
+            {"content": "Let me ", "tool_calls": [tool_call_header(0, "call_t0", "get_weather")]}
         ),
-        chunk_frame({"content": "check ", "tool_calls": [args_fragment(0, WEATHER_ARGS)]}),
+        chunk_frame({"content": "check ", "tool_calls": [tool_call_arguments(0, WEATHER_ARGS)]}),
         chunk_frame(
-            {"content": "that.", "tool_calls": [header_fragment(1, "call_t1", "end_call", "{}")]}
+            {"content": "that.", "tool_calls": [tool_call_header(1, "call_t1", "end_call", "{}")]}
         ),
         chunk_frame({"content": " Done."}, "tool_calls"),
         DONE,
