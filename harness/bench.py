@@ -1,38 +1,40 @@
 """``voicewire bench``: performance ratios measured side by side in one run.
 
-``voicewire bench llm`` compares the LLM simulator's SSE throughput with a bare aiohttp server
-streaming the very same bytes (DESIGN.md: the simulator must reach at least 70% of it).
+``voicewire bench llm`` streams one long scripted reply from three servers, interleaved, and
+prints the ratios DESIGN.md targets: the LLM simulator's SSE events per second against a bare
+aiohttp handler that writes one event per write (target >= 1.2x) and against aimock, the
+Node LLM mock that coalesces its writes (target >= 1.0x), and its time to first byte against
+the bare handler's (target: within 1.5x).
 
 Method
 ------
-* **One scenario, one stream.** :func:`bench_scenario` scripts a reply of ``chunks`` content
-  pieces (fixed fragmentation, 4 characters each), then two tool calls (arguments cut the same
-  way) and a usage chunk, with ``time_scale`` 0 so no scripted delay is in the way.
-* **Identical bytes.** A warm-up request to the simulator captures the stream it sends; those
-  bytes, cut back into their SSE events, are loaded into the bare server, which writes them one
-  ``response.write`` per event (the simulator coalesces writes due at the same instant: that
-  is part of what the ratio measures). Each simulator stream has its own completion ``id``
-  (and, with a wall clock, its own ``created``), so simulator bodies are compared with the
-  captured one with those two fields masked; bare bodies must match it byte for byte. A run in
-  which the two servers sent different bytes is refused, not reported.
-* **What the baseline leaves out.** The bare server does no authentication, no scenario
-  matching, no chunk planning or JSON encoding and keeps no journal: all of that is the
-  simulator's cost, and it is what the ratio measures.
-* **Processes.** Both servers run in one child process (one asyncio event loop, the same
-  ``AppRunner`` settings); the client runs in this process, so on two cores the client and the
-  streaming server each have one, and only one server streams at a time.
+* **One reply.** :func:`bench_scenario` scripts ``chunks`` content pieces of 4 characters, two
+  tool calls (arguments cut the same way) and usage, with no scripted delay.
+* **The bare handler sends the simulator's own bytes.** A warm-up request to the simulator
+  captures its stream; cut back into SSE events (with the wire module's decoder, re-encoded and
+  checked byte for byte), they are loaded into the bare handler, which writes them one
+  ``response.write`` per event: what an SSE server does without coalescing. Every timed body is
+  checked: the bare body equals the captured one, the simulator's equals it with each chunk's
+  ``id`` masked (every completion has its own id).
+* **aimock serves the same reply** from a fixture (same content, same tool calls, 4-character
+  chunks; ``@copilotkit/aimock`` from npm, installed once into a cache folder when ``node`` and
+  ``npm`` are present, else the column is skipped and the report says why). Its chunk layout
+  differs slightly, so it is compared in events per second and its text is checked to be the
+  reply's text.
+* **What the bare handler leaves out** is the simulator's work: authentication, scenario
+  matching, planning and encoding, the journal. The ratios measure what that costs, and what
+  coalescing writes gains back.
+* **Processes.** The simulator and the bare handler run in one child process (one event loop,
+  the same ``AppRunner`` settings), aimock in its own; the client runs in this process. Only one
+  server streams at a time, so on two cores client and server each have one.
 * **Client.** A minimal HTTP/1.1 client on one keep-alive connection per server sends the same
-  request bytes (with a bearer token minted before timing) and reads the body in large blocks
-  until the final chunk, so the client costs little per event and the measurement is of the
-  servers rather than of a client's parser. The clock runs from the request's first byte out
-  to the body's last byte in; the body is de-chunked, checked and its SSE events counted after
-  the clock stops. The server process's CPU time (user + system) is read before and after each
-  timed request through a small endpoint of the bare app, giving CPU time per event, a figure
-  other load on the machine disturbs less than wall-clock time.
+  request bytes (a bearer token minted before timing) and reads the body in large blocks, so it
+  costs little per event. Time to first byte runs from the request's first byte out to the
+  body's first byte in; the total, to the body's last byte. Events are counted after the clock
+  stops (every ``data:`` event, ``[DONE]`` included). Each server process's CPU time is read
+  from ``/proc`` around every request, when available.
 * **Rounds.** One untimed warm-up request per server, then ``rounds`` rounds of one timed
-  request per server, alternating which server goes first. Each server's figure is the median
-  of its per-round rates (SSE events per second, every ``data:`` event counted, ``[DONE]``
-  included); the ratio is simulator / bare.
+  request per server, the order rotating each round. Each figure is the median over rounds.
 
 Timings are only ever compared within one run; tests check the result's structure, never its
 numbers.
@@ -43,11 +45,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import platform
 import re
+import shutil
+import socket
 import statistics
 import sys
 import tempfile
@@ -55,47 +58,57 @@ import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import aiohttp
 from aiohttp import web
+from voicewire.harness.atomic_file import write_atomically
 from voicewire.reference.auth import create_access_token
+from voicewire.reference.llm.wire import SSEDecoder, decode_payload
 from voicewire.simulators.llm import Fragmentation, LLMReply, ToolCallScript
 from voicewire.simulators.scenario import Rule, Scenario
 
 __all__ = [
+    "AIMOCK_PACKAGE",
     "MAX_CHUNKS",
-    "TARGET_RATIO",
+    "TARGETS",
     "LLMBenchResult",
+    "ServerFigures",
     "StreamRun",
     "add_bench_parser",
+    "aimock_fixture",
     "bench_llm",
     "bench_request_body",
     "bench_scenario",
-    "format_report",
+    "format_bench_report",
     "run_bench",
-    "write_json",
 ]
 
-TARGET_RATIO = 0.7
-"""Simulator throughput as a share of the bare server's that DESIGN.md asks for."""
+TARGETS = {"bare": 1.2, "aimock": 1.0, "ttfb": 1.5}
+"""DESIGN.md's targets: simulator events/s over bare's and over aimock's (at least), and the
+simulator's time to first byte over bare's (at most)."""
 MAX_CHUNKS = 200_000
 """The most content chunks per stream (about 44 MB of SSE): every stream is held in memory."""
+AIMOCK_PACKAGE = "@copilotkit/aimock@1.43.0"
+"""The aimock release the benchmark installs (pinned: a comparison needs a fixed peer)."""
 
 BENCH_MODEL = "openai/gpt-4.1-mini"
+BENCH_PROMPT = "Stream the benchmark reply."
 _PATH = "/v1/chat/completions"
 _EVENTS_PATH = "/__bench/events"
-_CPU_PATH = "/__bench/cpu"
 _START_TIMEOUT = 60.0
 _IO_TIMEOUT = 120.0
 _READ_BLOCK = 1 << 18
 _SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
-# Every chunk starts with these fields (LLM-SSE-2); only their values differ between streams.
-_CHUNK_IDENTITY = re.compile(rb'"id":"[^"]*","object":"chat\.completion\.chunk","created":\d+')
-_MASKED_IDENTITY = b'"id":"*","object":"chat.completion.chunk","created":0'
+# Every simulator chunk starts with its completion id (LLM-SSE-2), the one value that differs
+# between two streams of the same script.
+_CHUNK_ID = re.compile(rb'"id":"chatcmpl-[^"]*"')
+_MASKED_ID = b'"id":"chatcmpl-*"'
 _FILLER = "Streaming voice agents read replies piece by piece, so every delta counts. "
-
-Server = Literal["simulator", "bare"]
+_TOOL_CALLS = (
+    ("get_weather", {"location": "Paris", "unit": "celsius"}),
+    ("book_table", {"restaurant": "Chez Voicewire", "party_size": 4, "time": "19:30"}),
+)
 
 
 # -- the workload ------------------------------------------------------------------------------
@@ -111,47 +124,67 @@ def _check_count(name: str, value: object, maximum: int | None = None) -> int:
     return value
 
 
+def _reply_text(chunks: int) -> str:
+    repeats = -(-4 * chunks // len(_FILLER))
+    return (_FILLER * repeats)[: 4 * chunks]
+
+
 def bench_scenario(chunks: int) -> Scenario:
     """The benchmark's scenario: ``chunks`` content pieces of 4 characters, then two tool calls
     (their arguments cut the same way) and usage, with no scripted delays."""
     _check_count("chunks", chunks, MAX_CHUNKS)
-    repeats = -(-4 * chunks // len(_FILLER))
     reply = LLMReply(
-        content=(_FILLER * repeats)[: 4 * chunks],
-        tool_calls=[
-            ToolCallScript(name="get_weather", arguments={"location": "Paris", "unit": "celsius"}),
-            ToolCallScript(
-                name="book_table",
-                arguments={"restaurant": "Chez Voicewire", "party_size": 4, "time": "19:30"},
-            ),
-        ],
+        content=_reply_text(chunks),
+        tool_calls=[ToolCallScript(name=name, arguments=args) for name, args in _TOOL_CALLS],
         fragmentation=Fragmentation(strategy="fixed", size=4, tool_calls="sequential"),
     )
     return Scenario(name="bench-llm", time_scale=0.0, rules=[Rule(reply=reply)])
 
 
+def aimock_fixture(chunks: int) -> dict[str, Any]:
+    """The same reply as an aimock fixture: same text and calls, 4-character chunks."""
+    _check_count("chunks", chunks, MAX_CHUNKS)
+    calls = [{"name": name, "arguments": json.dumps(args)} for name, args in _TOOL_CALLS]
+    return {
+        "fixtures": [
+            {
+                "match": {"userMessage": BENCH_PROMPT},
+                "response": {"content": _reply_text(chunks), "toolCalls": calls},
+                "chunkSize": 4,
+            }
+        ]
+    }
+
+
 def bench_request_body() -> bytes:
-    """The request both servers get: a streamed completion with usage (bytes, sent verbatim)."""
+    """The request every server gets: a streamed completion with usage (sent verbatim)."""
     return json.dumps(
         {
             "model": BENCH_MODEL,
-            "messages": [{"role": "user", "content": "Stream the benchmark reply."}],
+            "messages": [{"role": "user", "content": BENCH_PROMPT}],
             "stream": True,
             "stream_options": {"include_usage": True},
         }
     ).encode()
 
 
-def _split_events(body: bytes) -> list[bytes]:
-    # Compact JSON escapes newlines inside strings, so a blank line only ever ends an event.
-    return [piece + b"\n\n" for piece in body.split(b"\n\n")[:-1]]
+def _events(body: bytes) -> list[Any]:
+    """The SSE events of a whole body, as the wire module decodes them."""
+    decoder = SSEDecoder()
+    return [*decoder.feed(body), *decoder.end()]
 
 
-def _masked(body: bytes) -> bytes:
-    return _CHUNK_IDENTITY.sub(_MASKED_IDENTITY, body)
+def _streamed_text(body: bytes) -> str:
+    text = []
+    for event in _events(body):
+        if event.data == "[DONE]":
+            continue
+        for choice in decode_payload(event.data).get("choices") or []:
+            text.append((choice.get("delta") or {}).get("content") or "")
+    return "".join(text)
 
 
-# -- the servers (run in a child process) --------------------------------------------------------
+# -- the simulator and the bare handler (run in a child process) --------------------------------
 
 _EVENTS_KEY: web.AppKey[list[bytes]] = web.AppKey("bench_events")
 
@@ -167,12 +200,12 @@ async def _bare_stream(request: web.Request) -> web.StreamResponse:
 
 
 async def _load_events(request: web.Request) -> web.Response:
-    request.app[_EVENTS_KEY][:] = _split_events(await request.read())
-    return web.json_response({"events": len(request.app[_EVENTS_KEY])})
-
-
-async def _cpu_time(request: web.Request) -> web.Response:
-    return web.json_response({"cpu": time.process_time()})
+    body = await request.read()
+    events = [event.encode() for event in _events(body)]
+    if b"".join(events) != body:
+        return web.json_response({"error": "the captured body is not plain data events"}, 400)
+    request.app[_EVENTS_KEY][:] = events
+    return web.json_response({"events": len(events)})
 
 
 def _bare_app() -> web.Application:
@@ -180,7 +213,6 @@ def _bare_app() -> web.Application:
     app[_EVENTS_KEY] = []
     app.router.add_post(_PATH, _bare_stream)
     app.router.add_put(_EVENTS_PATH, _load_events)
-    app.router.add_get(_CPU_PATH, _cpu_time)
     return app
 
 
@@ -211,14 +243,76 @@ _CHILD_CODE = (
 )
 
 
+# -- aimock --------------------------------------------------------------------------------------
+
+
+def aimock_cache() -> Path:
+    """Where the benchmark keeps its aimock install (``$XDG_CACHE_HOME/voicewire/aimock``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "voicewire" / "aimock"
+
+
+async def _aimock_cli(folder: Path, say: Any) -> Path:
+    """The aimock server script, installed from npm into ``folder`` first if need be;
+    ``RuntimeError`` says why it is not available."""
+    cli = folder / "node_modules" / "@copilotkit" / "aimock" / "dist" / "cli.js"
+    if cli.is_file():
+        return cli
+    if shutil.which("node") is None:
+        raise RuntimeError("node is not installed")
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not installed (needed once, to fetch aimock)")
+    folder.mkdir(parents=True, exist_ok=True)
+    say(f"installing {AIMOCK_PACKAGE} from npm into {folder} (once)")
+    process = await asyncio.create_subprocess_exec(
+        npm,
+        "install",
+        "--prefix",
+        str(folder),
+        "--no-audit",
+        "--no-fund",
+        "--silent",
+        AIMOCK_PACKAGE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 300)
+    if process.returncode != 0 or not cli.is_file():
+        tail = output.decode(errors="replace").strip().splitlines()[-3:]
+        raise RuntimeError(f"npm install {AIMOCK_PACKAGE} failed: {' / '.join(tail)}")
+    return cli
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def _wait_for_port(port: int, process: asyncio.subprocess.Process) -> None:
+    deadline = time.monotonic() + _START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.returncode is not None:
+            raise RuntimeError(f"aimock exited with code {process.returncode} at start")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise RuntimeError(f"aimock did not listen on port {port} within {_START_TIMEOUT:g} s")
+
+
 # -- a minimal HTTP/1.1 client -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Response:
     status: int
-    headers: dict[str, str]
     body: bytes
+    first_byte: float
     seconds: float
 
 
@@ -277,14 +371,18 @@ class _Connection:
         for line in header_lines:
             name, _, value = line.partition(":")
             fields[name.strip().lower()] = value.strip()
+        first_byte = 0.0
         if "content-length" in fields:
             raw = await reader.readexactly(int(fields["content-length"]))
+            first_byte = time.perf_counter() - start
         elif fields.get("transfer-encoding", "").lower() == "chunked":
             buffer = bytearray()
             while not (buffer.endswith(b"\r\n0\r\n\r\n") or buffer == b"0\r\n\r\n"):
                 block = await reader.read(_READ_BLOCK)
                 if not block:
                     raise ConnectionError(f"{method} {path}: the connection closed mid-body")
+                if not buffer:
+                    first_byte = time.perf_counter() - start
                 buffer += block
             raw = bytes(buffer)
         else:
@@ -292,12 +390,22 @@ class _Connection:
         seconds = time.perf_counter() - start
         if "content-length" not in fields:
             raw = _dechunk(raw)
-        return _Response(int(status_line.split()[1]), fields, raw, seconds)
+        return _Response(int(status_line.split()[1]), raw, first_byte, seconds)
 
     async def close(self) -> None:
         self._writer.close()
         with contextlib.suppress(ConnectionError):
             await self._writer.wait_closed()
+
+
+def _process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used, from ``/proc`` (None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # Fields 14 and 15 of stat (utime, stime), counted after the ")" that ends the name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- measuring ---------------------------------------------------------------------------------
@@ -306,86 +414,90 @@ class _Connection:
 @dataclass(frozen=True)
 class StreamRun:
     """One timed response: which server, which round, what arrived and how long it took
-    (``seconds``: wall clock at the client; ``server_cpu_seconds``: CPU time the server process
-    spent meanwhile). ``digest`` is the SHA-256 of the body with each chunk's ``id``/``created``
-    masked, the same for every run of one benchmark."""
+    (``seconds``: wall clock at the client; ``first_byte``: until the body's first byte;
+    ``server_cpu_seconds``: CPU time the server process spent meanwhile, None when unknown)."""
 
-    server: Server
+    server: str
     round: int
     events: int
     bytes: int
+    first_byte: float
     seconds: float
-    server_cpu_seconds: float
-    digest: str
+    server_cpu_seconds: float | None
 
     @property
     def events_per_second(self) -> float:
         return self.events / self.seconds
 
-    @property
-    def server_cpu_us_per_event(self) -> float:
-        return self.server_cpu_seconds * 1e6 / self.events
+
+@dataclass(frozen=True)
+class ServerFigures:
+    """One server's medians over the rounds (CPU: its total over the rounds per event)."""
+
+    server: str
+    events: int
+    events_per_second: float
+    first_byte_ms: float
+    cpu_us_per_event: float | None
 
 
 @dataclass(frozen=True)
 class LLMBenchResult:
-    """The outcome of :func:`bench_llm`.
-
-    ``*_events_per_second`` are medians of the per-round wall-clock rates, and ``ratio`` is
-    simulator / bare, the figure the target applies to. ``*_cpu_us_per_event`` are medians of
-    the server process's CPU time per event, and ``cpu_ratio`` (bare / simulator CPU per event,
-    None if the simulator's did not register) is the ratio the two would reach if each had a
-    core to itself: a steadier figure on a busy machine, shown to explain the wall-clock one.
-    """
+    """The outcome of :func:`bench_llm`: every run, each server's medians, and the ratios
+    against the targets (``aimock_skipped`` says why aimock is missing, when it is)."""
 
     chunks: int
     rounds: int
-    events: int
     stream_bytes: int
     runs: tuple[StreamRun, ...]
-    simulator_events_per_second: float
-    bare_events_per_second: float
-    ratio: float
-    simulator_cpu_us_per_event: float
-    bare_cpu_us_per_event: float
-    cpu_ratio: float | None
-    target: float
-    meets_target: bool
+    figures: tuple[ServerFigures, ...]
+    ratio_bare: float
+    ratio_aimock: float | None
+    ttfb_ratio: float
+    aimock_skipped: str | None
+
+    def figures_of(self, server: str) -> ServerFigures:
+        return next(f for f in self.figures if f.server == server)
+
+    @property
+    def verdicts(self) -> dict[str, bool | None]:
+        """Target met per ratio (None: not measured)."""
+        return {
+            "bare": self.ratio_bare >= TARGETS["bare"],
+            "aimock": None if self.ratio_aimock is None else self.ratio_aimock >= TARGETS["aimock"],
+            "ttfb": self.ttfb_ratio <= TARGETS["ttfb"],
+        }
+
+    @property
+    def meets_targets(self) -> bool:
+        return all(verdict is not False for verdict in self.verdicts.values())
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: the parameters, every run, the medians, the ratios and the setup."""
         data = asdict(self)
         data["runs"] = [
-            {
-                **asdict(run),
-                "events_per_second": run.events_per_second,
-                "server_cpu_us_per_event": run.server_cpu_us_per_event,
-            }
-            for run in self.runs
+            {**asdict(run), "events_per_second": run.events_per_second} for run in self.runs
         ]
+        data["targets"] = dict(TARGETS)
+        data["verdicts"] = self.verdicts
         data["environment"] = {
             "python": platform.python_version(),
             "aiohttp": aiohttp.__version__,
+            "aimock": None if self.aimock_skipped else AIMOCK_PACKAGE,
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
         }
         data["method"] = (
-            "both servers in one child process, a minimal HTTP/1.1 client in the parent; one "
-            "untimed warm-up request per server, then per round one timed request per server, "
-            "alternating which goes first; medians per server; ratio = simulator / bare events "
-            "per second (wall clock); cpu_ratio = bare / simulator server CPU time per event"
+            "simulator and bare handler in one child process, aimock in its own, a minimal "
+            "HTTP/1.1 client in the parent; one untimed warm-up request per server, then per "
+            "round one timed request per server, the order rotating; medians per server"
         )
         return data
 
 
-async def _server_cpu(control: _Connection) -> float:
-    response = await control.exchange("GET", _CPU_PATH)
-    if response.status != 200:
-        raise RuntimeError(f"GET {_CPU_PATH} answered {response.status}")
-    return float(json.loads(response.body)["cpu"])
-
-
-async def _measure(ports: Mapping[str, int], *, chunks: int, rounds: int) -> LLMBenchResult:
+async def _measure(
+    ports: Mapping[str, int], pids: Mapping[str, int], *, chunks: int, rounds: int
+) -> tuple[int, list[StreamRun]]:
     from voicewire.simulators.core.credentials import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
     body = bench_request_body()
@@ -393,14 +505,12 @@ async def _measure(ports: Mapping[str, int], *, chunks: int, rounds: int) -> LLM
         "Authorization": f"Bearer {create_access_token(DEFAULT_API_KEY, DEFAULT_API_SECRET)}",
         "Content-Type": "application/json",
     }
-    connections = {
-        "simulator": await _Connection.open(ports["simulator"]),
-        "bare": await _Connection.open(ports["bare"]),
-        "control": await _Connection.open(ports["bare"]),
-    }
-    control = connections["control"]
+    servers = list(ports)
+    connections = {server: await _Connection.open(port) for server, port in ports.items()}
+    control = await _Connection.open(ports["bare"])
+    text = _reply_text(chunks)
 
-    async def stream(server: Server) -> _Response:
+    async def stream(server: str) -> _Response:
         response = await connections[server].exchange("POST", _PATH, headers=headers, body=body)
         if response.status != 200:
             raise RuntimeError(
@@ -409,80 +519,83 @@ async def _measure(ports: Mapping[str, int], *, chunks: int, rounds: int) -> LLM
         return response
 
     try:
-        reference = (await stream("simulator")).body
-        loaded = await control.exchange("PUT", _EVENTS_PATH, body=reference)
+        captured = (await stream("simulator")).body
+        loaded = await control.exchange("PUT", _EVENTS_PATH, body=captured)
         if loaded.status != 200:
-            raise RuntimeError(f"PUT {_EVENTS_PATH} answered {loaded.status}")
-        await stream("bare")
+            raise RuntimeError(f"loading the bare handler failed: {loaded.body[:300]!r}")
+        for server in servers[1:]:
+            await stream(server)
 
-        expected = {"simulator": _masked(reference), "bare": reference}
+        def check(server: str, data: bytes) -> None:
+            if server == "aimock":
+                same = _streamed_text(data) == text
+            else:
+                same = _CHUNK_ID.sub(_MASKED_ID, data) == _CHUNK_ID.sub(_MASKED_ID, captured)
+                same = same and (server != "bare" or data == captured)
+            if not same:
+                raise RuntimeError(
+                    f"the {server} server sent a different reply; the comparison would be "
+                    "meaningless"
+                )
+
         runs: list[StreamRun] = []
         for round_number in range(1, rounds + 1):
-            order: tuple[Server, Server] = ("simulator", "bare")
-            if round_number % 2 == 0:
-                order = ("bare", "simulator")
-            for server in order:
-                cpu_before = await _server_cpu(control)
+            shift = (round_number - 1) % len(servers)
+            for server in servers[shift:] + servers[:shift]:
+                cpu_before = _process_cpu(pids[server])
                 response = await stream(server)
-                cpu_after = await _server_cpu(control)
-                data = response.body
-                compared = _masked(data) if server == "simulator" else data
-                if compared != expected[server]:
-                    raise RuntimeError(
-                        f"round {round_number}: the {server} server sent different bytes "
-                        f"({len(data)} bytes vs {len(reference)} captured); the comparison "
-                        "would be meaningless"
-                    )
+                cpu_after = _process_cpu(pids[server])
+                check(server, response.body)
                 runs.append(
                     StreamRun(
                         server=server,
                         round=round_number,
-                        events=data.count(b"\n\n"),
-                        bytes=len(data),
+                        events=len(_events(response.body)),
+                        bytes=len(response.body),
+                        first_byte=response.first_byte,
                         seconds=response.seconds,
-                        server_cpu_seconds=cpu_after - cpu_before,
-                        digest=hashlib.sha256(_masked(data)).hexdigest(),
+                        server_cpu_seconds=(
+                            None
+                            if cpu_before is None or cpu_after is None
+                            else cpu_after - cpu_before
+                        ),
                     )
                 )
     finally:
-        for connection in connections.values():
+        for connection in (*connections.values(), control):
             await connection.close()
+    return len(captured), runs
 
-    def median(server: Server, figure: str) -> float:
-        return statistics.median(getattr(r, figure) for r in runs if r.server == server)
 
-    simulator_rate = median("simulator", "events_per_second")
-    bare_rate = median("bare", "events_per_second")
-    simulator_cpu = median("simulator", "server_cpu_us_per_event")
-    bare_cpu = median("bare", "server_cpu_us_per_event")
-    ratio = simulator_rate / bare_rate
-    return LLMBenchResult(
-        chunks=chunks,
-        rounds=rounds,
-        events=reference.count(b"\n\n"),
-        stream_bytes=len(reference),
-        runs=tuple(runs),
-        simulator_events_per_second=simulator_rate,
-        bare_events_per_second=bare_rate,
-        ratio=ratio,
-        simulator_cpu_us_per_event=simulator_cpu,
-        bare_cpu_us_per_event=bare_cpu,
-        # A coarse CPU clock may not register a tiny run at all.
-        cpu_ratio=bare_cpu / simulator_cpu if simulator_cpu > 0 else None,
-        target=TARGET_RATIO,
-        meets_target=ratio >= TARGET_RATIO,
+def _figures(server: str, runs: list[StreamRun]) -> ServerFigures:
+    mine = [r for r in runs if r.server == server]
+    cpu = [r.server_cpu_seconds for r in mine]
+    # /proc counts CPU in clock ticks (10 ms), coarser than one stream: CPU per event is the
+    # total over the rounds, not a median of per-round figures.
+    known = all(c is not None for c in cpu)
+    cpu_us = sum(c for c in cpu if c is not None) * 1e6 / sum(r.events for r in mine)
+    return ServerFigures(
+        server=server,
+        events=mine[0].events,
+        events_per_second=statistics.median(r.events_per_second for r in mine),
+        first_byte_ms=statistics.median(r.first_byte for r in mine) * 1000,
+        cpu_us_per_event=cpu_us if known else None,
     )
 
 
-async def bench_llm(*, chunks: int = 2000, rounds: int = 5) -> LLMBenchResult:
-    """Measure the LLM simulator against a bare aiohttp server sending the same bytes.
-
-    ``chunks`` content pieces per stream (at most :data:`MAX_CHUNKS`), ``rounds`` timed
-    requests per server. Starts both servers in a child process and ends it before returning;
-    raises ``RuntimeError`` if they do not start or their bytes differ.
-    """
+async def bench_llm(
+    *,
+    chunks: int = 2000,
+    rounds: int = 15,
+    aimock: Path | None = None,
+    say: Any = None,
+) -> LLMBenchResult:
+    """Measure the LLM simulator against a bare aiohttp handler and aimock (see the module
+    docstring). ``aimock``: the folder holding (or to receive) aimock, None to skip it.
+    Raises ``RuntimeError`` if the servers do not start or send a different reply."""
     _check_count("chunks", chunks, MAX_CHUNKS)
     _check_count("rounds", rounds)
+    say = say or (lambda message: None)
     child = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -492,6 +605,8 @@ async def bench_llm(*, chunks: int = 2000, rounds: int = 5) -> LLMBenchResult:
         stdout=asyncio.subprocess.PIPE,
     )
     assert child.stdin is not None and child.stdout is not None
+    peer: asyncio.subprocess.Process | None = None
+    skipped: str | None = "not requested" if aimock is None else None
     try:
         line = await asyncio.wait_for(child.stdout.readline(), _START_TIMEOUT)
         if not line:
@@ -499,82 +614,128 @@ async def bench_llm(*, chunks: int = 2000, rounds: int = 5) -> LLMBenchResult:
                 f"the benchmark servers did not start (exit code {await child.wait()}); "
                 "their error is on stderr"
             )
-        ports = json.loads(line)
-        return await asyncio.wait_for(
-            _measure(ports, chunks=chunks, rounds=rounds), _IO_TIMEOUT * (rounds + 1)
+        ports: dict[str, int] = json.loads(line)
+        pids = {"simulator": child.pid, "bare": child.pid}
+        if aimock is not None:
+            try:
+                cli = await _aimock_cli(aimock, say)
+                with tempfile.NamedTemporaryFile(
+                    "w", suffix=".json", prefix="voicewire-bench-", delete=False
+                ) as fixture:
+                    json.dump(aimock_fixture(chunks), fixture)
+                port = _free_port()
+                peer = await asyncio.create_subprocess_exec(
+                    shutil.which("node") or "node",
+                    str(cli),
+                    "-p",
+                    str(port),
+                    "-f",
+                    fixture.name,
+                    "--log-level",
+                    "silent",
+                    "--journal-max",
+                    "1",
+                    stdout=asyncio.subprocess.DEVNULL,
+                    stderr=asyncio.subprocess.DEVNULL,
+                )
+                await _wait_for_port(port, peer)
+                ports["aimock"] = port
+                pids["aimock"] = peer.pid
+            except (RuntimeError, OSError, asyncio.TimeoutError) as exc:
+                skipped = str(exc)
+        stream_bytes, runs = await asyncio.wait_for(
+            _measure(ports, pids, chunks=chunks, rounds=rounds),
+            _IO_TIMEOUT * (rounds + 1) * len(ports),
         )
     finally:
         child.stdin.close()
-        try:
-            await asyncio.wait_for(child.wait(), 10.0)
-        except asyncio.TimeoutError:
-            child.kill()
-            await child.wait()
+        for process in (child, peer):
+            if process is None:
+                continue
+            if process is peer:
+                with contextlib.suppress(ProcessLookupError):
+                    process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), 10.0)
+            except asyncio.TimeoutError:
+                process.kill()
+                await process.wait()
+    figures = tuple(_figures(server, runs) for server in ports)
+    by_server = {f.server: f for f in figures}
+    simulator = by_server["simulator"]
+    return LLMBenchResult(
+        chunks=chunks,
+        rounds=rounds,
+        stream_bytes=stream_bytes,
+        runs=tuple(runs),
+        figures=figures,
+        ratio_bare=simulator.events_per_second / by_server["bare"].events_per_second,
+        ratio_aimock=(
+            simulator.events_per_second / by_server["aimock"].events_per_second
+            if "aimock" in by_server
+            else None
+        ),
+        ttfb_ratio=simulator.first_byte_ms / by_server["bare"].first_byte_ms,
+        aimock_skipped=skipped,
+    )
 
 
 # -- output ------------------------------------------------------------------------------------
 
 
-def format_report(result: LLMBenchResult) -> str:
-    """The human-readable table: per-round figures, medians, the ratios and the verdict."""
+def format_bench_report(result: LLMBenchResult) -> str:
+    """The human-readable table: per-round rates, medians, the ratios and the verdicts."""
+    servers = [f.server for f in result.figures]
+    simulator = result.figures_of("simulator")
     lines = [
-        f"voicewire bench llm: {result.chunks} content chunks -> {result.events} SSE events "
-        f"({result.stream_bytes:,} bytes) per stream, {result.rounds} round(s)",
-        "simulator vs a bare aiohttp server sending the same bytes (both in a child process)",
+        f"voicewire bench llm: {result.chunks} content chunks -> {simulator.events} SSE events "
+        f"({result.stream_bytes:,} bytes) per simulator stream, {result.rounds} round(s)",
         "",
-        f"{'':>6}  {'SSE events/s (wall clock)':^26}  {'server CPU us/event':^22}",
-        f"{'round':>6}  {'simulator':>12}  {'bare':>12}  {'simulator':>10}  {'bare':>10}",
+        "SSE events/s (wall clock)",
+        f"{'round':>9}" + "".join(f"{server:>14}" for server in servers),
     ]
-
-    def row(label: str, rates: tuple[float, float], cpu: tuple[float, float]) -> str:
-        return (
-            f"{label:>6}  {rates[0]:>12,.0f}  {rates[1]:>12,.0f}  {cpu[0]:>10.2f}  {cpu[1]:>10.2f}"
-        )
-
     for round_number in range(1, result.rounds + 1):
         runs = {r.server: r for r in result.runs if r.round == round_number}
-        sim, bare = runs["simulator"], runs["bare"]
         lines.append(
-            row(
-                str(round_number),
-                (sim.events_per_second, bare.events_per_second),
-                (sim.server_cpu_us_per_event, bare.server_cpu_us_per_event),
-            )
+            f"{round_number:>9}"
+            + "".join(f"{runs[server].events_per_second:>14,.0f}" for server in servers)
         )
+    medians = {f.server: f for f in result.figures}
     lines.append(
-        row(
-            "median",
-            (result.simulator_events_per_second, result.bare_events_per_second),
-            (result.simulator_cpu_us_per_event, result.bare_cpu_us_per_event),
+        f"{'median':>9}" + "".join(f"{medians[s].events_per_second:>14,.0f}" for s in servers)
+    )
+    lines.append(f"{'TTFB ms':>9}" + "".join(f"{medians[s].first_byte_ms:>14.2f}" for s in servers))
+    lines.append(
+        f"{'CPU us/ev':>9}"
+        + "".join(
+            f"{medians[s].cpu_us_per_event:>14.2f}"
+            if medians[s].cpu_us_per_event is not None
+            else f"{'n/a':>14}"
+            for s in servers
         )
     )
-    verdict = "meets the target" if result.meets_target else "BELOW the target"
+    verdicts = result.verdicts
+
+    def verdict(name: str) -> str:
+        return "meets the target" if verdicts[name] else "BELOW the target"
+
     lines += [
         "",
-        f"ratio simulator/bare = {result.ratio:.3f} (target >= {result.target}): {verdict}",
-        "CPU ratio (bare/simulator CPU time per event) = "
-        + ("n/a" if result.cpu_ratio is None else f"{result.cpu_ratio:.3f}"),
+        f"simulator/bare events/s   = {result.ratio_bare:.2f}x (target >= {TARGETS['bare']}x):"
+        f" {verdict('bare')}",
     ]
-    return "\n".join(lines)
-
-
-def write_json(path: str | os.PathLike[str], data: Any) -> None:
-    """Write ``data`` as JSON to ``path`` atomically: a temporary file in the same directory,
-    then ``os.replace``, so a reader sees the old file or the whole new one, never a part."""
-    target = Path(path)
-    descriptor, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    if result.ratio_aimock is None:
+        lines.append(f"simulator/aimock events/s = not measured: {result.aimock_skipped}")
+    else:
+        lines.append(
+            f"simulator/aimock events/s = {result.ratio_aimock:.2f}x "
+            f"(target >= {TARGETS['aimock']}x): {verdict('aimock')}"
+        )
+    lines.append(
+        f"simulator/bare TTFB       = {result.ttfb_ratio:.2f}x (target <= {TARGETS['ttfb']}x):"
+        f" {verdict('ttfb')}"
     )
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=2, allow_nan=False)
-            stream.write("\n")
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    return "\n".join(lines)
 
 
 # -- command line ------------------------------------------------------------------------------
@@ -600,16 +761,18 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
     bench = subparsers.add_parser(
         "bench",
         help="performance benchmarks (ratios measured side by side in one run)",
-        description="Performance benchmarks; each prints a ratio measured side by side.",
+        description="Performance benchmarks; each prints ratios measured side by side.",
     )
     targets = bench.add_subparsers(dest="bench_target", metavar="TARGET", required=True)
     llm = targets.add_parser(
         "llm",
-        help="LLM simulator SSE throughput vs a bare aiohttp server sending the same bytes",
+        help="LLM simulator SSE throughput and first byte vs a bare aiohttp handler and aimock",
         description=(
-            "Measure the LLM simulator's SSE events per second against a bare aiohttp server "
-            f"streaming identical bytes, in the same run; target ratio >= {TARGET_RATIO}. "
-            "Exit code 0: target met, 1: below target, 2: could not measure."
+            "Stream one long reply from the LLM simulator, a bare aiohttp handler writing one "
+            "event per write, and aimock (when node is present), interleaved, and print the "
+            f"ratios: events/s over bare >= {TARGETS['bare']}x, over aimock >= "
+            f"{TARGETS['aimock']}x, time to first byte within {TARGETS['ttfb']}x bare. "
+            "Exit code 0: targets met, 1: a target missed, 2: could not measure."
         ),
     )
     llm.add_argument(
@@ -622,9 +785,16 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
     llm.add_argument(
         "--rounds",
         type=_count_argument(None),
-        default=5,
+        default=15,
         metavar="R",
         help="timed requests per server; medians are reported (default: %(default)s)",
+    )
+    llm.add_argument(
+        "--aimock",
+        default=None,
+        metavar="DIR|off",
+        help="folder holding aimock (installed there from npm when missing; default: "
+        f"{aimock_cache()}), or 'off' to skip the aimock column",
     )
     llm.add_argument(
         "--json",
@@ -638,7 +808,7 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run_bench(args: argparse.Namespace) -> int:
     """Run the benchmark ``args`` (from :func:`add_bench_parser`) name; returns the exit code:
-    0 target met, 1 below target, 2 could not measure or could not write the JSON file."""
+    0 targets met, 1 a target missed, 2 could not measure or could not write the JSON file."""
     if args.bench_target != "llm":
         print(f"voicewire bench: unknown target {args.bench_target!r}", file=sys.stderr)
         return 2
@@ -649,17 +819,26 @@ def run_bench(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    aimock = None if args.aimock == "off" else Path(args.aimock or aimock_cache())
     try:
-        result = asyncio.run(bench_llm(chunks=args.chunks, rounds=args.rounds))
+        result = asyncio.run(
+            bench_llm(
+                chunks=args.chunks,
+                rounds=args.rounds,
+                aimock=aimock,
+                say=lambda message: print(f"voicewire bench llm: {message}", file=sys.stderr),
+            )
+        )
     except (RuntimeError, OSError, EOFError, ValueError, asyncio.TimeoutError) as exc:
         print(f"voicewire bench llm: could not measure: {exc}", file=sys.stderr)
         return 2
-    print(format_report(result))
+    print(format_bench_report(result))
     if json_path is not None:
         try:
-            write_json(json_path, result.to_json())
+            text = json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"
+            write_atomically(json_path, text)
         except (OSError, ValueError) as exc:
             print(f"voicewire bench llm: --json {json_path}: {exc}", file=sys.stderr)
             return 2
         print(f"results written to {json_path}")
-    return 0 if result.meets_target else 1
+    return 0 if result.meets_targets else 1

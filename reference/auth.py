@@ -18,6 +18,7 @@ the environment an ``environ`` mapping (defaulting to :data:`os.environ`).
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import time
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
+from jwt.algorithms import HMACAlgorithm
 from voicewire.reference.errors import error_body
 
 __all__ = [
@@ -205,19 +207,19 @@ def verify_access_token(
         raise TokenRejected("missing_token", "no access token: expected 'Bearer <jwt>'")
 
     try:
-        header = jwt.get_unverified_header(token)
+        # One parse of the whole token: the header names the algorithm, the payload the secret,
+        # and the same segments are then checked against it (a server pays this per request
+        # and per connect).
+        decoded = _parsed_token(token)
     except jwt.InvalidTokenError as exc:
         raise TokenRejected("malformed", f"access token is not a valid JWT: {exc}") from exc
-    alg = header.get("alg")
+    alg = decoded["header"].get("alg")
     if alg != _ALGORITHM:
         raise TokenRejected(
             "alg_not_allowed", f"access token alg {alg!r} is not allowed: only HS256 is"
         )
 
-    try:
-        unverified = jwt.decode(token, options={"verify_signature": False})
-    except jwt.InvalidTokenError as exc:
-        raise TokenRejected("malformed", f"access token is not a valid JWT: {exc}") from exc
+    unverified = decoded["payload"]
     issuer = unverified.get("iss")
     if issuer is None:
         raise TokenRejected("missing_claim", "access token has no 'iss' (API key) claim")
@@ -232,7 +234,8 @@ def verify_access_token(
     if not isinstance(secret, str) or not secret:
         raise ValueError(f"credentials[{issuer!r}] must be a non-empty str secret")
 
-    claims = _decode_signed(token, issuer, secret)
+    _check_signature(token, decoded["signature"], issuer, secret)
+    claims = unverified
 
     expires_at = _numeric_date(claims, "exp")
     not_before = _numeric_date(claims, "nbf")
@@ -393,45 +396,38 @@ def verify_inworld_authorization(header_value: str | None, known_keys: Collectio
     return key
 
 
-def _decode_signed(token: str, issuer: str, secret: str) -> dict[str, Any]:
-    """The token's claims once its HS256 signature checks out with ``secret``."""
+_HS256 = HMACAlgorithm(HMACAlgorithm.SHA256)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_token(token: str) -> dict[str, Any]:
+    # pyjwt checks every character of every segment in Python, which dominates a server's
+    # admission cost; a token is parsed once however often it is presented (its signature and
+    # time claims are still checked every time). Callers never mutate what comes back.
+    return jwt.api_jwt.decode_complete(token, options={"verify_signature": False})
+
+
+@functools.lru_cache(maxsize=1024)
+def _hmac_key(secret: str) -> bytes:
+    # pyjwt's own guard refuses a secret that looks like a PEM or SSH public key; its regular
+    # expressions cost more than the MAC itself, and a server checks the same few secrets.
+    return _HS256.prepare_key(secret)
+
+
+def _check_signature(token: str, signature: bytes, issuer: str, secret: str) -> None:
+    """Raise :class:`TokenRejected` unless ``signature`` is the HS256 MAC of the token's
+    signing input (its first two segments, as sent) under ``secret``."""
     try:
-        # Only the signature is pyjwt's job: time claims are checked by the caller against an
-        # injectable clock, which pyjwt's own exp/nbf checks (wall clock only) cannot use.
-        return jwt.decode(
-            token,
-            secret,
-            algorithms=[_ALGORITHM],
-            options={
-                "verify_signature": True,
-                "verify_exp": False,
-                "verify_nbf": False,
-                "verify_iat": False,
-                "verify_aud": False,
-                "verify_iss": False,
-                "verify_sub": False,
-                "verify_jti": False,
-            },
-        )
+        key = _hmac_key(secret)
     except jwt.InvalidKeyError as exc:
         raise ValueError(
             f"the secret configured for API key {issuer!r} cannot be used for HS256: {exc}"
         ) from exc
-    # InvalidSignatureError subclasses DecodeError, so it must be caught first.
-    except jwt.InvalidSignatureError as exc:
+    signing_input = token.rsplit(".", 1)[0].encode("utf-8")
+    if not _HS256.verify(signing_input, key, signature):
         raise TokenRejected(
             "bad_signature", f"access token signature does not match API key {issuer!r}"
-        ) from exc
-    except jwt.InvalidAlgorithmError as exc:
-        raise TokenRejected("alg_not_allowed", f"access token alg is not allowed: {exc}") from exc
-    except jwt.ExpiredSignatureError as exc:
-        raise TokenRejected("expired", f"access token expired: {exc}") from exc
-    except jwt.ImmatureSignatureError as exc:
-        raise TokenRejected("not_yet_valid", f"access token not yet valid: {exc}") from exc
-    except jwt.MissingRequiredClaimError as exc:
-        raise TokenRejected("missing_claim", f"access token: {exc}") from exc
-    except jwt.InvalidTokenError as exc:
-        raise TokenRejected("malformed", f"access token is not a valid JWT: {exc}") from exc
+        )
 
 
 def _numeric_date(claims: Mapping[str, Any], name: str) -> float:

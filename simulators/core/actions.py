@@ -32,8 +32,8 @@ __all__ = [
     "walk",
 ]
 
-FIRST_BATCH_BYTES = 1024
-"""The first batch goes out once it holds this much: a few events, so the first byte is early."""
+FIRST_BATCH_BYTES = 512
+"""The first batch goes out once it holds this much: an event or two, so the first byte is early."""
 BATCH_BYTES = 64 * 1024
 """Later batches hold up to this much (a single larger write goes out on its own)."""
 

@@ -70,7 +70,7 @@ class WireNote(BaseModel):
 # (seq, clock reading, scenario, exchange, direction, kind, data, event)
 _Raw = tuple[int, float, str, int, str, str, Any, "int | None"]
 
-Recorder = Callable[..., dict[str, Any]]
+Recorder = Callable[..., None]
 """``record(direction, kind, data=None, *, event=None)`` bound to one scenario and exchange."""
 
 
@@ -112,17 +112,16 @@ class Journal:
         kind: str,
         data: Any = None,
         event: int | None = None,
-    ) -> dict[str, Any]:
-        """Append one entry and return it (as :meth:`entries` will show it): a frame for
-        ``in``/``out``, a note for ``note``. ``bytes`` data shows as text, undecodable bytes as
-        backslash escapes."""
+    ) -> None:
+        """Append one entry: a frame for ``in``/``out``, a note for ``note``. ``bytes`` data
+        shows as text, undecodable bytes as backslash escapes, when :meth:`entries` reads it
+        (recording sits on every request's path, so nothing is built here)."""
         if direction not in ("in", "out", "note"):
             raise ValueError(f"direction must be 'in', 'out' or 'note', got {direction!r}")
         if direction == "note" and event is not None:
             raise ValueError("a note has no event index")
         raw = (next(self._seq), self._clock(), scenario, exchange, direction, kind, data, event)
         self._append(raw)
-        return self._entry(raw)
 
     def writer(
         self, scenario: str, exchange: int, kind: str
@@ -169,8 +168,8 @@ class Journal:
 
         def record(
             direction: Direction, kind: str, data: Any = None, *, event: int | None = None
-        ) -> dict[str, Any]:
-            return self.record(
+        ) -> None:
+            self.record(
                 scenario=scenario,
                 exchange=exchange,
                 direction=direction,

@@ -241,13 +241,24 @@ class Exchange:
         event index, as ``out`` frames of ``kind`` (see :meth:`Journal.writer`)."""
         return self.state.journal.writer(self.scenario.name, self.number, kind)
 
-    def request(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> None:
+    def request(
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        decoded: Any = None,
+    ) -> None:
         """Journal the request as an ``in`` ``http_request`` frame: method, path, headers (the
-        ``Authorization`` credential cut short) and the body (as JSON when it is JSON)."""
-        try:
-            shown: Any = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            shown = body.decode("utf-8", errors="backslashreplace")
+        ``Authorization`` credential cut short) and the body (as JSON when it is JSON;
+        ``decoded``: the body already decoded by the caller, so it is not parsed twice)."""
+        shown = decoded
+        if shown is None:
+            try:
+                shown = json.loads(body)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                shown = body.decode("utf-8", errors="backslashreplace")
         self.frame(
             "in",
             "http_request",

@@ -24,7 +24,7 @@ from voicewire.simulators.llm.plan import (
     stream_events,
     usage_payload,
 )
-from voicewire.simulators.llm.request import RequestError, read_request
+from voicewire.simulators.llm.request import RequestError, decode_body, request_from_json
 from voicewire.simulators.llm.templates import StreamTemplates
 from voicewire.simulators.scenario import StatusFault, Timing
 
@@ -78,6 +78,12 @@ def _status_answer(exchange: Exchange, fault: StatusFault) -> ErrorAnswer:
     return ErrorAnswer(fault.code, body, headers)
 
 
+def _refused(exchange: Exchange, problem: RequestError) -> ErrorAnswer:
+    """The 400 of a request the simulator cannot act on (SRV-1), journaled."""
+    exchange.frame("out", "http_error", {"status": 400, "message": str(problem)})
+    return ErrorAnswer(400, error_body(400, str(problem), "invalid_request_error"))
+
+
 def decide_completion(
     exchange: Exchange,
     *,
@@ -94,12 +100,16 @@ def decide_completion(
     scenario's ``on_unmatched``; journals the rule; counts the key's usage; answers a
     ``status`` fault, else a completion whose stream is planned lazily.
     """
-    exchange.request(method, path, headers, body)
     try:
-        chat = read_request(body)
+        document = decode_body(body)
     except RequestError as exc:
-        exchange.frame("out", "http_error", {"status": 400, "message": str(exc)})
-        return ErrorAnswer(400, error_body(400, str(exc), "invalid_request_error"))
+        exchange.request(method, path, headers, body)
+        return _refused(exchange, exc)
+    exchange.request(method, path, headers, body, decoded=document)
+    try:
+        chat = request_from_json(document)
+    except RequestError as exc:
+        return _refused(exchange, exc)
 
     attempt = exchange.next_attempt(body)
     text = chat.last_user_text

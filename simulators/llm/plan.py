@@ -85,8 +85,9 @@ def usage_payload(reply: LLMReply, request: ChatCompletionRequest) -> dict[str, 
         prompt = sum(3 + _tokens(message_text(m)) for m in request.messages)
     completion = script.completion_tokens
     if completion is None:
-        generated = reply.content + (reply.reasoning or "")
-        completion = _tokens(generated) + sum(
+        # The length of content + reasoning, without joining two long strings per request.
+        generated = len(reply.content) + len(reply.reasoning or "")
+        completion = math.ceil(generated / 4) + sum(
             _tokens(call.arguments_text) + 1 for call in reply.tool_calls
         )
     reasoning = script.reasoning_tokens

@@ -6,7 +6,14 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["ChatCompletionRequest", "RequestError", "message_text", "read_request"]
+__all__ = [
+    "ChatCompletionRequest",
+    "RequestError",
+    "decode_body",
+    "message_text",
+    "read_request",
+    "request_from_json",
+]
 
 
 class RequestError(ValueError):
@@ -47,12 +54,21 @@ def message_text(message: dict[str, Any]) -> str:
     return ""
 
 
-def read_request(body: bytes) -> ChatCompletionRequest:
-    """Parse and check a request body; RequestError names the offending field."""
+def decode_body(body: bytes) -> Any:
+    """A request body as JSON; RequestError when it is not JSON."""
     try:
-        data = json.loads(body)
+        return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RequestError(f"request body is not valid JSON: {exc}") from None
+
+
+def read_request(body: bytes) -> ChatCompletionRequest:
+    """Parse and check a request body; RequestError names the offending field."""
+    return request_from_json(decode_body(body))
+
+
+def request_from_json(data: Any) -> ChatCompletionRequest:
+    """Check a decoded request body; RequestError names the offending field."""
     if not isinstance(data, dict):
         raise RequestError("request body must be a JSON object")
     model = data.get("model")

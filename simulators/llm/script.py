@@ -6,6 +6,7 @@ with it (``rules[0].reply.tool_calls[1].name: Field required``).
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Literal
 
@@ -46,9 +47,10 @@ class ToolCallScript(_Script):
     omit_id: bool = Field(default=False, description="send the header without an id")
     index: int | None = Field(default=None, ge=0, description="default: position in the list")
 
-    @property
+    @functools.cached_property
     def arguments_text(self) -> str:
-        """The argument string exactly as it goes on the wire."""
+        """The argument string exactly as it goes on the wire (computed once: a scripted
+        reply is planned again for every request)."""
         if isinstance(self.arguments, str):
             return self.arguments
         return json.dumps(self.arguments, ensure_ascii=False)

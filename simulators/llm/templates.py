@@ -14,6 +14,8 @@ bytes; a reply larger than the byte bound is simply never kept.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections import OrderedDict
 from collections.abc import Iterator
 
@@ -25,17 +27,45 @@ from voicewire.simulators.llm.script import LLMReply
 __all__ = ["StreamTemplates"]
 
 
+@functools.lru_cache(maxsize=256)
+def _tail_length(model: str) -> int:
+    """How many bytes at the end of every encoded chunk of ``model`` depend neither on the
+    completion ``id`` nor on ``created``: found by encoding an empty chunk under two identities
+    and measuring their common ending (the wire module alone knows the chunk's shape). The
+    ending after ``created`` is the same for every identity, so it is measured once per model.
+    """
+    mine = encode_event(chat_chunk("chatcmpl-a", 1, model, {}))
+    other = encode_event(chat_chunk("chatcmpl-a~", 2, model, {}))
+    common = 0
+    for a, b in zip(reversed(mine), reversed(other), strict=False):
+        if a != b:
+            break
+        common += 1
+    return common
+
+
+# Stand-ins encoded in place of a completion's id and created, then replaced by the real ones:
+# neither can occur elsewhere in an empty chunk.
+_ID_STAND_IN = "voicewire-id-stand-in"
+_CREATED_STAND_IN = 918273645546372819
+
+
+@functools.lru_cache(maxsize=256)
+def _head_parts(model: str) -> tuple[bytes, bytes, bytes]:
+    """The head of every chunk of ``model`` around its id and created value: encoding a chunk
+    per request only to cut its head off cost more than writing the first events."""
+    sample = encode_event(chat_chunk(_ID_STAND_IN, _CREATED_STAND_IN, model, {}))
+    head = sample[: len(sample) - _tail_length(model)]
+    before_id, rest = head.split(json.dumps(_ID_STAND_IN).encode(), 1)
+    between, after = rest.split(str(_CREATED_STAND_IN).encode(), 1)
+    return before_id, between, after
+
+
 def _chunk_head(completion_id: str, created: int, model: str) -> bytes:
     """The bytes every encoded chunk of this completion starts with, up to the last one that
-    depends on its ``id`` and ``created``: found by encoding an empty chunk under this identity
-    and under another one and cutting their common ending off (the wire module alone knows the
-    chunk's shape)."""
-    mine = encode_event(chat_chunk(completion_id, created, model, {}))
-    other = encode_event(chat_chunk(completion_id + "~", created + 1, model, {}))
-    common = 0
-    while common < min(len(mine), len(other)) and mine[-1 - common] == other[-1 - common]:
-        common += 1
-    return mine[: len(mine) - common]
+    depends on its ``id`` and ``created``."""
+    before_id, between, after = _head_parts(model)
+    return before_id + json.dumps(completion_id).encode() + between + str(created).encode() + after
 
 
 class StreamTemplates:
