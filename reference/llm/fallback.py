@@ -86,6 +86,13 @@ class FallbackAdapter(EventEmitter[FallbackEvent]):
                 AvailabilityChangedEvent(llm=self.llms[index], available=available),
             )
 
+    def mark_failed(self, index: int, chat_ctx: ChatContext, tools: Any, options: dict) -> None:
+        """LLM ``index`` failed before visible output: mark it unavailable (with the
+        ``llm_availability_changed`` event, FALLBACK-1) and probe it in the background until
+        it answers again (FALLBACK-4)."""
+        self._set_available(index, False)
+        self._start_probe(index, chat_ctx, tools, options)
+
     def _start_probe(self, index: int, chat_ctx: ChatContext, tools: Any, options: dict) -> None:
         """Replay the request on an unavailable LLM in the background (FALLBACK-4)."""
         running = self._probes.get(index)
@@ -159,8 +166,7 @@ class FallbackLLMStream(ChunkStream):
                 return
             except APIError as error:
                 failures.append(f"{llm.label}: {error}")
-                adapter._set_available(index, False)  # FALLBACK-1
-                adapter._start_probe(index, self._chat_ctx, self._tools, self._options)
+                adapter.mark_failed(index, self._chat_ctx, self._tools, self._options)
                 if sent_output and not adapter.retry_on_chunk_sent:
                     raise  # FALLBACK-2
         raise APIConnectionError(  # FALLBACK-3
