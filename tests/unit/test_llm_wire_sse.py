@@ -280,33 +280,6 @@ def test_event_encode_refuses_what_sse_cannot_carry(event):
 # -- strict framing (the server-side LLM-SSE-1 check) -------------------------------------------
 
 
-def old_sse_payloads(body: bytes) -> tuple[list[str], list[str]]:
-    """A frozen copy of the suite's former ``sse_payloads`` (on bytes instead of an Answer):
-    the oracle strict_framing must agree with."""
-    problems: list[str] = []
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        return [], [f"the stream is not UTF-8: {exc}"]
-    if not text.endswith("\n\n"):
-        problems.append(f"the stream does not end with a blank line: ...{text[-60:]!r}")
-    payloads: list[str] = []
-    for number, frame in enumerate(text.split("\n\n")):
-        lines = [line for line in frame.split("\n") if line and not line.startswith(":")]
-        if not lines:
-            continue
-        if len(lines) != 1 or not lines[0].startswith("data: "):
-            problems.append(f"frame {number} is not one 'data: ' line: {frame[:80]!r}")
-            continue
-        payloads.append(lines[0][len("data: ") :])
-    if not payloads or payloads[-1] != "[DONE]":
-        last = payloads[-1][:80] if payloads else None
-        problems.append(f"the last data frame is {last!r}, not [DONE]")
-    if payloads.count("[DONE]") > 1:
-        problems.append(f"[DONE] appears {payloads.count('[DONE]')} times")
-    return payloads, problems
-
-
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(UNICODE, max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner),
@@ -331,21 +304,6 @@ def test_strict_framing_accepts_what_the_server_encodes(payloads, extras, data):
     assert payload_texts == [
         e[len(b"data: ") : -2].decode() for e in map(encode_event, payloads)
     ] + ["[DONE]"]
-    assert strict_framing(body) == old_sse_payloads(body)
-
-
-sse_ish = st.lists(
-    st.sampled_from(
-        ["data: ", "data:", "[DONE]", "{}", "\n", "\n\n", "\r\n", ": c", "event: x", "é", " "]
-    ),
-    max_size=14,
-).map(lambda parts: "".join(parts).encode())
-
-
-@settings(max_examples=300)
-@given(body=sse_ish | st.binary(max_size=40))
-def test_strict_framing_agrees_with_the_old_check_on_anything(body):
-    assert strict_framing(body) == old_sse_payloads(body)
 
 
 @pytest.mark.parametrize(
