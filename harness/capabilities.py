@@ -28,11 +28,18 @@ __all__ = [
     "Capability",
     "CapabilityTable",
     "Direction",
+    "ImplementationUnavailable",
     "Operation",
     "ProtocolSpec",
 ]
 
 Direction = Literal["client", "server"]
+
+
+class ImplementationUnavailable(RuntimeError):
+    """A named implementation's part cannot be built here (an optional dependency is missing);
+    the message says what to install."""
+
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*$")
 
@@ -97,8 +104,11 @@ class ProtocolSpec:
     - ``capabilities``: the rows this protocol adds to the table;
     - ``event_types``: the canonical event classes its operations report (each with a
       ``type`` literal, e.g. ``llm.chunk``), joined into the union of every event;
-    - ``reference_part``: builds the object that performs this protocol's operations for the
-      ``reference`` IUT (it has one coroutine method per operation, see :attr:`Operation.method`);
+    - ``implementations``: named implementations of the protocol that ``--iut <name>`` can
+      test (``reference``: voicewire's own; ``livekit``: upstream livekit-agents), each a
+      factory of the *part* that performs this protocol's operations (one coroutine method per
+      operation, see :attr:`Operation.method`); a factory raises
+      :class:`ImplementationUnavailable` when the implementation cannot be had here;
     - ``driver_methods``: conveniences suites and users call on ``voicewire_iut``
       (``voicewire_iut.chat(...)``), each a function of the driver and its arguments;
     - ``served_by_default``: whether a ``url:`` IUT that names no protocols serves this one.
@@ -107,13 +117,13 @@ class ProtocolSpec:
     name: str
     capabilities: tuple[Capability, ...]
     event_types: tuple[type[BaseModel], ...] = ()
-    reference_part: Callable[[], Any] | None = None
+    implementations: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
     driver_methods: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     served_by_default: bool = False
 
-    def with_reference(self, part: Callable[[], Any]) -> ProtocolSpec:
-        """This spec with the reference implementation's part factory set."""
-        return replace(self, reference_part=part)
+    def with_implementation(self, name: str, part: Callable[[], Any]) -> ProtocolSpec:
+        """This spec with one more named implementation's part factory."""
+        return replace(self, implementations={**self.implementations, name: part})
 
     def __post_init__(self) -> None:
         for capability in self.capabilities:
@@ -234,6 +244,11 @@ class CapabilityTable:
             raise KeyError(
                 f"unknown operation {name!r} (known: {sorted(self._operations)})"
             ) from None
+
+    def implementation_names(self) -> list[str]:
+        """Every named implementation some protocol registers (``reference`` first)."""
+        names = {name for spec in self.protocols for name in spec.implementations}
+        return sorted(names, key=lambda name: (name != "reference", name))
 
     def operations_of(self, capabilities: Iterable[str]) -> list[Operation]:
         """The operations an IUT declaring ``capabilities`` must implement."""

@@ -1,6 +1,8 @@
 """``--iut`` values: which implementation a run tests.
 
 - ``reference``: voicewire's reference implementation and, as the server, its own simulator;
+  any other named implementation a protocol registers (``livekit``: upstream livekit-agents,
+  with the ``livekit`` extra) the same way;
 - ``python:pkg.module:factory``: ``factory()`` returns an object implementing the adapter
   protocol of :mod:`voicewire.harness.iut` (the module is imported from the current directory
   too, like ``python -m`` does);
@@ -20,7 +22,7 @@ from collections.abc import Mapping
 from voicewire.harness.command_iut import CommandIUT
 from voicewire.harness.iut import IUT, IUTSpecError, check_adapter
 from voicewire.harness.protocols import TABLE
-from voicewire.harness.reference_iut import ReferenceIUT
+from voicewire.harness.reference_iut import ImplementationIUT, ReferenceIUT
 from voicewire.harness.url_iut import URLIUT
 from voicewire.simulators.core.credentials import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
@@ -59,6 +61,8 @@ def parse_iut_spec(spec: str, *, env: Mapping[str, str] | None = None) -> IUT:
     spec = spec.strip()
     if spec == "reference":
         return ReferenceIUT()
+    if spec in TABLE.implementation_names():
+        return ImplementationIUT(spec)
     kind, sep, rest = spec.partition(":")
     if sep and kind == "python":
         return _load_python(rest)
@@ -75,6 +79,6 @@ def parse_iut_spec(spec: str, *, env: Mapping[str, str] | None = None) -> IUT:
             table=TABLE,
         )
     raise IUTSpecError(
-        f"unknown --iut {spec!r}: use 'reference', 'python:pkg.module:factory', "
-        "'cmd:<command>' or 'url:<base_url>'"
+        f"unknown --iut {spec!r}: use {', '.join(map(repr, TABLE.implementation_names()))}, "
+        "'python:pkg.module:factory', 'cmd:<command>' or 'url:<base_url>'"
     )

@@ -20,7 +20,7 @@ journal records."""
 TABLE = CapabilityTable(
     [
         WIRE,
-        llm.PROTOCOL.with_reference(llm_reference.LLMReference),
+        llm.PROTOCOL.with_implementation("reference", llm_reference.LLMReference),
     ]
 )
 """Every registered capability, operation and event type."""

@@ -1,10 +1,12 @@
-"""The ``reference`` IUT: voicewire's reference implementation of every registered protocol.
+"""Named implementations as IUTs: ``--iut reference`` (voicewire's own) and ``--iut livekit``
+(upstream livekit-agents).
 
-Each protocol contributes a *part* (its ``ProtocolSpec.reference_part``), an object with one
-coroutine method per operation; this adapter declares every capability in the table and
-hands each operation to the part of its protocol. Its server side is voicewire's own
-simulator (the embedded one the harness starts), so ``voicewire run --iut reference`` checks
-both directions of the contract against the executable spec.
+Each protocol registers the *parts* of its named implementations
+(``ProtocolSpec.implementations``): objects with one coroutine method per operation. An
+:class:`ImplementationIUT` declares every capability of the protocols its implementation
+covers and hands each operation to the part of its protocol. Its server side is voicewire's
+own simulator (the embedded one the harness starts), so ``voicewire run --iut reference``
+checks both directions of the contract against the executable spec.
 
 To test a variant of the reference, replace one part::
 
@@ -21,27 +23,41 @@ from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
-from voicewire.harness.iut import Target
+from voicewire.harness.capabilities import ImplementationUnavailable
+from voicewire.harness.iut import IUTSpecError, Target
 from voicewire.harness.protocols import TABLE
 
-__all__ = ["ReferenceIUT"]
+__all__ = ["ImplementationIUT", "ReferenceIUT"]
 
 
-class ReferenceIUT:
-    """voicewire's reference implementation behind the IUT protocol."""
+class ImplementationIUT:
+    """The named ``implementation`` behind the IUT protocol, one part per protocol it covers
+    (``parts`` replaces some of them)."""
 
-    def __init__(self, parts: Mapping[str, Any] | None = None, *, name: str = "reference") -> None:
-        self.name = name
+    def __init__(
+        self,
+        implementation: str,
+        parts: Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+    ) -> None:
         overrides = dict(parts or {})
         unknown = set(overrides) - {spec.name for spec in TABLE.protocols}
         if unknown:
             raise ValueError(f"parts name unknown protocols: {sorted(unknown)}")
+        self.name = name or implementation
         self.parts: dict[str, Any] = {}
         for spec in TABLE.protocols:
+            factory = spec.implementations.get(implementation)
             if spec.name in overrides:
                 self.parts[spec.name] = overrides[spec.name]
-            elif spec.reference_part is not None:
-                self.parts[spec.name] = spec.reference_part()
+            elif factory is not None:
+                try:
+                    self.parts[spec.name] = factory()
+                except ImplementationUnavailable as exc:
+                    raise IUTSpecError(f"--iut {implementation}: {exc}") from None
+        if not self.parts:
+            raise IUTSpecError(f"no protocol has an implementation called {implementation!r}")
         self.capabilities = frozenset(
             capability.name for capability in TABLE if capability.protocol in self.parts
         )
@@ -62,3 +78,10 @@ class ReferenceIUT:
         """Hand operation ``name`` to the part of its protocol."""
         operation, capability = TABLE.operation(name)
         return await getattr(self.parts[capability.protocol], operation.method)(request)
+
+
+class ReferenceIUT(ImplementationIUT):
+    """voicewire's reference implementation behind the IUT protocol."""
+
+    def __init__(self, parts: Mapping[str, Any] | None = None, *, name: str = "reference") -> None:
+        super().__init__("reference", parts, name=name)
