@@ -276,6 +276,17 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[Any]:
+    if not _spec_ids(item):
+        return (yield)
+    from voicewire.harness.verdicts import collect_expectations
+
+    # A case that names SPEC IDs reports every expectation it breaks, not only the first.
+    with collect_expectations():
+        return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     report = yield
     spec_ids = _spec_ids(item)

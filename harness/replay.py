@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from voicewire.harness.verdicts import collect_expectations
 
 __all__ = ["REPLAY_FORMAT", "property_family"]
 
@@ -60,7 +61,10 @@ def property_family(
 
             def run_example(example: dict[str, Any]) -> None:
                 voicewire_case.property_input = example
-                check(voicewire_iut, voicewire_simulator, example)
+                # Each example reports all it broke, and fails by itself so hypothesis can
+                # shrink it (expectations recorded for the case would pass the example).
+                with collect_expectations():
+                    check(voicewire_iut, voicewire_simulator, example)
 
             search = given(example=strategy)(run_example)
             profile_examples = settings.default.max_examples

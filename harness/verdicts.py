@@ -5,10 +5,14 @@ the run only with ``--strict``); a case whose capability the IUT lacks is ``UNSU
 a case the harness could not carry out (the adapter crashed, the driver broke its protocol,
 the case timed out) is ``ERROR``.
 
-A case names its SPEC IDs with ``@pytest.mark.spec``. When it fails with a
-:class:`SpecViolation` (raised by :func:`expect`), only the IDs the violation names are
-broken; a plain ``AssertionError`` breaks all of the case's IDs. The case's outcome is FAIL
-when a broken ID is MUST, NON-STRICT when every broken ID is SHOULD or MAY.
+A case names its SPEC IDs with ``@pytest.mark.spec``. Its expectations are soft: a failed
+:func:`expect` is recorded and the case goes on, so a bug that breaks two rules is blamed on
+both; at the end of the case every broken expectation is reported together
+(:class:`ExpectationsBroken`). :func:`require` is the hard form, for a precondition the rest
+of the case cannot do without (no stream was received: nothing else can be judged). Only the
+IDs the broken expectations name are broken; a plain ``AssertionError`` breaks all of the
+case's IDs. The case's outcome is FAIL when a broken ID is MUST, NON-STRICT when every broken
+ID is SHOULD or MAY.
 
 A requirement's result is the worst over its cases: FAIL, then ERROR, then NON-STRICT, then
 PASS (at least one case passed), then UNSUPPORTED (no case could run).
@@ -19,7 +23,9 @@ The report model (:class:`RunReport`) is what ``--json`` writes; its JSON schema
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator, Sequence
 from enum import Enum
 from typing import Any
 
@@ -28,14 +34,17 @@ from voicewire.harness.requirements import REQUIREMENTS, Level
 
 __all__ = [
     "CaseResult",
+    "ExpectationsBroken",
     "Outcome",
     "Repro",
     "RequirementResult",
     "RunReport",
     "SpecViolation",
     "case_outcome",
+    "collect_expectations",
     "expect",
     "report_json_schema",
+    "require",
     "requirement_results",
     "run_exit_code",
 ]
@@ -70,10 +79,88 @@ class SpecViolation(AssertionError):
         self.message = message
 
 
-def expect(condition: object, ids: str | Sequence[str], message: str) -> None:
-    """Raise :class:`SpecViolation` for ``ids`` with ``message`` unless ``condition`` holds."""
-    if not condition:
-        raise SpecViolation((ids,) if isinstance(ids, str) else ids, message)
+class ExpectationsBroken(SpecViolation):
+    """Every expectation one case (or one generated example) broke, in the order they broke;
+    ``consequence`` is what the case raised afterwards, when it could not go on."""
+
+    def __init__(
+        self, violations: Sequence[SpecViolation], consequence: BaseException | None = None
+    ) -> None:
+        if not violations:
+            raise ValueError("ExpectationsBroken needs at least one violation")
+        self.violations = tuple(violations)
+        self.consequence = consequence
+        ids: list[str] = []
+        for violation in self.violations:
+            ids.extend(rid for rid in violation.ids if rid not in ids)
+        lines = [str(violation) for violation in self.violations]
+        if consequence is not None:
+            lines.append(
+                "(the case could not go on: "
+                f"{type(consequence).__name__}: {str(consequence)[:300]})"
+            )
+        super().__init__(ids, "\n".join(lines))
+        self.args = ("\n".join(lines),)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+_RECORDED: contextvars.ContextVar[list[SpecViolation] | None] = contextvars.ContextVar(
+    "voicewire_expectations", default=None
+)
+
+
+class _CaseStopped(Exception):
+    """Raised by :func:`require` after recording: nothing more of the case can be judged."""
+
+
+@contextlib.contextmanager
+def collect_expectations() -> Iterator[list[SpecViolation]]:
+    """Record the expectations broken inside the block instead of raising at the first; at
+    its end raise :class:`ExpectationsBroken` with all of them (an exception the block raised
+    after a broken expectation is kept as its ``consequence``). The pytest plugin wraps every
+    case that names SPEC IDs in one; property families wrap every generated example."""
+    violations: list[SpecViolation] = []
+    token = _RECORDED.set(violations)
+    try:
+        yield violations
+    except _CaseStopped:
+        pass
+    except SpecViolation as exc:
+        if not violations:
+            raise
+        violations.append(exc)
+    except Exception as exc:
+        if not violations:
+            raise
+        raise ExpectationsBroken(violations, consequence=exc) from exc
+    finally:
+        _RECORDED.reset(token)
+    if violations:
+        raise ExpectationsBroken(violations)
+
+
+def expect(condition: object, ids: str | Sequence[str], message: str) -> bool:
+    """Check one expectation of the SPEC: when ``condition`` is false, the case breaks ``ids``
+    (``message`` says what was expected and what came). Inside a case it is recorded and the
+    case goes on (every broken expectation is reported); outside one it raises
+    :class:`SpecViolation` at once. Returns whether it held."""
+    if condition:
+        return True
+    violation = SpecViolation((ids,) if isinstance(ids, str) else ids, message)
+    recorded = _RECORDED.get()
+    if recorded is None:
+        raise violation
+    recorded.append(violation)
+    return False
+
+
+def require(condition: object, ids: str | Sequence[str], message: str) -> None:
+    """Like :func:`expect`, for a precondition: when it does not hold, the case stops there
+    (after recording it) because nothing after it could be judged."""
+    if not expect(condition, ids, message):
+        raise _CaseStopped
 
 
 def case_outcome(broken_ids: Iterable[str]) -> Outcome:
