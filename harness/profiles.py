@@ -43,9 +43,13 @@ def register_profiles() -> None:
     )
 
 
-def load_profile(name: str | None, *, examples: int | None = None) -> str:
+def load_profile(name: str | None, *, examples: int | None = None, seeded: bool = False) -> str:
     """Load voicewire's profile ``name`` (None: keep the current one) and, with ``examples``,
     cap its examples per property test; returns the name of the profile now loaded.
+
+    ``seeded``: the run gives hypothesis a seed (``--hypothesis-seed``), which must choose the
+    examples: derandomization (which would ignore it) is turned off, and with no example
+    database the same seed still gives the same examples.
 
     Raises ``ValueError`` for a name that is not one of :data:`PROFILE_NAMES`.
     """
@@ -62,4 +66,10 @@ def load_profile(name: str | None, *, examples: int | None = None) -> str:
             f"{base}+examples", parent=settings.get_profile(base), max_examples=examples
         )
         settings.load_profile(f"{base}+examples")
+    if seeded and settings.default.derandomize:
+        base = settings.get_current_profile_name()
+        settings.register_profile(
+            f"{base}+seeded", parent=settings.get_profile(base), derandomize=False, database=None
+        )
+        settings.load_profile(f"{base}+seeded")
     return settings.get_current_profile_name()

@@ -99,8 +99,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if profile is not None or examples is not None:
         from voicewire.harness.profiles import load_profile
 
+        # A seed given to hypothesis must choose the examples, also under a derandomized
+        # profile: `voicewire run --seed N` passes it.
+        seeded = config.getoption("hypothesis_seed", default=None) is not None
         try:
-            config.stash[_PROFILE] = load_profile(profile, examples=examples)
+            config.stash[_PROFILE] = load_profile(profile, examples=examples, seeded=seeded)
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
 

@@ -150,3 +150,33 @@ def test_the_readme_user_example_runs_in_a_users_repo(tmp_path):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "UNSUPPORTED: url:http://127.0.0.1:9/v1 does not declare 'llm.chat'" in done.stdout
+
+
+def test_a_seed_chooses_the_examples_also_under_the_derandomized_profile(tmp_path):
+    """`voicewire run --seed N` gives hypothesis the seed: another seed draws other examples,
+    the same seed the same ones (no example database)."""
+    body = """
+        import json, pathlib
+        from hypothesis import given, strategies as st
+
+        seen = []
+
+        @given(st.integers())
+        def test_draws(n):
+            seen.append(n)
+            pathlib.Path("drawn.json").write_text(json.dumps(seen))
+    """
+
+    def drawn(*args: str) -> list[int]:
+        done = _run_pytest(tmp_path, body, "--voicewire-profile", "ci", *args)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return json.loads((tmp_path / "drawn.json").read_text())
+
+    first, again, other = (
+        drawn("--hypothesis-seed", "1"),
+        drawn("--hypothesis-seed", "1"),
+        drawn("--hypothesis-seed", "2"),
+    )
+    assert first == again
+    assert first != other
+    assert drawn() == drawn()  # no seed: the derandomized profile, stable as before
