@@ -16,10 +16,11 @@ pytest case that
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from hypothesis import example as hypothesis_example
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from voicewire.harness.verdicts import collect_expectations
@@ -32,12 +33,18 @@ Check = Callable[[Any, Any, dict[str, Any]], None]
 
 
 def property_family(
-    name: str, strategy: st.SearchStrategy[dict[str, Any]], *, max_examples: int | None = None
+    name: str,
+    strategy: st.SearchStrategy[dict[str, Any]],
+    *,
+    max_examples: int | None = None,
+    boundaries: Sequence[dict[str, Any]] = (),
 ) -> Callable:
     """Decorate ``check(voicewire_iut, voicewire_simulator, example)`` into a case.
 
     ``max_examples`` caps the active profile's example count for this family (a family whose
-    examples are slow); it never raises it.
+    examples are slow); it never raises it. ``boundaries`` are examples that run every time,
+    before the generated ones: the shallow edge cases (empty, zero, exactly at a limit) a
+    modest example budget could miss.
     """
     if max_examples is not None and (isinstance(max_examples, bool) or max_examples < 1):
         raise ValueError(f"max_examples must be a positive int, got {max_examples!r}")
@@ -67,6 +74,8 @@ def property_family(
                     check(voicewire_iut, voicewire_simulator, example)
 
             search = given(example=strategy)(run_example)
+            for boundary in reversed(boundaries):
+                search = hypothesis_example(example=boundary)(search)
             profile_examples = settings.default.max_examples
             if max_examples is not None and max_examples < profile_examples:
                 search = settings(max_examples=max_examples)(search)

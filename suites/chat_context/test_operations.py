@@ -494,6 +494,39 @@ def changed(items: list[dict[str, Any]], index: int, **fields: Any) -> list[dict
 EQ_ITEMS = [SYS, U1, A1, C1, O1, A2, U2]
 
 
+_IMAGE = {
+    "type": "image_content",
+    "id": "img_1",
+    "image": "https://example.com/paris.png",
+    "inference_detail": "auto",
+}
+
+
+@pytest.mark.spec("CTX-EQ-1")
+@pytest.mark.capability("chat_context")
+@pytest.mark.parametrize(
+    ("mine", "theirs", "equivalent"),
+    [
+        pytest.param(_IMAGE, dict(_IMAGE), True, id="same-image"),
+        pytest.param(_IMAGE, {**_IMAGE, "image": "https://example.com/rome.png"}, False, id="url"),
+        pytest.param(_IMAGE, {**_IMAGE, "id": "img_2"}, False, id="image-id"),
+    ],
+)
+def test_is_equivalent_compares_image_parts(
+    voicewire_iut: Any, mine: dict[str, Any], theirs: dict[str, Any], equivalent: bool
+) -> None:
+    """Image parts are content too: the same image is equivalent, another is not."""
+    ours = changed(EQ_ITEMS, 1, content=["Where is this?", mine])
+    other = changed(EQ_ITEMS, 1, content=["Where is this?", theirs])
+    result = voicewire_iut.context("is_equivalent", ctx_of(*ours), other=ctx_of(*other))
+    expect(
+        result.error is None and result.value is equivalent,
+        "CTX-EQ-1",
+        f"is_equivalent with image parts {mine} and {theirs}: expected {equivalent}, got "
+        f"{result.value!r} (error {result.error})",
+    )
+
+
 @pytest.mark.spec("CTX-EQ-1")
 @pytest.mark.capability("chat_context")
 def test_is_equivalent_ignores_timestamps(voicewire_iut: Any) -> None:
@@ -526,6 +559,7 @@ def test_is_equivalent_ignores_timestamps(voicewire_iut: Any) -> None:
         pytest.param(changed(EQ_ITEMS, 4, output="rainy"), id="output-output"),
         pytest.param(changed(EQ_ITEMS, 4, is_error=True), id="output-is_error"),
         pytest.param(EQ_ITEMS[:-1], id="one-item-fewer"),
+        pytest.param(changed(EQ_ITEMS, 1, content=[*U1["content"], _IMAGE]), id="image-added"),
         pytest.param([msg("u1", "user", t=2.0)], id="different-length"),
     ],
 )

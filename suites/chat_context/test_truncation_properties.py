@@ -27,7 +27,12 @@ import pytest
 from hypothesis import strategies as st
 from voicewire.harness.replay import property_family
 from voicewire.harness.verdicts import expect
-from voicewire.suites.builders import item_payload
+from voicewire.suites.builders import (
+    function_call,
+    function_call_output,
+    item_payload,
+)
+from voicewire.suites.builders import message as message_item
 from voicewire.suites.strategies import chat_context_dicts
 
 INSTRUCTION_ROLES = ("system", "developer")
@@ -138,6 +143,29 @@ def truncation_examples(draw: st.DrawFn) -> dict[str, Any]:
     return {"ctx": {"items": items}, "max_items": max_items}
 
 
+def _boundary(items: list[dict[str, Any]], max_items: int) -> dict[str, Any]:
+    return {"ctx": {"items": items}, "max_items": max_items}
+
+
+_SYSTEM = message_item(
+    "system", "You are a helpful voice agent.", id="item_instructions", created_at=1.0
+)
+_USER = message_item("user", "Weather?", id="item_user", created_at=2.0)
+_CALL = function_call("item_call", "call_a", t=3.0)
+_OUTPUT = function_call_output("item_output", "call_a", t=4.0)
+_REPLY = message_item("assistant", "Sunny.", id="item_reply", created_at=5.0)
+
+TRUNCATION_BOUNDARIES = [
+    _boundary([], 0),  # nothing to keep
+    _boundary([_SYSTEM], 0),  # only the instructions survive a zero
+    _boundary([_SYSTEM, _USER, _CALL, _OUTPUT, _REPLY], 5),  # exactly at the limit
+    _boundary([_SYSTEM, _USER, _CALL, _OUTPUT, _REPLY], 3),  # the window starts on a call
+    _boundary([_SYSTEM, _USER, _CALL, _OUTPUT, _REPLY], 2),  # ... on an output
+    _boundary([_USER, _CALL, _OUTPUT, _REPLY, _SYSTEM], 1),  # instructions last, inside W
+]
+"""The shallow edges of the truncation family, run every time before the generated ones."""
+
+
 def _truncated(iut: Any, ctx: dict[str, Any], max_items: int, rule: str) -> list[dict[str, Any]]:
     result = iut.context("truncate", ctx, max_items=max_items)
     expect(
@@ -159,7 +187,7 @@ def _truncated(iut: Any, ctx: dict[str, Any], max_items: int, rule: str) -> list
     "CTX-OAI-2",
 )
 @pytest.mark.capability("chat_context")
-@property_family("chat-context-truncation", truncation_examples())
+@property_family("chat-context-truncation", truncation_examples(), boundaries=TRUNCATION_BOUNDARIES)
 def test_truncation_matches_the_model(
     voicewire_iut: Any, voicewire_simulator: Any, example: dict[str, Any]
 ) -> None:

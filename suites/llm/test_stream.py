@@ -15,6 +15,7 @@ case scripts the exact SSE frames: every event of a reply is replaced by a raw l
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -66,16 +67,22 @@ def replying(
     return scenario(name, {"reply": reply, "faults": faults or []})
 
 
-def _data_line(payload: dict[str, Any]) -> str:
+def _data_line(payload: dict[str, Any], *, ascii_only: bool = True) -> str:
     """A payload as one SSE ``data:`` line (the raw-frame scenario adds the blank line)."""
-    return encode_event(payload).decode().rstrip("\n")
+    return encode_event(payload, ascii_only=ascii_only).decode().rstrip("\n")
 
 
 def chunk_frame(
-    delta: dict[str, Any], finish_reason: str | None = None, *, chunk_id: str = RAW_ID
+    delta: dict[str, Any],
+    finish_reason: str | None = None,
+    *,
+    chunk_id: str = RAW_ID,
+    ascii_only: bool = True,
 ) -> str:
-    """One ``chat.completion.chunk`` SSE data line with a single choice."""
-    return _data_line(chat_chunk(chunk_id, 1_700_000_000, MODEL, delta, finish_reason))
+    """One ``chat.completion.chunk`` SSE data line with a single choice (``ascii_only=False``:
+    non-ASCII characters as raw UTF-8 rather than escapes)."""
+    chunk = chat_chunk(chunk_id, 1_700_000_000, MODEL, delta, finish_reason)
+    return _data_line(chunk, ascii_only=ascii_only)
 
 
 def usage_frame(usage: dict[str, Any], *, chunk_id: str = RAW_ID) -> str:
@@ -85,8 +92,11 @@ def usage_frame(usage: dict[str, Any], *, chunk_id: str = RAW_ID) -> str:
     )
 
 
-def raw_stream(name: str, frames: list[str]) -> Scenario:
-    """A scenario whose stream is exactly ``frames``, each written as ``frame + "\\n\\n"``.
+def raw_stream(
+    name: str, frames: list[str], *, extra_faults: Sequence[dict[str, Any]] = ()
+) -> Scenario:
+    """A scenario whose stream is exactly ``frames``, each written as ``frame + "\\n\\n"``
+    (``extra_faults``: more faults, e.g. a ``byte_split``).
 
     A reply of ``n`` one-character pieces without usage has ``n + 3`` events (role chunk,
     ``n`` pieces, finish chunk, ``[DONE]``); the first ``n`` are replaced by the frames (the
@@ -97,6 +107,7 @@ def raw_stream(name: str, frames: list[str]) -> Scenario:
         {"kind": "malformed", "at_event": i, "line": frame} for i, frame in enumerate(frames)
     ]
     faults += [{"kind": "drop", "at_event": i} for i in range(n, n + 3)]
+    faults += list(extra_faults)
     reply = {"content": "x" * n, "fragmentation": {"strategy": "per_char"}, "usage": False}
     return replying(name, reply, faults=faults)
 
@@ -263,6 +274,58 @@ def test_text_survives_every_fragmentation(
 
 @pytest.mark.spec("LLM-TXT-1")
 @pytest.mark.capability("llm.chat")
+def test_raw_utf8_split_inside_characters(
+    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
+) -> None:
+    """A server that writes non-ASCII characters as raw UTF-8 (not escaped), its bytes cut one
+    at a time, so every multi-byte character straddles network writes: the text is intact."""
+    pieces = ["Grüße ", "aus Zürich, ", "你好 ", "🎧🎧"]
+    frames = [
+        chunk_frame({"role": "assistant", "content": ""}),
+        *(chunk_frame({"content": piece}, ascii_only=False) for piece in pieces),
+        chunk_frame({}, "stop"),
+        DONE,
+    ]
+    split = [{"kind": "byte_split", "sizes": [1]}]
+    script = raw_stream("txt-raw-utf8", frames, extra_faults=split)
+    outcome, _ = play(voicewire_iut, voicewire_simulator, script)
+    expect_text(
+        outcome, "".join(pieces), "LLM-TXT-1", "raw UTF-8 cut inside characters must decode"
+    )
+
+
+@pytest.mark.spec("LLM-TXT-1", "LLM-TXT-2", "LLM-ORD-1")
+@pytest.mark.capability("llm.chat")
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [("Plain words, no finish.", "Plain words, no finish."), ("Hi <think>plan", "Hi ")],
+    ids=["text", "unclosed_think"],
+)
+def test_a_stream_without_a_finish_chunk_releases_everything(
+    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator, content: str, expected: str
+) -> None:
+    """A stream that ends without a finish chunk still releases all held text (a partial
+    marker prefix included) and drops only an unclosed thinking block; every chunk carries
+    the server's id."""
+    reply = {
+        "content": content,
+        "finish": False,
+        "fragmentation": {"strategy": "fixed", "size": 5},
+    }
+    target = voicewire_simulator.session(replying("no-finish", reply))
+    outcome = voicewire_iut.chat(llm=target, chat_ctx=user_context(), conn_options=ONE_ATTEMPT)
+    rule = "LLM-TXT-2" if "<think>" in content else "LLM-TXT-1"
+    expect_text(outcome, expected, rule, "a stream without a finish chunk loses no text")
+    ids = server_ids(voicewire_simulator, target)
+    expect(
+        outcome.ids == ids,
+        "LLM-ORD-1",
+        f"every ChatChunk must carry the server's chunk id {ids}, got {outcome.ids}",
+    )
+
+
+@pytest.mark.spec("LLM-TXT-1")
+@pytest.mark.capability("llm.chat")
 def test_empty_and_role_only_deltas_emit_nothing(
     voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
 ) -> None:
@@ -348,6 +411,36 @@ def test_thinking_blocks_are_removed(
 
 
 # -- LLM-TC-1 -------------------------------------------------------------------------------
+
+
+@pytest.mark.spec("LLM-TC-1", "LLM-TC-4")
+@pytest.mark.capability("llm.chat")
+def test_continuations_with_an_empty_id_extend_the_call(
+    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
+) -> None:
+    """Some servers repeat ``"id": ""`` (and ``type``) on every continuation fragment; an empty
+    id is not a new id, so the fragments still extend the call their index names."""
+    continuation = {"index": 0, "id": "", "type": "function", "function": {"arguments": ""}}
+    pieces = ['{"city": ', '"Oslo", ', '"days": 2}']
+    frames = [
+        chunk_frame({"role": "assistant", "content": ""}),
+        chunk_frame({"tool_calls": [tool_call_header(0, "call_e", "get_weather")]}),
+        *(
+            chunk_frame(
+                {"tool_calls": [{**continuation, "function": {"name": "", "arguments": piece}}]}
+            )
+            for piece in pieces
+        ),
+        chunk_frame({}, "tool_calls"),
+        DONE,
+    ]
+    outcome, _ = play(voicewire_iut, voicewire_simulator, raw_stream("tc-empty-id", frames))
+    expect_calls(
+        outcome,
+        [("call_e", "get_weather", "".join(pieces))],
+        ["LLM-TC-1", "LLM-TC-4"],
+        "continuations with an empty id must extend call 0",
+    )
 
 
 @pytest.mark.spec("LLM-TC-1")

@@ -67,11 +67,47 @@ def assembly_ids(reply: LLMReply) -> list[str]:
     return ["LLM-TC-1", "LLM-TC-2"]
 
 
+def _boundary(
+    calls: list[dict[str, Any]], fragmentation: dict[str, Any], **reply: Any
+) -> dict[str, Any]:
+    return {
+        "scenario": {
+            "name": "generated",
+            "rules": [{"reply": {"tool_calls": calls, "fragmentation": fragmentation, **reply}}],
+        }
+    }
+
+
+_CALL = {"id": "call_0", "name": "get_weather", "arguments": '{"city": "Zürich 👋"}'}
+REASSEMBLY_BOUNDARIES = [
+    # Empty arguments, the whole call in one delta.
+    _boundary(
+        [{"id": "call_0", "name": "end_call", "arguments": ""}],
+        {"strategy": "whole", "tool_calls": "one_delta"},
+    ),
+    # One character per fragment, multi-byte characters included, and no finish chunk.
+    _boundary([_CALL], {"strategy": "per_char", "tool_calls": "sequential"}, finish=False),
+    # Every call inside the finish chunk, which says the reply was cut (length).
+    _boundary(
+        [_CALL, {**_CALL, "id": "call_1"}],
+        {"strategy": "whole", "tool_calls": "in_finish"},
+        finish_reason="length",
+    ),
+    # Interleaved calls, one character at a time.
+    _boundary(
+        [_CALL, {**_CALL, "id": "call_1", "name": "end_call"}],
+        {"strategy": "per_char", "tool_calls": "interleaved"},
+    ),
+]
+"""The shallow edges of the reassembly family, run every time before the generated ones."""
+
+
 @pytest.mark.spec("LLM-TC-1", "LLM-TC-2", "LLM-TC-3", "LLM-TC-4", "LLM-TXT-1")
 @pytest.mark.capability("llm.chat")
 @property_family(
     "tool-call-reassembly",
     llm_scenarios(llm_replies(min_calls=1, max_calls=3)).map(lambda s: {"scenario": s}),
+    boundaries=REASSEMBLY_BOUNDARIES,
 )
 def test_tool_call_reassembly(
     voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator, example: dict[str, Any]

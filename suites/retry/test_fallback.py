@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from voicewire.harness.llm import ChatOutcome, FallbackSpec, LLMTarget, ToolSpec
-from voicewire.harness.verdicts import expect
+from voicewire.harness.verdicts import expect, require
 from voicewire.simulators.scenario import Scenario
 from voicewire.simulators.scenario import build_scenario as scenario
 from voicewire.suites.builders import user_context
@@ -100,11 +100,12 @@ def test_failure_before_output_moves_on(
     )
     primary_bodies = _bodies(voicewire_simulator, primary)
     secondary_bodies = _bodies(voicewire_simulator, secondary)
-    expect(
-        primary_bodies and len(secondary_bodies) == 1,
+    # max_retry_per_llm is 0: one attempt each; a background probe may add one to the primary.
+    require(
+        1 <= len(primary_bodies) <= 2 and len(secondary_bodies) == 1,
         "FALLBACK-1",
-        f"expected the primary tried first and the secondary once; they got "
-        f"{len(primary_bodies)} and {len(secondary_bodies)} request(s)",
+        f"expected the primary tried once (a probe may add one) and the secondary once; they "
+        f"got {len(primary_bodies)} and {len(secondary_bodies)} request(s)",
     )
     first = primary_bodies[0]
     for key in ("messages", "tools", "tool_choice", "parallel_tool_calls"):
@@ -223,9 +224,10 @@ def test_every_llm_failing_raises_connection_error(
     outcome = _chat(voicewire_iut, [primary, secondary])
     counts = [len(voicewire_simulator.requests(t)) for t in (primary, secondary)]
     expect(
-        all(counts),
+        all(1 <= count <= 2 for count in counts),
         "FALLBACK-1",
-        f"every LLM must be tried before giving up; requests per LLM: {counts}",
+        f"every LLM must be tried once before giving up (a background probe may add one); "
+        f"requests per LLM: {counts}",
     )
     raised = outcome.error
     expect(

@@ -495,11 +495,14 @@ SCHEDULING_ALLOWANCE = 0.1
 
 @pytest.mark.spec("RETRY-4")
 @pytest.mark.capability("llm.chat")
-def test_waits_between_attempts(voicewire_iut: Any, voicewire_simulator: Any) -> None:
+# 0.3 keeps every plausible wrong wait (0, 0.1, 2.0, retry_interval before the first retry
+# too) outside the tolerance window of the right one; 0 is the boundary (no wait at all after
+# the first retry, which still waits 0.1 s).
+@pytest.mark.parametrize("interval", [0.3, 0.0])
+def test_waits_between_attempts(
+    voicewire_iut: Any, voicewire_simulator: Any, interval: float
+) -> None:
     """0.1 s before the first retry, retry_interval before every later one."""
-    # retry_interval 0.3 keeps every plausible wrong wait (0, 0.1, 2.0, retry_interval before
-    # the first retry too) outside the tolerance window of the right one.
-    interval = 0.3
     target = voicewire_simulator.session(_scenario("retry-waits", {"kind": "status", "code": 503}))
     outcome = _chat(voicewire_iut, target, max_retry=3, retry_interval=interval)
     arrivals = [e["t"] for e in _requests(voicewire_simulator, target)]
@@ -519,6 +522,27 @@ def test_waits_between_attempts(voicewire_iut: Any, voicewire_simulator: Any) ->
             f"{[round(g, 3) for g in gaps]}, expected {expected})",
         )
     expect(outcome.error is not None, "RETRY-4", "every attempt failed, so the stream must raise")
+
+
+@pytest.mark.spec("RETRY-1")
+@pytest.mark.capability("llm.chat")
+def test_a_stream_may_outlast_the_timeout(voicewire_iut: Any, voicewire_simulator: Any) -> None:
+    """The timeout bounds the silence between bytes, not the stream: a reply whose pieces come
+    0.1 s apart for longer than the 0.4 s timeout finishes without error."""
+    reply = {
+        "content": "Ten pieces arrive steadily, one tenth of a second apart.",
+        "fragmentation": {"strategy": "fixed", "size": 6},
+    }
+    target = voicewire_simulator.session(
+        scenario("healthy-slow", {"reply": reply, "timing": {"inter_chunk": 0.1}}, time_scale=1.0)
+    )
+    outcome = _chat(voicewire_iut, target, max_retry=0, timeout=0.4)
+    expect(
+        outcome.error is None and outcome.text == reply["content"],
+        "RETRY-1",
+        f"no gap reached the 0.4 s timeout, so nothing may time out: expected the whole text "
+        f"and no error, got {outcome.text!r}, error={outcome.error}\n{outcome.describe()}",
+    )
 
 
 # -- RETRY-5: error events and the raised error ----------------------------------------------

@@ -42,6 +42,7 @@ _BOM = b"\xef\xbb\xbf"
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _TEXT_LINE_END = re.compile(r"\r\n|\r|\n")
 _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))
+_COMPACT_UTF8_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 class SSEDecodeError(ValueError):
@@ -236,14 +237,16 @@ class SSEDecoder:
         self._retry = None
 
 
-def encode_event(payload: object) -> bytes:
+def encode_event(payload: object, *, ascii_only: bool = True) -> bytes:
     """One SSE event (LLM-SSE-1): ``data: <compact JSON>\\n\\n`` for a JSON-ready object,
     the exact bytes the simulator has always sent (``json.dumps`` with ``(",", ":")``
-    separators and ASCII escapes). A ``str`` is sent as is, one ``data`` line per line."""
+    separators and ASCII escapes). ``ascii_only=False`` writes non-ASCII characters as raw
+    UTF-8 instead, as many servers do. A ``str`` is sent as is, one ``data`` line per line."""
     if isinstance(payload, str):
         lines = _TEXT_LINE_END.split(payload)
         return "".join(f"data: {line}\n" for line in lines).encode("utf-8") + b"\n"
-    return b"data: " + _COMPACT_JSON.encode(payload).encode() + b"\n\n"
+    encoder = _COMPACT_JSON if ascii_only else _COMPACT_UTF8_JSON
+    return b"data: " + encoder.encode(payload).encode("utf-8") + b"\n\n"
 
 
 def encode_comment(text: str = "") -> bytes:
