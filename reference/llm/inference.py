@@ -358,6 +358,10 @@ class LLMStream(ChunkStream):
                     if reader.done:
                         break  # nothing after [DONE] matters: stop reading, close at once
                 decoder.end()
+            if not reader.done and not reader.chunks_read:
+                # An empty 200, a body of comments only, text that is no SSE at all: a
+                # server that answered nothing must not pass for an empty answer (LLM-ROB-1).
+                raise ValueError("the stream ended before any chunk or [DONE]")
             self._push_chunks(reader.finish())
         except APIError:
             raise

@@ -90,6 +90,7 @@ class CompletionReader:
         self._usage: CompletionUsage | None = None
         self._completion_id = ""
         self._visible_output = False
+        self._chunks_read = 0
         self._done = False
         self._finished = False
 
@@ -105,6 +106,11 @@ class CompletionReader:
     def done(self) -> bool:
         """Whether ``data: [DONE]`` was received."""
         return self._done
+
+    @property
+    def chunks_read(self) -> int:
+        """How many chunk events were read (``[DONE]``, comments and ignored events aside)."""
+        return self._chunks_read
 
     @property
     def completion_id(self) -> str:
@@ -136,7 +142,9 @@ class CompletionReader:
         if event.data.startswith("[DONE]"):
             self._done = True
             return []
-        return self.on_chunk(parse_chunk(decode_payload(event.data)))
+        chunk = parse_chunk(decode_payload(event.data))
+        self._chunks_read += 1
+        return self.on_chunk(chunk)
 
     def finish(self) -> list[ChatChunk]:
         """The body is over: release held text, every pending call (LLM-TC-3, LLM-TXT-2), then
