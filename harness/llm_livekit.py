@@ -39,22 +39,20 @@ from voicewire.harness.llm import (
     ChatAnswer,
     ChatEndEvent,
     ChatRequest,
-    ChunkEvent,
     ContextRequest,
     ContextResult,
     FallbackChatRequest,
     FallbackSpec,
     LLMTarget,
-    ToolCall,
     ToolSpec,
-    UsageEvent,
 )
+from voicewire.harness.llm_reference import chunk_events, dump_context
 
 if TYPE_CHECKING:
     from livekit.agents import inference
     from livekit.agents import llm as lk_llm
 
-__all__ = ["UPSTREAM_VERSION", "LivekitLLM", "upstream_chunk_events", "upstream_error_info"]
+__all__ = ["UPSTREAM_VERSION", "LivekitLLM", "upstream_error_info"]
 
 UPSTREAM_VERSION = "1.8.9"
 """The livekit-agents release this part drives (the ``livekit`` extra pins it)."""
@@ -135,7 +133,8 @@ def _without_proxy_environment() -> Iterator[None]:
 
     Upstream's httpx client trusts the environment and reads the proxies once, when it is
     built: a proxy would then carry 127.0.0.1 traffic away from the simulator. Nothing awaits
-    inside this block, so no other coroutine sees the environment without them.
+    inside this block, so no other coroutine sees the environment without them (and the
+    harness's own thread is waiting for the operation meanwhile).
     """
     saved = {name: os.environ.pop(name) for name in _PROXY_VARIABLES if name in os.environ}
     try:
@@ -219,10 +218,10 @@ class LivekitLLM:
         spec = request.fallback
         llms: list[tuple[Any, str]] = []
         try:
-            for target in spec.llms:
-                llm = self.make_llm(target)
-                llms.append((llm, target.label or llm.label))
             try:
+                for target in spec.llms:
+                    llm = self.make_llm(target)
+                    llms.append((llm, target.label or llm.label))
                 adapter = self._upstream.fallback_class(
                     [llm for llm, _ in llms],
                     attempt_timeout=spec.attempt_timeout,
@@ -314,7 +313,7 @@ class LivekitLLM:
         try:
             async with start_stream() as stream:
                 async for chunk in stream:
-                    events.extend(upstream_chunk_events(chunk, now()))
+                    events.extend(chunk_events(chunk, now()))
         except Exception as exc:  # the stream's error is an observation, not a harness failure
             failure = exc
         end = ChatEndEvent(
@@ -360,7 +359,7 @@ class LivekitLLM:
                 # upstream filters on any given value, None included: "no filter" is NOT_GIVEN
                 tools=not_given if tools is None else tools,
             )
-            return ContextResult(ctx=_dump_context(copied), source=_dump_context(ctx))
+            return ContextResult(ctx=dump_context(copied), source=dump_context(ctx))
         elif op == "insert":
             ctx.insert(self._upstream.item_adapter.validate_python(args["item"]))
         elif op == "add_message":
@@ -380,7 +379,7 @@ class LivekitLLM:
             return ContextResult(value=messages)
         elif op == "is_equivalent":
             return ContextResult(value=ctx.is_equivalent(self.make_context(args["other"])))
-        return ContextResult(ctx=_dump_context(ctx))
+        return ContextResult(ctx=dump_context(ctx))
 
 
 def _refused(started: float, error: BaseException) -> ChatAnswer:
@@ -417,11 +416,6 @@ async def _stop_probes(adapter: Any, settle: float | None) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _dump_context(ctx: Any) -> dict[str, Any]:
-    """A context in the wire format of the IUT protocol (timestamps and images kept)."""
-    return ctx.to_dict(exclude_timestamp=False, exclude_image=False, exclude_audio=False)
-
-
 def upstream_error_info(error: BaseException) -> ErrorInfo:
     """An exception raised or reported by upstream, in the event model.
 
@@ -448,34 +442,3 @@ def upstream_error_info(error: BaseException) -> ErrorInfo:
         retryable=error.retryable,
         body=error.body if status else None,
     )
-
-
-def upstream_chunk_events(chunk: Any, t: float) -> list[Any]:
-    """The canonical events of one upstream ChatChunk: its delta, then its usage."""
-    events: list[Any] = []
-    delta = chunk.delta
-    if delta is not None:
-        events.append(
-            ChunkEvent(
-                t=t,
-                id=chunk.id,
-                content=delta.content,
-                tool_calls=tuple(
-                    ToolCall(name=call.name, arguments=call.arguments, call_id=call.call_id)
-                    for call in delta.tool_calls
-                ),
-            )
-        )
-    usage = chunk.usage
-    if usage is not None:
-        events.append(
-            UsageEvent(
-                t=t,
-                id=chunk.id,
-                completion_tokens=usage.completion_tokens,
-                prompt_tokens=usage.prompt_tokens,
-                prompt_cached_tokens=usage.prompt_cached_tokens,
-                total_tokens=usage.total_tokens,
-            )
-        )
-    return events

@@ -267,13 +267,15 @@ class LLMReference:
         return ContextResult(ctx=dump_context(ctx))
 
 
-def dump_context(ctx: ChatContext) -> dict[str, Any]:
-    """A context in the wire format of the IUT protocol (timestamps and images kept)."""
+def dump_context(ctx: Any) -> dict[str, Any]:
+    """A context in the wire format of the IUT protocol (timestamps and images kept): the
+    reference's or upstream's, which share ``to_dict``."""
     return ctx.to_dict(exclude_timestamp=False, exclude_image=False, exclude_audio=False)
 
 
-def chunk_events(chunk: ChatChunk, t: float) -> list[Any]:
-    """The canonical events of one reference ChatChunk: its delta, then its usage."""
+def chunk_events(chunk: ChatChunk | Any, t: float) -> list[Any]:
+    """The canonical events of one ChatChunk, the reference's or upstream's (they share their
+    field names): its delta, then its usage."""
     events: list[Any] = []
     if chunk.delta is not None:
         events.append(

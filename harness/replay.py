@@ -7,8 +7,8 @@ pytest case that
 
 - normally runs it under hypothesis with the family's strategy (the active profile decides
   how many examples; hypothesis shrinks a failure to a minimal example and runs that last);
-- records each example's input in the case's record, so after a failure the report holds the
-  shrunk example, written as a replay file plus the scenario as YAML;
+- records the input of a failing example in the case's record (hypothesis runs its shrunk
+  failure last), so the report holds it, written as a replay file plus the scenario as YAML;
 - under ``--voicewire-replay FILE`` (``voicewire run --replay FILE``) runs the check exactly
   once on the file's input, without hypothesis.
 """
@@ -67,11 +67,17 @@ def property_family(
                 return
 
             def run_example(example: dict[str, Any]) -> None:
-                voicewire_case.property_input = example
                 # Each example reports all it broke, and fails by itself so hypothesis can
                 # shrink it (expectations recorded for the case would pass the example).
-                with collect_expectations():
-                    check(voicewire_iut, voicewire_simulator, example)
+                try:
+                    with collect_expectations():
+                        check(voicewire_iut, voicewire_simulator, example)
+                except BaseException:
+                    # The example the report replays is one that failed: hypothesis runs its
+                    # shrunk failure last, but boundary examples and later generated ones
+                    # may pass after an earlier failure.
+                    voicewire_case.property_input = example
+                    raise
 
             search = given(example=strategy)(run_example)
             for boundary in reversed(boundaries):
