@@ -88,6 +88,12 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
         "--profile", choices=PROFILE_NAMES, default="ci", help="hypothesis profile (default ci)"
     )
     run.add_argument("-n", dest="workers", type=_workers, help="parallel workers: N or auto")
+    run.add_argument(
+        "-x",
+        "--exitfirst",
+        action="store_true",
+        help="stop at the first case that does not pass (the report counts the cases not run)",
+    )
     run.add_argument("--json", metavar="FILE", help="write the JSON report")
     run.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")
     run.add_argument("--html", metavar="FILE", help="write a self-contained HTML report")
@@ -143,6 +149,7 @@ def run_run(args: argparse.Namespace) -> int:
         examples=args.examples,
         profile=args.profile,
         workers=args.workers,
+        exitfirst=args.exitfirst,
         replay=args.replay,
         repro_dir=args.repro_dir,
         timeout=args.timeout,

@@ -373,6 +373,8 @@ def _summary_line(report: RunReport) -> str:
     cases = _plural(len(report.cases), "case")
     if counts:
         cases += f" — {_counts_text(counts)}"
+    if report.not_run:
+        cases += f" · {report.not_run} not run (stopped at the first failure)"
     return (
         f"voicewire: {cases} · {_plural(len(report.requirements), 'requirement')} · "
         f"seed {report.seed} · iut {report.iut} · {_duration_text(report.duration)}"

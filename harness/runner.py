@@ -126,6 +126,7 @@ class RunOptions:
     replay: str | None = None
     repro_dir: str = "voicewire-repro"
     timeout: float = 60.0
+    exitfirst: bool = False
 
 
 def _suite_paths(names: Sequence[str]) -> list[str]:
@@ -183,18 +184,47 @@ def _error_case(nodeid: str, message: str) -> CaseResult:
 
 
 class _Collector:
-    """A pytest plugin (in the controlling process) gathering each case's verdict data."""
+    """A pytest plugin (in the controlling process) gathering each case's verdict data.
 
-    def __init__(self) -> None:
+    With ``exitfirst`` it stops the run at the first case whose outcome fails the run (a
+    NON-STRICT one only when ``strict``), which pytest's own ``--exitfirst`` cannot know.
+    """
+
+    def __init__(self, *, exitfirst: bool = False, strict: bool = False) -> None:
         self.cases: dict[str, CaseResult] = {}
         self.durations: dict[str, float] = {}
         self.replays: dict[str, dict[str, Any]] = {}
         self.collected = 0
         self.started: list[str] = []
+        self.exitfirst = exitfirst
+        self.strict = strict
+        self.stopped = False
+        self._session: pytest.Session | None = None
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        self._session = session
+
+    def _stop_if_failing(self, case: CaseResult) -> None:
+        if not self.exitfirst or self.stopped or self._session is None:
+            return
+        if run_exit_code([case], strict=self.strict) == 0:
+            return
+        reason = f"--exitfirst: {case.nodeid} did not pass"
+        self.stopped = True
+        self._session.shouldstop = reason
+        # Under xdist the controlling session loop reads its own flag, not the session's.
+        dsession = self._session.config.pluginmanager.getplugin("dsession")
+        if dsession is not None:
+            dsession.shouldstop = reason
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         self.collected = len(items)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
+        # Under xdist the workers collect; the controlling process only hears the ids.
+        self.collected = len(ids)
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.started.append(nodeid)
@@ -211,6 +241,7 @@ class _Collector:
             if report.failed and nodeid not in self.cases:
                 # A case without spec marks that fails is still an error of the run.
                 self.cases[nodeid] = _error_case(nodeid, str(report.longrepr)[-2000:])
+                self._stop_if_failing(self.cases[nodeid])
             return
         outcome = Outcome(data["outcome"])
         previous = self.cases.get(nodeid)
@@ -232,6 +263,7 @@ class _Collector:
         )
         if data.get("replay"):
             self.replays[nodeid] = data["replay"]
+        self._stop_if_failing(self.cases[nodeid])
 
 
 def write_replay(
@@ -292,7 +324,7 @@ def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
     if options.replay:
         replay = _read_replay(options.replay)
         options.suites = [replay.get("suite", options.suites[0])]
-    collector = _Collector()
+    collector = _Collector(exitfirst=options.exitfirst, strict=options.strict)
     started_at = dt.datetime.now(dt.timezone.utc)
     start = time.monotonic()
     output = io.StringIO()
@@ -303,8 +335,11 @@ def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             code = pytest.main(args, plugins=[collector, _SuiteImporter()])
     duration = time.monotonic() - start
-    if code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR) or (
-        code == pytest.ExitCode.USAGE_ERROR
+    stopped_by_us = collector.stopped and code == pytest.ExitCode.INTERRUPTED
+    if not stopped_by_us and code in (
+        pytest.ExitCode.INTERRUPTED,
+        pytest.ExitCode.INTERNAL_ERROR,
+        pytest.ExitCode.USAGE_ERROR,
     ):
         raise HarnessError(
             f"pytest could not run the suites (exit {int(code)}):\n{output.getvalue()}"
@@ -345,6 +380,7 @@ def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
         totals={o.value: sum(c.outcome is o for c in cases) for o in Outcome},
         requirements=requirement_results(cases),
         cases=cases,
+        not_run=max(collector.collected - len(cases), 0) if collector.stopped else 0,
         exit_code=run_exit_code(cases, strict=options.strict),
     )
     return report, output.getvalue()

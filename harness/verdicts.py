@@ -231,6 +231,9 @@ class RunReport(_Model):
     totals: dict[str, int] = Field(description="cases per outcome")
     requirements: list[RequirementResult]
     cases: list[CaseResult]
+    not_run: int = Field(
+        default=0, description="cases collected but never run: --exitfirst stopped the run"
+    )
     exit_code: int
 
 

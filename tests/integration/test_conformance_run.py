@@ -220,3 +220,21 @@ def test_a_broken_cmd_driver_fails_with_the_right_ids(tmp_path):
     assert replay.returncode == 1, replay.stdout[-3000:] + replay.stderr[-2000:]
     replayed = json.loads((tmp_path / "replay.json").read_text())
     assert len(replayed["cases"]) == 1 and replayed["cases"][0]["outcome"] == "FAIL"
+
+
+@pytest.mark.parametrize("workers", [None, "2"])
+def test_exitfirst_stops_at_the_first_case_that_fails_the_run(tmp_path, workers):
+    driver = REPO / "tests" / "integration" / "reserializing_driver.py"
+    args = ["run", "--iut", f"cmd:{sys.executable} {driver}", "--suite", "llm", "-x"]
+    args += ["--json", tmp_path / "r.json", "--repro-dir", tmp_path / "repro"]
+    if workers:
+        args += ["-n", workers]
+    done = voicewire(*args, cwd=tmp_path)
+    assert done.returncode == 1, done.stdout[-4000:] + done.stderr[-2000:]
+    report = json.loads((tmp_path / "r.json").read_text())
+    failing = [case for case in report["cases"] if case["outcome"] not in ("PASS", "UNSUPPORTED")]
+    # xdist's other worker may finish the case it was already running.
+    assert 1 <= len(failing) <= (2 if workers else 1)
+    assert report["not_run"] > 0
+    assert len(report["cases"]) + report["not_run"] == 59
+    assert "not run (stopped at the first failure)" in done.stdout
