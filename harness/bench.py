@@ -63,6 +63,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from voicewire.harness.atomic_file import write_atomically
+from voicewire.harness.mutation_bench import add_mutation_parser, run_mutation_bench
+from voicewire.harness.protocols import TABLE
+from voicewire.harness.runner import suite_table
 from voicewire.reference.auth import create_access_token
 from voicewire.reference.llm.wire import SSEDecoder, decode_payload
 from voicewire.simulators.llm import Fragmentation, LLMReply, ToolCallScript
@@ -803,12 +806,15 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write every figure as JSON to FILE (atomically replaced)",
     )
+    add_mutation_parser(targets, suites=list(suite_table()))
     return bench
 
 
 def run_bench(args: argparse.Namespace) -> int:
     """Run the benchmark ``args`` (from :func:`add_bench_parser`) name; returns the exit code:
     0 targets met, 1 a target missed, 2 could not measure or could not write the JSON file."""
+    if args.bench_target == "mutation":
+        return run_mutation_bench(args, TABLE)
     if args.bench_target != "llm":
         print(f"voicewire bench: unknown target {args.bench_target!r}", file=sys.stderr)
         return 2

@@ -111,7 +111,9 @@ class ProtocolSpec:
       :class:`ImplementationUnavailable` when the implementation cannot be had here;
     - ``driver_methods``: conveniences suites and users call on ``voicewire_iut``
       (``voicewire_iut.chat(...)``), each a function of the driver and its arguments;
-    - ``served_by_default``: whether a ``url:`` IUT that names no protocols serves this one.
+    - ``served_by_default``: whether a ``url:`` IUT that names no protocols serves this one;
+    - ``sans_io``: the modules of voicewire's own sans-IO core for this protocol (codec,
+      validators, state machines), which ``voicewire bench mutation`` mutates.
     """
 
     name: str
@@ -120,6 +122,7 @@ class ProtocolSpec:
     implementations: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
     driver_methods: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     served_by_default: bool = False
+    sans_io: tuple[str, ...] = ()
 
     def with_implementation(self, name: str, part: Callable[[], Any]) -> ProtocolSpec:
         """This spec with one more named implementation's part factory."""

@@ -20,7 +20,8 @@ Installed:
   voicewire list   the case catalog: SPEC IDs, capability, direction
   voicewire serve  the LLM simulator (/chat/completions, /models) with scenarios, faults,
                    a journal and a control API
-  voicewire bench  simulator SSE throughput vs a bare aiohttp server
+  voicewire bench  llm: simulator SSE throughput vs a bare aiohttp server and aimock;
+                   mutation: how many mutants of the sans-IO cores the suites kill
 
   voicewire.reference.llm
                    chat context, openai message format, tools, the inference LLM client,

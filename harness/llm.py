@@ -477,6 +477,14 @@ PROTOCOL = ProtocolSpec(
     event_types=(ChunkEvent, UsageEvent, AttemptErrorEvent, AvailabilityEvent, ChatEndEvent),
     driver_methods={"chat": chat, "context": context},
     served_by_default=True,
+    sans_io=(
+        "voicewire.reference.llm.wire.sse",
+        "voicewire.reference.llm.wire.chunks",
+        "voicewire.reference.llm.wire.reader",
+        "voicewire.reference.llm.wire.retry",
+        "voicewire.reference.llm.tool_calls",
+        "voicewire.reference.llm.thinking",
+    ),
 )
 """The LLM protocol's registration (see :mod:`voicewire.harness.protocols`, which adds the
 reference implementation's part from :mod:`voicewire.harness.llm_reference`)."""

@@ -13,9 +13,14 @@ from voicewire.harness.events import WireFrame, WireNote
 
 __all__ = ["TABLE", "WIRE"]
 
-WIRE = ProtocolSpec(name="wire", capabilities=(), event_types=(WireFrame, WireNote))
+WIRE = ProtocolSpec(
+    name="wire",
+    capabilities=(),
+    event_types=(WireFrame, WireNote),
+    sans_io=("voicewire.reference.auth",),
+)
 """Not a protocol of its own: the ``wire.frame`` and ``wire.note`` entries every simulator
-journal records."""
+journal records, and the sans-IO code every protocol shares (the JWT on both sides)."""
 
 TABLE = CapabilityTable(
     [
