@@ -10,11 +10,14 @@ pytest case that
 - records the input of a failing example in the case's record (hypothesis runs its shrunk
   failure last), so the report holds it, written as a replay file plus the scenario as YAML;
 - under ``--voicewire-replay FILE`` (``voicewire run --replay FILE``) runs the check exactly
-  once on the file's input, without hypothesis.
+  once on the file's input, without hypothesis;
+- counts its examples, and the outcome class each one ended in when the check names it with
+  :func:`classify` (``voicewire fuzz`` sums them into its summary).
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -25,9 +28,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from voicewire.harness.verdicts import collect_expectations
 
-__all__ = ["REPLAY_FORMAT", "property_family"]
+__all__ = ["REPLAY_FORMAT", "classify", "property_family"]
 
 REPLAY_FORMAT = "voicewire-replay/1"
+
+_CLASSES: contextvars.ContextVar[dict[str, int] | None] = contextvars.ContextVar(
+    "voicewire_outcome_classes", default=None
+)
+
+
+def classify(label: str) -> None:
+    """Name the outcome class the running example ended in (``"APIConnectionError"``,
+    ``"413 json"``, ``"closed by server"``): a property family counts its examples per class.
+    Outside a family's example it does nothing."""
+    if not isinstance(label, str) or not label:
+        raise ValueError(f"an outcome class is a non-empty string, got {label!r}")
+    classes = _CLASSES.get()
+    if classes is not None:
+        classes[label] = classes.get(label, 0) + 1
+
 
 Check = Callable[[Any, Any, dict[str, Any]], None]
 
@@ -63,12 +82,19 @@ def property_family(
             replay = runtime_of(request.config).replay
             if replay is not None:
                 voicewire_case.property_input = replay["input"]
-                check(voicewire_iut, voicewire_simulator, replay["input"])
+                voicewire_case.examples = 1
+                token = _CLASSES.set(voicewire_case.outcome_classes)
+                try:
+                    check(voicewire_iut, voicewire_simulator, replay["input"])
+                finally:
+                    _CLASSES.reset(token)
                 return
 
             def run_example(example: dict[str, Any]) -> None:
                 # Each example reports all it broke, and fails by itself so hypothesis can
                 # shrink it (expectations recorded for the case would pass the example).
+                voicewire_case.examples += 1
+                token = _CLASSES.set(voicewire_case.outcome_classes)
                 try:
                     with collect_expectations():
                         check(voicewire_iut, voicewire_simulator, example)
@@ -78,6 +104,8 @@ def property_family(
                     # may pass after an earlier failure.
                     voicewire_case.property_input = example
                     raise
+                finally:
+                    _CLASSES.reset(token)
 
             search = given(example=strategy)(run_example)
             for boundary in reversed(boundaries):

@@ -260,6 +260,8 @@ class _Collector:
             broken_ids=data["broken_ids"],
             message=data["message"],
             journal=data["journal"],
+            examples=data.get("examples"),
+            outcome_classes=data.get("outcome_classes", {}),
         )
         if data.get("replay"):
             self.replays[nodeid] = data["replay"]

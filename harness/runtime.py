@@ -157,6 +157,10 @@ class CaseRecord:
     sessions: list[str] = field(default_factory=list)
     family: str | None = None
     property_input: dict[str, Any] | None = None
+    examples: int = 0
+    """Examples a property family ran (boundaries included)."""
+    outcome_classes: dict[str, int] = field(default_factory=dict)
+    """How many examples ended in each class a family's check named (see ``classify``)."""
 
 
 class CaseSimulator:
@@ -239,6 +243,9 @@ def case_verdict(
         "journal": [],
         "replay": None,
     }
+    if record is not None and record.family is not None and when == "call":
+        data["examples"] = record.examples
+        data["outcome_classes"] = dict(record.outcome_classes)
     failed = outcome in (Outcome.FAIL, Outcome.NON_STRICT, Outcome.ERROR)
     if failed and record is not None and runtime is not None:
         data["journal"] = runtime.journal_excerpt(record.sessions)

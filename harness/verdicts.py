@@ -200,6 +200,13 @@ class CaseResult(_Model):
         default_factory=list, description="wire journal excerpt of the case's sessions"
     )
     repro: Repro | None = None
+    examples: int | None = Field(
+        default=None, description="examples a property family ran (None: not a family)"
+    )
+    outcome_classes: dict[str, int] = Field(
+        default_factory=dict,
+        description="a property family's examples per outcome class its check named",
+    )
 
 
 class RequirementResult(_Model):

@@ -64,6 +64,11 @@ def test_reference_passes_every_case(reference_run):
     assert {case["suite"] for case in report["cases"]} == set(report["suites"])
     assert {case["direction"] for case in report["cases"]} == {"client", "server"}
     assert "CONFORMANT" in done.stdout
+    # Property families count their examples: at least the ci profile's 40 each; plain cases
+    # are not families.
+    families = [case for case in report["cases"] if case["examples"] is not None]
+    assert families and all(case["examples"] >= 40 for case in families), families
+    assert all(case["examples"] is None for case in report["cases"] if "[" in case["name"])
 
 
 def test_json_report_validates_against_the_documented_schema(reference_run):
