@@ -124,6 +124,205 @@ MUTANTS = [
         ("FALLBACK-1",),
         also=frozenset({"FALLBACK-4"}),
     ),
+    # -- the request (LLM-REQ-*) --
+    Mutant("named_tool_choice_string", "llm", "tool_choice_is_sent_in_openai_form", ("LLM-REQ-3",)),
+    Mutant(
+        "tool_choice_without_tools", "llm", "tool_choice_is_omitted_without_tools", ("LLM-REQ-3",)
+    ),
+    Mutant(
+        "no_stream_options",
+        "llm",
+        "streams_the_model_verbatim",
+        ("LLM-REQ-1",),
+        also=frozenset({"LLM-USG-1"}),  # no usage asked for, none streamed
+    ),
+    Mutant("model_prefix_stripped", "llm", "streams_the_model_verbatim", ("LLM-REQ-1",)),
+    Mutant(
+        "parallel_tool_calls_default", "llm", "options_are_sent_only_when_given", ("LLM-REQ-4",)
+    ),
+    Mutant("constructor_options_win", "llm", "per_call_options_override", ("LLM-REQ-6",)),
+    Mutant("raw_tool_made_strict", "llm", "raw_tool_is_sent_verbatim", ("LLM-REQ-2",)),
+    Mutant("provider_from_model_prefix", "llm", "provider_header", ("LLM-REQ-5",)),
+    # -- the stream: text, tool calls, usage, ids (LLM-TXT-*, LLM-TC-*, LLM-USG-1, LLM-ORD-1) --
+    Mutant(
+        "text_before_think_dropped",
+        "llm",
+        "thinking_blocks_are_removed",
+        ("LLM-TXT-2",),
+        also=frozenset({"LLM-TXT-1"}),
+    ),
+    Mutant(
+        "unclosed_think_released", "llm", "unclosed", ("LLM-TXT-2",), also=frozenset({"LLM-TXT-1"})
+    ),
+    Mutant(
+        "text_or_tool_calls",
+        "llm",
+        "text_sharing_a_delta",
+        ("LLM-TC-5",),
+        also=frozenset({"LLM-TXT-1"}),
+    ),
+    Mutant("cached_tokens_ignored", "llm", "exactly_one_usage_chunk", ("LLM-USG-1",)),
+    Mutant("total_tokens_recomputed", "llm", "null_usage_counts", ("LLM-USG-1",)),
+    Mutant("usage_summary_chunk", "llm", "usage_chunk or usage_comes_after", ("LLM-USG-1",)),
+    Mutant("local_chunk_ids", "llm", "carries_the_server_id", ("LLM-ORD-1",)),
+    Mutant("empty_deltas_emitted", "llm", "empty_and_role_only", ("LLM-TXT-1",)),
+    Mutant(
+        "calls_in_arrival_order",
+        "llm",
+        "emitted_in_index_order",
+        ("LLM-TC-1",),
+        also=frozenset({"LLM-TC-2", "LLM-TC-4"}),
+    ),
+    Mutant("empty_id_starts_call", "llm", "empty_id", ("LLM-TC-1", "LLM-TC-4")),
+    Mutant("repeated_header_resets_arguments", "llm", "repeated_call_header", ("LLM-TC-1",)),
+    Mutant(
+        "calls_keyed_by_index",
+        "llm",
+        "new_id_on_a_seen_index",
+        ("LLM-TC-4",),
+        also=frozenset({"LLM-TC-1", "LLM-TC-2"}),
+    ),
+    # -- retries (RETRY-*) --
+    Mutant(
+        "retryable_4xx_not_retried",
+        "retry",
+        "retryable_client_error_is_retried",
+        ("RETRY-3",),
+        also=frozenset({"RETRY-5"}),
+    ),
+    Mutant(
+        "status_499_ends_stream",
+        "retry",
+        "retryable_client_error_is_retried",
+        ("RETRY-3", "RETRY-5"),
+        also=frozenset({"FALLBACK-1", "FALLBACK-3"}),  # a quiet 499 looks like a success
+    ),
+    Mutant(
+        "status_500_not_retried",
+        "retry",
+        "server_error_is_retried",
+        ("RETRY-2", "RETRY-4"),
+        also=frozenset({"RETRY-5"}),
+    ),
+    Mutant(
+        "one_attempt_short",
+        "retry",
+        "attempts_are_bounded",
+        ("RETRY-4",),
+        # max_retry=1 never retries (a 429 seems final) and max_retry=2 gives the RETRY-7
+        # case only two bodies to compare.
+        also=frozenset({"RETRY-3", "RETRY-5", "RETRY-7"}),
+    ),
+    Mutant("first_retry_waits_interval", "retry", "waits_between_attempts", ("RETRY-4",)),
+    Mutant(
+        "recoverable_is_retryable",
+        "retry",
+        "attempts_are_bounded or exhausted_attempts",
+        ("RETRY-5",),
+    ),
+    Mutant("error_event_only_on_retry", "retry", "attempts_are_bounded", ("RETRY-5",)),
+    Mutant("exhaustion_raises_last_error", "retry", "exhausted_attempts", ("RETRY-5",)),
+    # Under VOICEWIRE_ZOO_FULL this one also shows RETRY-2..6 and FALLBACK-4: the simulator
+    # counts attempts by identical bodies, so every retry meets attempt 1's fault again and
+    # the cases go on judging after their (soft) RETRY-7 check. A suite finding, not an
+    # ``also``: see the zoo's report.
+    Mutant("retry_body_changes", "retry", "identical_body", ("RETRY-7",)),
+    Mutant(
+        "usage_clears_retryable",
+        "retry",
+        "metadata_chunks_keep_retryable",
+        ("RETRY-2",),
+        also=frozenset({"RETRY-4", "RETRY-5"}),  # the retry that does not happen
+    ),
+    Mutant(
+        "tool_call_not_visible",
+        "retry",
+        "no_retry_after_tool_call",
+        ("RETRY-6", "RETRY-2"),
+        also=frozenset({"RETRY-5"}),
+    ),
+    Mutant(
+        "timeout_as_connection_error",
+        "retry",
+        "silence_is_a_timeout",
+        ("RETRY-1",),
+        also=frozenset({"FALLBACK-2"}),  # the fallback raises the mis-typed timeout as is
+    ),
+    Mutant("status_body_dropped", "retry", "error_status_is_a_status_error", ("RETRY-1",)),
+    # -- the fallback adapter (FALLBACK-*) --
+    Mutant("fallback_drops_tools", "retry", "failure_before_output_moves_on", ("FALLBACK-1",)),
+    Mutant(
+        "fallback_ignores_chunk_sent",
+        "retry",
+        "retry_on_chunk_sent",
+        ("FALLBACK-2",),
+        also=frozenset({"FALLBACK-1"}),  # the property family expects the secondary's answer
+    ),
+    Mutant("fallback_after_output", "retry", "failure_after_output_is_raised", ("FALLBACK-2",)),
+    Mutant("fallback_raises_last_error", "retry", "every_llm_failing", ("FALLBACK-3",)),
+    Mutant("fallback_no_probe", "retry", "recovered_llm_is_marked_available", ("FALLBACK-4",)),
+    # -- the chat context (CTX-*) --
+    Mutant(
+        "truncate_loses_instructions",
+        "chat_context",
+        "keeps_the_window",
+        ("CTX-TRUNC-3", "CTX-TRUNC-2"),
+        also=frozenset({"CTX-TRUNC-6"}),
+    ),
+    Mutant("truncate_zero_keeps_all", "chat_context", "truncate_zero", ("CTX-TRUNC-6",)),
+    Mutant("insert_appends", "chat_context", "insert_places_by_created_at", ("CTX-INS-1",)),
+    Mutant(
+        "insert_before_equal_time",
+        "chat_context",
+        "places_by",
+        ("CTX-INS-1",),
+        also=frozenset({"CTX-MERGE-1"}),
+    ),
+    Mutant(
+        "add_message_placed_by_now",
+        "chat_context",
+        "add_message_without_created_at",
+        ("CTX-INS-1",),
+    ),
+    Mutant("merge_duplicates_ids", "chat_context", "merge", ("CTX-MERGE-1",)),
+    Mutant("copy_mutates_source", "chat_context", "copy_filters", ("CTX-COPY-1",)),
+    Mutant(
+        "copy_empty_tools_keeps_calls", "chat_context", "copy_filters and tools", ("CTX-COPY-1",)
+    ),
+    Mutant(
+        "to_dict_drops_interrupted",
+        "chat_context",
+        "round_trip",
+        ("CTX-DICT-1",),
+        # Every context the IUT answers is dumped with its own to_dict: under
+        # VOICEWIRE_ZOO_FULL, generated interrupted messages show up in truncation results too.
+        also=frozenset({"CTX-TRUNC-1", "CTX-TRUNC-2", "CTX-TRUNC-6"}),
+    ),
+    Mutant(
+        "equivalence_compares_timestamps",
+        "chat_context",
+        "is_equivalent_ignores_timestamps",
+        ("CTX-EQ-1",),
+    ),
+    Mutant(
+        "equivalence_ignores_interrupted",
+        "chat_context",
+        "is_equivalent_compares_payloads",
+        ("CTX-EQ-1",),
+    ),
+    Mutant(
+        "one_message_per_call",
+        "chat_context",
+        "grouped_with_their_assistant_message",
+        ("CTX-OAI-1",),
+        also=frozenset({"CTX-OAI-2"}),
+    ),
+    Mutant(
+        "group_id_ignored", "chat_context", "grouped_with_their_assistant_message", ("CTX-OAI-1",)
+    ),
+    Mutant("orphan_output_sent", "chat_context", "unpaired and orphan", ("CTX-OAI-2",)),
+    Mutant("text_parts_joined_with_space", "chat_context", "content_shape", ("CTX-OAI-3",)),
+    Mutant("images_after_text", "chat_context", "content_shape", ("CTX-OAI-3",)),
 ]
 
 BROKEN_OUTCOMES = ("FAIL", "NON-STRICT")
@@ -233,7 +432,7 @@ def test_catalogue_names_known_requirements() -> None:
         if p.stem not in ("__init__", "conftest", "port") and not p.stem.startswith("test_")
     )
     assert sorted(modules) == on_disk, "every mutant module needs exactly one zoo entry"
-    assert len(MUTANTS) >= 12
+    assert len(MUTANTS) >= 40
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,59 @@
+"""Mutant: a named ``tool_choice`` is sent as the bare tool name.
+
+The port author wrote the ``tool_choice`` conversion from the caller's side: the modes
+``"auto"``, ``"required"`` and ``"none"`` are strings and pass through, and a named choice is
+"just the name of the tool", so ``NamedToolChoice("end_call")`` goes out as
+``"tool_choice": "end_call"``. The body looks tidy and the modes work, but the chat
+completions API only knows the three modes as strings: a named choice must be
+``{"type": "function", "function": {"name": "end_call"}}``, and the provider answers 400 (or
+ignores the choice) otherwise.
+
+Caught by: LLM-REQ-3 (a named choice becomes ``{"type":"function","function":{"name":N}}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from voicewire.harness.reference_iut import ReferenceIUT
+from voicewire.reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.inference import LLM, build_request
+from voicewire.reference.llm.tools import NamedToolChoice, ToolContext
+
+from tests.mutants.port import mutant
+
+__all__ = ["BareNameChoiceLLM", "factory"]
+
+
+class BareNameChoiceLLM(LLM):
+    """The reference LLM whose port writes a named tool choice as the tool's name."""
+
+    def request_body(
+        self,
+        *,
+        chat_ctx: ChatContext,
+        tools: Sequence[Any] | ToolContext | None,
+        parallel_tool_calls: bool | None,
+        tool_choice: Any,
+        response_format: Any,
+        extra_kwargs: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        body = build_request(
+            model=self.model,
+            chat_ctx=chat_ctx,
+            tools=tools,
+            parallel_tool_calls=parallel_tool_calls,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            constructor_kwargs=self.extra_kwargs,
+            call_kwargs=dict(extra_kwargs or {}),
+        )
+        if "tool_choice" in body and isinstance(tool_choice, NamedToolChoice):
+            body["tool_choice"] = tool_choice.name  # BUG: not {"type": "function", ...}
+        return body
+
+
+def factory() -> ReferenceIUT:
+    """The adapter ``--iut python:tests.mutants.named_tool_choice_string:factory`` loads."""
+    return mutant("named_tool_choice_string", llm_class=BareNameChoiceLLM)

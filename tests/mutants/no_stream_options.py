@@ -1,0 +1,55 @@
+"""Mutant: the request streams without ``stream_options: {"include_usage": true}``.
+
+The port author passed ``stream=True`` to the openai SDK and took streaming to be done: the
+SDK does not add ``stream_options`` by itself, and the port's own simulator sent usage anyway,
+so nothing looked missing. Against the OpenAI API (and providers that copy it) a stream
+without ``include_usage`` carries no usage chunk, so the agent's token metrics stay at zero.
+
+Caught by: LLM-REQ-1 (``stream: true`` with ``stream_options: {"include_usage": true}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from voicewire.harness.reference_iut import ReferenceIUT
+from voicewire.reference.llm.chat_context import ChatContext
+from voicewire.reference.llm.inference import LLM, build_request
+from voicewire.reference.llm.tools import ToolContext
+
+from tests.mutants.port import mutant
+
+__all__ = ["NoUsageOptionLLM", "factory"]
+
+
+class NoUsageOptionLLM(LLM):
+    """The reference LLM whose port leaves ``stream_options`` to the SDK."""
+
+    def request_body(
+        self,
+        *,
+        chat_ctx: ChatContext,
+        tools: Sequence[Any] | ToolContext | None,
+        parallel_tool_calls: bool | None,
+        tool_choice: Any,
+        response_format: Any,
+        extra_kwargs: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        body = build_request(
+            model=self.model,
+            chat_ctx=chat_ctx,
+            tools=tools,
+            parallel_tool_calls=parallel_tool_calls,
+            tool_choice=tool_choice,
+            response_format=response_format,
+            constructor_kwargs=self.extra_kwargs,
+            call_kwargs=dict(extra_kwargs or {}),
+        )
+        body.pop("stream_options")  # BUG: stream=True alone does not ask for usage
+        return body
+
+
+def factory() -> ReferenceIUT:
+    """The adapter ``--iut python:tests.mutants.no_stream_options:factory`` loads."""
+    return mutant("no_stream_options", llm_class=NoUsageOptionLLM)
