@@ -377,9 +377,21 @@ def test_merge_adds_absent_ids_in_time_order(
 # -- copy -------------------------------------------------------------------------------------
 
 EMPTY = {**msg("empty", "assistant", t=3.5), "content": []}
+# No text, yet not empty: exclude_empty_message keeps it.
+PICTURE_ONLY = {
+    **msg("picture", "user", t=3.6),
+    "content": [
+        {
+            "type": "image_content",
+            "id": "img_copy",
+            "image": "https://example.com/receipt.png",
+            "inference_detail": "auto",
+        }
+    ],
+}
 LOOKUP_CALL = call("gen_2/fnc_0", "call_2", name="lookup_order", t=4.5)
 LOOKUP_OUTPUT = output("out_2", "call_2", name="lookup_order", t=4.6)
-COPY_SOURCE = [SYS, U1, A1, C1, O1, EMPTY, LOOKUP_CALL, LOOKUP_OUTPUT, A2, U2]
+COPY_SOURCE = [SYS, U1, A1, C1, O1, EMPTY, PICTURE_ONLY, LOOKUP_CALL, LOOKUP_OUTPUT, A2, U2]
 
 
 def expected_copy(items: list[dict[str, Any]], **flags: Any) -> list[dict[str, Any]]:

@@ -297,19 +297,37 @@ def test_raw_utf8_split_inside_characters(
 @pytest.mark.spec("LLM-TXT-1", "LLM-TXT-2", "LLM-ORD-1")
 @pytest.mark.capability("llm.chat")
 @pytest.mark.parametrize(
-    ("content", "expected"),
-    [("Plain words, no finish.", "Plain words, no finish."), ("Hi <think>plan", "Hi ")],
-    ids=["text", "unclosed_think"],
+    ("content", "expected", "finish"),
+    [
+        ("Plain words, no finish.", "Plain words, no finish.", False),
+        ("Hi <think>plan", "Hi ", False),
+        ("Almost a tag <thi", "Almost a tag <thi", False),
+        ("Almost a tag <thi", "Almost a tag <thi", True),
+        ("Ends on <", "Ends on <", False),
+        ("Ends on <", "Ends on <", True),
+    ],
+    ids=[
+        "text",
+        "unclosed_think",
+        "partial_marker",
+        "partial_marker_finished",
+        "lone_bracket",
+        "lone_bracket_finished",
+    ],
 )
 def test_a_stream_without_a_finish_chunk_releases_everything(
-    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator, content: str, expected: str
+    voicewire_iut: IUTDriver,
+    voicewire_simulator: CaseSimulator,
+    content: str,
+    expected: str,
+    finish: bool,
 ) -> None:
-    """A stream that ends without a finish chunk still releases all held text (a partial
-    marker prefix included) and drops only an unclosed thinking block; every chunk carries
-    the server's id."""
+    """A stream that ends (with or without a finish chunk) still releases all held text (a
+    partial marker prefix at the very end included) and drops only an unclosed thinking
+    block; every chunk carries the server's id."""
     reply = {
         "content": content,
-        "finish": False,
+        "finish": finish,
         "fragmentation": {"strategy": "fixed", "size": 5},
     }
     target = voicewire_simulator.session(replying("no-finish", reply))
@@ -809,6 +827,37 @@ def test_server_usage_yields_exactly_one_usage_chunk(
         "LLM-USG-1",
         "expected one usage chunk (completion 9, prompt 17, cached 5, total 26), got "
         f"{got}:\n{outcome.describe()}",
+    )
+
+
+@pytest.mark.spec("LLM-USG-1")
+@pytest.mark.capability("llm.chat")
+def test_every_usage_object_yields_its_own_usage_chunk(
+    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
+) -> None:
+    """A server that sends usage twice (in the finish chunk, then in a usage chunk) gets two
+    usage ChatChunks, in its order, after the text: none merged, none dropped."""
+    finish = json.loads(chunk_frame({}, "stop").removeprefix("data: "))
+    finish["usage"] = {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+    frames = [
+        chunk_frame({"role": "assistant", "content": ""}),
+        chunk_frame({"content": "Two usages."}),
+        _data_line(finish),
+        usage_frame({"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}),
+        DONE,
+    ]
+    outcome, _ = play(voicewire_iut, voicewire_simulator, raw_stream("usg-twice", frames))
+    expect(
+        _usage_tuple(outcome) == [(2, 5, 0, 7), (3, 5, 0, 8)],
+        "LLM-USG-1",
+        f"each of the two usage objects must give its own usage chunk, in order, got "
+        f"{_usage_tuple(outcome)}:\n{outcome.describe()}",
+    )
+    kinds = [e.type for e in outcome.events if e.type in ("llm.chunk", "llm.usage")]
+    expect(
+        kinds[-2:] == ["llm.usage", "llm.usage"] and "llm.usage" not in kinds[:-2],
+        "LLM-USG-1",
+        f"usage comes after the content: {kinds}",
     )
 
 

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from voicewire.harness.llm import ChatOutcome, ConnOptions, LLMTarget, ToolSpec
-from voicewire.harness.verdicts import expect
+from voicewire.harness.verdicts import expect, require
 from voicewire.simulators.scenario import Scenario
 from voicewire.simulators.scenario import build_scenario as scenario
 from voicewire.suites.builders import user_context
@@ -81,12 +81,13 @@ def _retried_requests(simulator: Any, target: LLMTarget) -> list[dict[str, Any]]
     """The requests of a session whose faults are scoped to an ``attempt``.
 
     The simulator numbers attempts by identical bodies, so a retry with another body would get
-    attempt 1's fault again and the case would blame the wrong rule: RETRY-7 is checked first.
+    attempt 1's fault again and every later check would blame the wrong rule: RETRY-7 is
+    required first, and the case stops there when it is broken.
     """
     requests = _requests(simulator, target)
     bodies = [request["data"]["body"] for request in requests]
     for number, body in enumerate(bodies[1:], start=1):
-        expect(
+        require(
             body == bodies[0],
             "RETRY-7",
             f"retry {number} sent a different body:\n  first: {json.dumps(bodies[0])[:600]}\n"
@@ -484,7 +485,26 @@ def test_attempts_are_bounded(voicewire_iut: Any, voicewire_simulator: Any, max_
         f"one error event per failed attempt, recoverable while another follows: expected "
         f"{expected}, got {flags}",
     )
-    expect(outcome.error is not None, "RETRY-5", "the stream must raise after the last attempt")
+    raised = outcome.error
+    expect(raised is not None, "RETRY-5", "the stream must raise after the last attempt")
+    if raised is None:
+        return
+    if max_retry == 0:
+        # Nothing was retried, so nothing was exhausted: the 503 itself.
+        expect(
+            raised.kind == "APIStatusError" and raised.status_code == 503,
+            "RETRY-5",
+            f"max_retry=0: the single attempt's APIStatusError(503) must be raised as itself, "
+            f"got {raised.kind}({raised.status_code}): {raised.message[:200]}",
+        )
+    else:
+        expect(
+            raised.kind == "APIConnectionError"
+            and f"after {max_retry + 1} attempts" in raised.message,
+            "RETRY-5",
+            f"exhausting {max_retry + 1} attempts raises APIConnectionError('failed ... after "
+            f"{max_retry + 1} attempts'), got {raised.kind}: {raised.message[:200]}",
+        )
 
 
 # SPEC §2.4: "tolerance ±50 ms + scheduling". The scheduling allowance covers the request's
@@ -609,7 +629,7 @@ def test_recovered_stream_ends_cleanly(voicewire_iut: Any, voicewire_simulator: 
 # -- RETRY-7: the same request again ---------------------------------------------------------
 
 
-@pytest.mark.spec("RETRY-7")
+@pytest.mark.spec("RETRY-7", "RETRY-4")
 @pytest.mark.capability("llm.chat")
 def test_retry_sends_identical_body(voicewire_iut: Any, voicewire_simulator: Any) -> None:
     """Every attempt sends the same JSON body (tools, options and context included)."""
@@ -632,7 +652,7 @@ def test_retry_sends_identical_body(voicewire_iut: Any, voicewire_simulator: Any
     requests = _retried_requests(voicewire_simulator, target)
     expect(
         len(requests) == 3,
-        "RETRY-7",
+        "RETRY-4",
         f"two retryable failures with max_retry=2 need 3 requests to compare, got "
         f"{len(requests)}:\n{outcome.describe()}",
     )

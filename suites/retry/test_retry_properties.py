@@ -6,10 +6,8 @@ attempt: an error status, a reset after event ``k``, a malformed event ``k``, or
 From the SPEC alone the check predicts how many requests the server gets, the ``recoverable``
 flag of every error event and the ``retryable`` flag of its error, the text the consumer sees
 (each attempt's visible text, never repeated) and how the stream ends (success, the error
-itself, or ``APIConnectionError`` after N attempts). One corner is left open: when every
-attempt of ``max_retry = 0`` fails with a retryable error, SPEC does not say whether that
-error itself or an "after 1 attempts" ``APIConnectionError`` is raised (upstream raises the
-former), so any raised error passes there.
+itself, or ``APIConnectionError`` after N attempts; with ``max_retry = 0`` the single
+attempt's error itself, RETRY-5).
 
 ``fallback``: one to three LLMs, each answering, failing before output or failing after its
 first piece of text (on every request it gets), with or without ``retry_on_chunk_sent``. The
@@ -137,9 +135,12 @@ def _predict_retry(example: dict[str, Any]) -> _RetryPrediction:
     prediction.attempts[-1].rule = "RETRY-4"
     if max_retry > 0:
         prediction.raised_kind = "APIConnectionError"
-    # With max_retry == 0 the SPEC does not say whether the single attempt's own error or an
-    # "after 1 attempts" APIConnectionError is raised (upstream raises the former), so any
-    # raised error is accepted there.
+    else:
+        # RETRY-5: the error of the single attempt of max_retry = 0 is raised as itself
+        # (nothing was retried, so nothing was exhausted).
+        prediction.exhausted = False
+        prediction.raised_kind = prediction.attempts[-1].kind
+        prediction.raised_status = prediction.attempts[-1].status_code
     return prediction
 
 

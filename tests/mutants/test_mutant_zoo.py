@@ -323,6 +323,17 @@ MUTANTS = [
     Mutant("orphan_output_sent", "chat_context", "unpaired and orphan", ("CTX-OAI-2",)),
     Mutant("text_parts_joined_with_space", "chat_context", "content_shape", ("CTX-OAI-3",)),
     Mutant("images_after_text", "chat_context", "content_shape", ("CTX-OAI-3",)),
+    # -- survivors of the first zoo run, caught since the suites were sharpened --
+    Mutant("single_attempt_wrapped", "retry", "attempts_are_bounded", ("RETRY-5",)),
+    Mutant("last_usage_only", "llm", "every_usage_object", ("LLM-USG-1",)),
+    Mutant(
+        "held_prefix_dropped",
+        "llm",
+        "releases_everything",
+        ("LLM-TXT-1",),
+        also=frozenset({"LLM-TXT-2"}),
+    ),
+    Mutant("copy_image_only_is_empty", "chat_context", "copy", ("CTX-COPY-1",)),
 ]
 
 BROKEN_OUTCOMES = ("FAIL", "NON-STRICT")
