@@ -1,4 +1,4 @@
-"""``voicewire serve``: run the simulators on a loopback port until Ctrl-C / SIGTERM."""
+"""``voicewire serve``: run the simulators on a port until Ctrl-C / SIGTERM."""
 
 from __future__ import annotations
 
@@ -6,29 +6,41 @@ import argparse
 import asyncio
 import signal
 import sys
-from typing import TextIO
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from voicewire.simulators import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
     Credentials,
+    Limits,
     Scenario,
     ScenarioError,
     SimulatorServer,
     load_scenario,
 )
+from voicewire.simulators.core.socket_server import is_loopback
 
 __all__ = ["add_serve_parser", "run_serve"]
 
+_DEFAULTS = Limits()
 
-def _time_scale(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
-    return value
+
+def _number(minimum: float, *, whole: bool = False, inclusive: bool = True) -> Callable[[str], Any]:
+    """An argparse type: a number (a whole one if ``whole``) at least (or above) ``minimum``."""
+
+    def parse(text: str) -> float | int:
+        try:
+            value: float | int = int(text) if whole else float(text)
+        except ValueError:
+            kind = "a whole number" if whole else "a number"
+            raise argparse.ArgumentTypeError(f"not {kind}: {text!r}") from None
+        if not (value >= minimum if inclusive else value > minimum):
+            relation = ">=" if inclusive else ">"
+            raise argparse.ArgumentTypeError(f"must be {relation} {minimum:g}, got {text}")
+        return value
+
+    return parse
 
 
 def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -40,24 +52,94 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
         "the LLM endpoint answers in echo mode.",
     )
     parser.add_argument("--scenario", metavar="FILE", help="scenario file (.yaml, .yml, .json)")
-    parser.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1); an address beyond loopback faces the "
+        "network: allowed, with a warning",
+    )
     parser.add_argument(
         "--port", type=int, default=0, help="port (default 0: a free port, printed at start)"
     )
     parser.add_argument(
         "--time-scale",
-        type=_time_scale,
+        type=_number(0),
         default=None,
         metavar="X",
         help="multiply every scripted delay by X (overrides the scenario's time_scale)",
     )
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="accepted API key")
     parser.add_argument("--api-secret", default=DEFAULT_API_SECRET, help="its secret")
+    parser.add_argument(
+        "--control-token",
+        default=None,
+        metavar="TOKEN",
+        help="the token the control API (/__voicewire/) wants (default: a random one, printed)",
+    )
+    limits = parser.add_argument_group("limits (SRV-4)")
+    positive_int = _number(1, whole=True)
+    seconds = _number(0, inclusive=False)
+    limits.add_argument(
+        "--max-body-bytes",
+        type=positive_int,
+        default=_DEFAULTS.max_body_bytes,
+        metavar="N",
+        help=f"largest request body, else 413 (default {_DEFAULTS.max_body_bytes})",
+    )
+    limits.add_argument(
+        "--max-json-depth",
+        type=positive_int,
+        default=_DEFAULTS.max_json_depth,
+        metavar="N",
+        help=f"deepest JSON body, else 400 (default {_DEFAULTS.max_json_depth})",
+    )
+    limits.add_argument(
+        "--max-sessions-per-key",
+        type=_number(0, whole=True),
+        default=_DEFAULTS.max_sessions_per_key,
+        metavar="N",
+        help="open requests per API key, else 429 with Retry-After; 0: no limit "
+        f"(default {_DEFAULTS.max_sessions_per_key})",
+    )
+    limits.add_argument(
+        "--journal-bytes",
+        type=positive_int,
+        default=_DEFAULTS.journal_bytes,
+        metavar="N",
+        help="bytes the journal keeps before dropping its oldest entries "
+        f"(default {_DEFAULTS.journal_bytes})",
+    )
+    for flag, field, what in (
+        ("--head-timeout", "head_timeout", "to complete a request head"),
+        ("--body-timeout", "body_timeout", "to complete a request body, else 408"),
+        ("--idle-timeout", "idle_timeout", "an idle connection is kept"),
+    ):
+        limits.add_argument(
+            flag,
+            type=seconds,
+            default=getattr(_DEFAULTS, field),
+            metavar="SECONDS",
+            help=f"seconds {what} (default {getattr(_DEFAULTS, field):g})",
+        )
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(
+        max_body_bytes=args.max_body_bytes,
+        max_json_depth=args.max_json_depth,
+        max_sessions_per_key=args.max_sessions_per_key or None,
+        head_timeout=args.head_timeout,
+        body_timeout=args.body_timeout,
+        idle_timeout=args.idle_timeout,
+        journal_bytes=args.journal_bytes,
+    )
 
 
 def _banner(server: SimulatorServer, scenario: Scenario, source: str | None) -> str:
     origin = f"from {source}, {len(scenario.rules)} rule(s)" if source else "echo mode"
     base = server.base_url
+    limits = server.state.limits
+    sessions = limits.max_sessions_per_key or "no limit of"
     return (
         f"voicewire simulator listening on {base}\n"
         f"  LLM base URL: {base}/v1  (also served under {base}/)\n"
@@ -65,10 +147,27 @@ def _banner(server: SimulatorServer, scenario: Scenario, source: str | None) -> 
         f"  API secret:   {server.api_secret}\n"
         f"  scenario:     {scenario.name} ({origin})\n"
         f"  control API:  {base}/__voicewire/\n"
+        f"  control token: {server.control_token}\n"
+        "                (send 'Authorization: Bearer <token>' or "
+        "'X-Voicewire-Control-Token: <token>')\n"
+        f"  limits:       body {limits.max_body_bytes} bytes, JSON depth "
+        f"{limits.max_json_depth}, {sessions} sessions per key; head {limits.head_timeout:g} s, "
+        f"body {limits.body_timeout:g} s, idle {limits.idle_timeout:g} s\n"
         f"  for livekit-agents: export LIVEKIT_INFERENCE_URL={base}/v1 "
         f"LIVEKIT_INFERENCE_API_KEY={server.api_key} "
         f"LIVEKIT_INFERENCE_API_SECRET={server.api_secret}\n"
         "Press Ctrl-C to stop.\n"
+    )
+
+
+def _network_warning(host: str) -> str:
+    return (
+        f"voicewire serve: warning: {host} is not a loopback address: the simulator faces the "
+        "network. Anyone who reaches this port can call its protocol endpoints with the API "
+        "key and secret printed below (the development ones unless --api-key/--api-secret "
+        "say otherwise). Its control API (load scenarios, read every session's journal, "
+        "reset) stays guarded by the control token printed below, which every request to "
+        "/__voicewire/ must carry, and by a Host check; keep the token secret.\n"
     )
 
 
@@ -98,11 +197,21 @@ def run_serve(
         scenario = load_scenario(args.scenario) if args.scenario else Scenario.echo()
         credentials = Credentials(keys={args.api_key: args.api_secret})
         server = SimulatorServer(
-            scenario, credentials, host=args.host, port=args.port, time_scale=args.time_scale
+            scenario,
+            credentials,
+            host=args.host,
+            port=args.port,
+            time_scale=args.time_scale,
+            limits=_limits(args),
+            control_token=args.control_token,
+            allow_non_loopback=True,
         )
     except (ScenarioError, ValueError) as exc:
         err.write(f"voicewire serve: {exc}\n")
         return 2
+    if not is_loopback(args.host):
+        err.write(_network_warning(args.host))
+        err.flush()
     try:
         asyncio.run(_serve(server, scenario, args.scenario, out))
     except OSError as exc:  # e.g. the port is taken

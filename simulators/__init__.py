@@ -1,10 +1,10 @@
 """Scriptable provider simulators: real aiohttp servers (or respx, in-process) driven by
 scenarios.
 
-One protocol-agnostic core (:mod:`.core`: state and admission, journal, clock, actions and
-their executor, app factory, protocol registry, socket server) and one module per protocol
-(:mod:`.llm`), registered in :mod:`.protocols`, which this package imports so the registry is
-filled whenever the simulators are used.
+One protocol-agnostic core (:mod:`.core`: state and admission, limits, journal, clock, actions
+and their executor, app factory and control API, protocol registry, socket server) and one
+module per protocol (:mod:`.llm`), registered in :mod:`.protocols`, which this package imports
+so the registry is filled whenever the simulators are used.
 """
 
 from voicewire.simulators import protocols  # noqa: F401  (fills the protocol registry)
@@ -12,6 +12,7 @@ from voicewire.simulators.core.app import create_app
 from voicewire.simulators.core.clock import SimulatorClock, WallClock
 from voicewire.simulators.core.credentials import DEFAULT_API_KEY, DEFAULT_API_SECRET, Credentials
 from voicewire.simulators.core.journal import Journal, WireFrame, WireNote
+from voicewire.simulators.core.limits import Limits
 from voicewire.simulators.core.registry import REGISTRY, SimulatedProtocol
 from voicewire.simulators.core.socket_server import SimulatorServer
 from voicewire.simulators.respx_shell import RespxLLM, respx_llm
@@ -31,6 +32,7 @@ __all__ = [
     "Credentials",
     "EndpointSpec",
     "Journal",
+    "Limits",
     "RespxLLM",
     "Scenario",
     "ScenarioError",

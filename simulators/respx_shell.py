@@ -61,6 +61,8 @@ from voicewire.reference.llm.wire import models_payload
 from voicewire.simulators.core.actions import Action, Disconnect, Sleep, Write, walk
 from voicewire.simulators.core.clock import Clock
 from voicewire.simulators.core.credentials import Credentials
+from voicewire.simulators.core.limits import Limits
+from voicewire.simulators.core.raw import RAW_WRITE_KIND, RawAnswer
 from voicewire.simulators.core.state import (
     Exchange,
     Refusal,
@@ -161,10 +163,15 @@ class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         request: httpx.Request,
         flavour: _Flavour,
         exchange: Exchange | None,
+        owner: Exchange | None = None,
+        write_kind: str = EVENT_KIND,
     ) -> None:
         self._actions = actions
+        self._write_kind = write_kind
         self._flavour = flavour
         self._exchange = exchange
+        # The exchange whose session ends with this body (closed once it is read or closed).
+        self._owner = owner
         timeouts = request.extensions.get("timeout") or {}
         self._read_timeout: float | None = timeouts.get("read")
         self._started = False
@@ -174,6 +181,11 @@ class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         if self._exchange is not None:
             self._exchange.note("client_gone", why)
 
+    def _end(self) -> None:
+        self._finished = True
+        if self._owner is not None:
+            self._owner.close()
+
     def _steps(self) -> Iterator[bytes | float]:
         """Bytes to hand over, or seconds to wait; raises what the client would see."""
         if self._started:
@@ -182,12 +194,12 @@ class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             return
         self._started = True
         silence = 0.0
-        for step in walk(self._actions, journal=self._exchange, write_kind=EVENT_KIND):
+        for step in walk(self._actions, journal=self._exchange, write_kind=self._write_kind):
             if isinstance(step, bytes):
                 silence = 0.0
                 yield step
             elif isinstance(step, Disconnect):
-                self._finished = True
+                self._end()
                 if step.mode == "reset":
                     raise self._flavour.remote_protocol_error(_RESET_MESSAGE)
                 return
@@ -195,12 +207,12 @@ class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 limit = self._read_timeout
                 if limit is not None and silence + step > limit:
                     yield max(0.0, limit - silence)
-                    self._finished = True
+                    self._end()
                     self._gone("read timeout")
                     raise self._flavour.read_timeout(f"no byte for {limit:g} s (read timeout)")
                 silence += step
                 yield step
-        self._finished = True
+        self._end()
 
     def __iter__(self) -> Iterator[bytes]:
         for step in self._steps():
@@ -217,9 +229,11 @@ class _ActionStream(httpx.SyncByteStream, httpx.AsyncByteStream):
                 await asyncio.sleep(step)
 
     def close(self) -> None:
-        if self._started and not self._finished:
-            self._finished = True
-            self._gone("closed by the client")
+        if not self._finished:
+            started = self._started
+            self._end()
+            if started:
+                self._gone("closed by the client")
 
     async def aclose(self) -> None:
         self.close()
@@ -244,6 +258,7 @@ class RespxLLM(SimulatorHandle):
         time_scale: float | None = None,
         seed: int = 0,
         clock: Clock | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if scenario is not None and not isinstance(scenario, Scenario):
             raise TypeError(f"scenario must be a Scenario or None, got {type(scenario).__name__}")
@@ -274,6 +289,9 @@ class RespxLLM(SimulatorHandle):
             time_scale=time_scale,
             seed=seed,
             clock=clock,
+            # No connection holds a session in-process: a body the client never reads or
+            # closes would hold its key's slot for good, so sessions are not limited here.
+            limits=limits if limits is not None else Limits(max_sessions_per_key=None),
         )
         self.base_url = base_url.rstrip("/")
         self._base_path = url.path.rstrip("/")
@@ -370,17 +388,36 @@ class RespxLLM(SimulatorHandle):
         try:
             exchange = self.state.admit(headers)
         except Refusal as refusal:
-            return _json_response(refusal.status, refusal.body)
-        answer = decide_completion(
-            exchange,
-            method=request.method,
-            path=request.url.path,
-            headers=headers,
-            body=request.content,
-        )
-        if isinstance(answer, ErrorAnswer):
-            return _json_response(answer.status, answer.body, answer.headers)
-        return self._completion(request, flavour, exchange, answer)
+            return _json_response(refusal.status, refusal.body, refusal.headers)
+        streaming = False
+        try:
+            limit = self.state.limits.max_body_bytes
+            body = request.content
+            if len(body) > limit:
+                message = f"request body of {len(body)} bytes exceeds the limit of {limit} bytes"
+                exchange.frame("out", "http_error", {"status": 413, "message": message})
+                return _json_response(413, error_body(413, message, "invalid_request_error"))
+            answer = decide_completion(
+                exchange, method=request.method, path=request.url.path, headers=headers, body=body
+            )
+            if isinstance(answer, ErrorAnswer):
+                return _json_response(answer.status, answer.body, answer.headers)
+            if isinstance(answer, RawAnswer):
+                streaming = True
+                stream = _ActionStream(
+                    answer.actions,
+                    request=request,
+                    flavour=flavour,
+                    exchange=exchange,
+                    owner=exchange,
+                    write_kind=RAW_WRITE_KIND,
+                )
+                return httpx.Response(answer.status, headers=answer.headers, stream=stream)
+            streaming = answer.stream
+            return self._completion(request, flavour, exchange, answer)
+        finally:
+            if not streaming:  # a stream's session ends with its body (see _ActionStream)
+                exchange.close()
 
     def _completion(
         self,
@@ -390,11 +427,13 @@ class RespxLLM(SimulatorHandle):
         answer: CompletionAnswer,
     ) -> httpx.Response:
         if not answer.stream:
-            exchange.frame("out", "http_response", {"status": 200, "body": answer.payload})
+            encoded = json.dumps(answer.payload).encode()
+            body = self.state.journal.body(encoded)
+            exchange.frame("out", "http_response", {"status": 200, "body": body})
             # The ttft wait goes into the body: the side effect itself must not block. It is
             # not journaled, as the socket shell does not journal it either.
             actions: list[Action] = [Sleep(answer.delay, "ttft")] if answer.delay else []
-            actions.append(Write(json.dumps(answer.payload).encode()))
+            actions.append(Write(encoded))
             return httpx.Response(
                 200,
                 headers={"Content-Type": "application/json"},
@@ -405,15 +444,15 @@ class RespxLLM(SimulatorHandle):
             200,
             headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"},
             stream=_ActionStream(
-                answer.actions, request=request, flavour=flavour, exchange=exchange
+                answer.actions, request=request, flavour=flavour, exchange=exchange, owner=exchange
             ),
         )
 
     def _models(self, request: httpx.Request) -> httpx.Response:
         try:
-            self.state.api_key_of(request.headers)
+            self.state.api_key_of(_raw_headers(request))
         except Refusal as refusal:
-            return _json_response(refusal.status, refusal.body)
+            return _json_response(refusal.status, refusal.body, refusal.headers)
         return _json_response(200, models_payload(MODELS))
 
 
@@ -425,6 +464,7 @@ def respx_llm(
     time_scale: float | None = None,
     seed: int = 0,
     clock: Clock | None = None,
+    limits: Limits | None = None,
 ) -> RespxLLM:
     """The LLM simulator in-process for httpx/openai code, as a (sync or async) context manager.
 
@@ -432,7 +472,8 @@ def respx_llm(
     ``time_scale`` (overrides every scenario's own), ``seed`` and ``clock`` mean what they mean
     for :class:`~voicewire.simulators.core.socket_server.SimulatorServer`; ``base_url`` is where
     the client is pointed (default: the LiveKit inference gateway, so unmodified client code is
-    intercepted).
+    intercepted). ``limits`` bound bodies, JSON depth, pattern time and the journal as on a
+    socket (sessions per key are not limited in-process unless ``limits`` says so).
     """
     return RespxLLM(
         scenario,
@@ -441,4 +482,5 @@ def respx_llm(
         time_scale=time_scale,
         seed=seed,
         clock=clock,
+        limits=limits,
     )

@@ -42,17 +42,26 @@ request whose body is identical to an earlier one under the same scenario select
 
 Events are numbered from 0 in the order the stream would send them (each protocol module says
 what its events are).
+
+Patterns (``match.model``, ``match.text``) are evaluated with the ``regex`` package, bounded in
+time (SRV-7): a request may spend at most ``timeout`` seconds on the patterns of all rules
+(:data:`DEFAULT_MATCH_TIMEOUT`), and a pattern that runs out counts as no match (the caller
+is told, and journals it). A pattern that already backtracks catastrophically on a short text
+is refused when the scenario is loaded.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import regex
 import yaml
 from pydantic import (
     BaseModel,
@@ -67,6 +76,7 @@ from pydantic import (
 )
 
 __all__ = [
+    "DEFAULT_MATCH_TIMEOUT",
     "ENDPOINTS",
     "ByteSplitFault",
     "DelayFault",
@@ -79,6 +89,9 @@ __all__ = [
     "Fault",
     "MalformedFault",
     "Match",
+    "MatchTimeout",
+    "RawPiece",
+    "RawReply",
     "ReorderFault",
     "Rule",
     "Scenario",
@@ -88,6 +101,7 @@ __all__ = [
     "Timing",
     "WsCloseFault",
     "build_scenario",
+    "compiled_pattern",
     "load_scenario",
     "parse_scenario",
 ]
@@ -169,6 +183,66 @@ def _default_endpoint_name() -> str:
     return spec.name if spec is not None else ""
 
 
+DEFAULT_MATCH_TIMEOUT = 0.05
+"""Seconds one request may spend evaluating scenario patterns, over all rules."""
+
+# Load-time probe of a pattern: texts of one repeated character and a character that breaks
+# the run. A pattern that backtracks catastrophically needs exponential (or high-polynomial)
+# time on such a text, while any reasonable pattern needs microseconds, so a generous probe
+# timeout still tells them apart; a probe that times out is tried once more, longer, before
+# the pattern is refused, so a scheduling hiccup on a busy machine never refuses a good one.
+_PROBE_LENGTH = 64
+_PROBE_TIMEOUT = 0.005
+_PROBE_CONFIRM_TIMEOUT = 0.1
+_PROBE_ENDINGS = ("\x00", "!")
+_PROBE_CHARACTERS = 24
+
+
+class MatchTimeout(Exception):
+    """A pattern ran out of time on a request; the rule counts as not matching."""
+
+    def __init__(self, field: str, pattern: str, timeout: float) -> None:
+        super().__init__(field, pattern, timeout)
+        self.field = field
+        self.pattern = pattern
+        self.timeout = timeout
+
+    def __str__(self) -> str:
+        return f"match.{self.field} {self.pattern!r} ran out of its {self.timeout:g} s"
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled_pattern(pattern: str) -> regex.Pattern[str]:
+    """``pattern`` compiled with the ``regex`` package (kept: rules are matched per request)."""
+    return regex.compile(pattern)
+
+
+def _probe_texts(pattern: str) -> Iterator[str]:
+    characters = sorted({c for c in pattern if c.isalnum() or c in " _-.,:;/"} | set("a0 x"))
+    for character in characters[:_PROBE_CHARACTERS]:
+        for ending in _PROBE_ENDINGS:
+            yield character * _PROBE_LENGTH + ending
+
+
+def _catastrophic(pattern: str, *, full: bool) -> str | None:
+    """Why ``pattern`` is refused as catastrophic, or None."""
+    compiled = compiled_pattern(pattern)
+    run = compiled.fullmatch if full else compiled.search
+    for text in _probe_texts(pattern):
+        try:
+            run(text, timeout=_PROBE_TIMEOUT)
+        except TimeoutError:
+            try:
+                run(text, timeout=_PROBE_CONFIRM_TIMEOUT)
+            except TimeoutError:
+                return (
+                    f"catastrophic backtracking: matching {len(text)} characters "
+                    f"({text[0]!r} repeated) takes over {_PROBE_CONFIRM_TIMEOUT:g} s; rewrite "
+                    "it without nested or overlapping repetition"
+                )
+    return None
+
+
 class Match(_Script):
     """Which requests a rule applies to; every given condition must hold."""
 
@@ -194,24 +268,54 @@ class Match(_Script):
 
     @field_validator("model", "text")
     @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
+    def _compiles(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None:
             try:
-                re.compile(value)
-            except re.error as exc:
+                compiled_pattern(value)
+            except regex.error as exc:
                 raise ValueError(f"not a valid regular expression: {exc}") from None
+            problem = _catastrophic(value, full=info.field_name == "model")
+            if problem is not None:
+                raise ValueError(problem)
         return value
 
-    def accepts(self, endpoint: str, *, model: str | None, text: str | None, attempt: int) -> bool:
+    def accepts(
+        self,
+        endpoint: str,
+        *,
+        model: str | None,
+        text: str | None,
+        attempt: int,
+        timeout: float = DEFAULT_MATCH_TIMEOUT,
+    ) -> bool:
         """Whether a request to ``endpoint`` with this model, text and attempt number matches.
-        A condition on a value the request does not have (``None``) never holds."""
+        A condition on a value the request does not have (``None``) never holds. Patterns
+        get ``timeout`` seconds in all; :class:`MatchTimeout` when one runs out (or none is
+        left)."""
         if self.endpoint != endpoint:
             return False
-        if self.model is not None and (model is None or re.fullmatch(self.model, model) is None):
+        if self.attempt is not None and self.attempt != attempt:
             return False
-        if self.text is not None and (text is None or re.search(self.text, text) is None):
-            return False
-        return self.attempt is None or self.attempt == attempt
+        started = time.monotonic()
+        for field, pattern, value, full in (
+            ("model", self.model, model, True),
+            ("text", self.text, text, False),
+        ):
+            if pattern is None:
+                continue
+            if value is None:
+                return False
+            left = timeout - (time.monotonic() - started)
+            if left <= 0:
+                raise MatchTimeout(field, pattern, timeout)
+            compiled = compiled_pattern(pattern)
+            try:
+                found = (compiled.fullmatch if full else compiled.search)(value, timeout=left)
+            except TimeoutError:
+                raise MatchTimeout(field, pattern, timeout) from None
+            if found is None:
+                return False
+        return True
 
 
 class Timing(_Script):
@@ -330,14 +434,75 @@ Fault = Annotated[
 ]
 
 
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# The shell frames the body itself (chunked, then the end or a reset): a scripted framing
+# header would contradict it.
+_FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+_MAX_RAW_SLEEP = 3600.0
+
+
+class RawPiece(_Script):
+    """One write of a raw body: ``text`` (sent as UTF-8), ``hex`` (these exact bytes), or
+    ``sleep`` (a pause of that many seconds, times the scenario's time scale)."""
+
+    text: StrictStr | None = None
+    hex: StrictStr | None = Field(default=None, pattern=r"^(?:[0-9a-fA-F]{2})*$")
+    sleep: float | None = Field(default=None, ge=0, le=_MAX_RAW_SLEEP, allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> RawPiece:
+        given = [name for name in ("text", "hex", "sleep") if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"a raw body piece is exactly one of text, hex or sleep, got {given or 'none'}"
+            )
+        return self
+
+    def data(self) -> bytes | None:
+        """The bytes this piece writes (None: it is a pause)."""
+        if self.text is not None:
+            return self.text.encode("utf-8")
+        if self.hex is not None:
+            return bytes.fromhex(self.hex)
+        return None
+
+
+class RawReply(_Script):
+    """An exact HTTP answer for any endpoint, to play a broken or hostile server: ``status``,
+    ``headers`` (none added but what HTTP needs: with no ``Content-Type``, aiohttp's server
+    sends ``application/octet-stream``), the ``body`` written piece by piece (each piece its
+    own transport write, pauses between), then a clean ``close`` or a ``reset`` of the
+    connection. Framing headers (``Content-Length``, ``Transfer-Encoding``, ``Connection``)
+    are the shell's and cannot be scripted."""
+
+    status: int = Field(default=200, ge=100, le=599, strict=True)
+    headers: dict[StrictStr, StrictStr] = Field(default_factory=dict)
+    body: list[RawPiece] = Field(default_factory=list)
+    end: Literal["close", "reset"] = "close"
+
+    @field_validator("headers")
+    @classmethod
+    def _valid_headers(cls, headers: dict[str, str]) -> dict[str, str]:
+        for name, value in headers.items():
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"header name {name!r} is not an HTTP token")
+            if name.lower() in _FRAMING_HEADERS:
+                raise ValueError(f"header {name!r} frames the body: the shell sets it")
+            if any(c in value for c in "\r\n\x00"):
+                raise ValueError(f"header {name!r}: a value cannot hold CR, LF or NUL")
+        return headers
+
+
 class Rule(_Script):
-    """``match`` → ``reply`` + ``timing`` + ``faults``. ``reply`` is an instance of the reply
-    model of the endpoint ``match`` names."""
+    """``match`` → ``reply`` + ``timing`` + ``faults``, or ``match`` → ``raw``. ``reply`` is an
+    instance of the reply model of the endpoint ``match`` names; ``raw`` (a :class:`RawReply`)
+    replaces the whole answer with exact bytes, so it takes no reply, timing or faults."""
 
     match: Match = Field(default_factory=Match)
     reply: Any = Field(default=None, validate_default=True)
     timing: Timing = Field(default_factory=Timing)
     faults: list[Fault] = Field(default_factory=list)
+    raw: RawReply | None = None
 
     @field_validator("reply", mode="wrap")
     @classmethod
@@ -357,6 +522,16 @@ class Rule(_Script):
         # model_validate inside the validator keeps the nested error locations
         # (rules[0].reply.tool_calls[0].name) under "reply".
         return spec.reply_model.model_validate({} if value is None else value)
+
+    @model_validator(mode="after")
+    def _raw_stands_alone(self) -> Rule:
+        if self.raw is not None:
+            scripted = sorted({"reply", "timing", "faults"} & self.model_fields_set)
+            if scripted:
+                raise ValueError(
+                    f"a rule with 'raw' answers with exact bytes; it takes no {', '.join(scripted)}"
+                )
+        return self
 
     @model_validator(mode="after")
     def _faults_fit_endpoint(self) -> Rule:
@@ -391,11 +566,34 @@ class Scenario(_Script):
         return cls(name=name, rules=[], on_unmatched="echo", time_scale=time_scale)
 
     def first_match(
-        self, endpoint: str, *, model: str | None, text: str | None, attempt: int
+        self,
+        endpoint: str,
+        *,
+        model: str | None,
+        text: str | None,
+        attempt: int,
+        timeout: float = DEFAULT_MATCH_TIMEOUT,
+        on_timeout: Callable[[int, MatchTimeout], None] | None = None,
     ) -> tuple[int, Rule] | None:
-        """The first rule (with its index) whose match accepts the request, if any."""
+        """The first rule (with its index) whose match accepts the request, if any.
+
+        The patterns of all rules share ``timeout`` seconds: a rule whose pattern runs out
+        (or finds none left) does not match, and ``on_timeout(index, problem)`` is told."""
+        deadline = time.monotonic() + timeout
         for index, rule in enumerate(self.rules):
-            if rule.match.accepts(endpoint, model=model, text=text, attempt=attempt):
+            try:
+                accepted = rule.match.accepts(
+                    endpoint,
+                    model=model,
+                    text=text,
+                    attempt=attempt,
+                    timeout=deadline - time.monotonic(),
+                )
+            except MatchTimeout as problem:
+                if on_timeout is not None:
+                    on_timeout(index, problem)
+                continue
+            if accepted:
                 return index, rule
         return None
 

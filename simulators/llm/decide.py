@@ -10,12 +10,14 @@ shell pulls.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from voicewire.reference.errors import error_body
 from voicewire.simulators.core.actions import Action
+from voicewire.simulators.core.raw import RawAnswer, raw_answer
 from voicewire.simulators.core.state import Exchange
 from voicewire.simulators.llm.echo import echo_reply
 from voicewire.simulators.llm.plan import (
@@ -24,7 +26,13 @@ from voicewire.simulators.llm.plan import (
     stream_events,
     usage_payload,
 )
-from voicewire.simulators.llm.request import RequestError, decode_body, request_from_json
+from voicewire.simulators.llm.request import (
+    MAX_JSON_DEPTH,
+    ChatCompletionRequest,
+    RequestError,
+    read_request,
+)
+from voicewire.simulators.llm.script import LLMReply
 from voicewire.simulators.llm.templates import StreamTemplates
 from voicewire.simulators.scenario import StatusFault, Timing
 
@@ -33,8 +41,10 @@ __all__ = [
     "ENDPOINT",
     "EVENT_KIND",
     "TEMPLATES_CACHE",
+    "CheckedBody",
     "CompletionAnswer",
     "ErrorAnswer",
+    "check_body",
     "decide_completion",
 ]
 
@@ -68,6 +78,32 @@ class CompletionAnswer:
     actions: Iterator[Action] = field(default_factory=lambda: iter(()))
 
 
+@dataclass(frozen=True)
+class CheckedBody:
+    """What a request body is, worked out before any decision: the checked request (or the
+    problem that refuses it), the body's SHA-256 (its attempt key) and the echo answer.
+
+    Everything here costs in proportion to the body's size and touches no shared state, so
+    :func:`check_body` may run in a worker thread for a large body (SRV-7)."""
+
+    request: ChatCompletionRequest | None
+    problem: RequestError | None
+    digest: str
+    echo: LLMReply | None
+
+
+def check_body(body: bytes, *, max_depth: int = MAX_JSON_DEPTH, echo: bool = False) -> CheckedBody:
+    """Decode and check ``body`` (documents nested deeper than ``max_depth`` are refused)
+    and hash it; with ``echo``, work out its echo answer too (else it is worked out only if
+    no rule matches)."""
+    digest = hashlib.sha256(body).hexdigest()
+    try:
+        chat = read_request(body, max_depth=max_depth)
+    except RequestError as problem:
+        return CheckedBody(None, problem, digest, None)
+    return CheckedBody(chat, None, digest, echo_reply(chat) if echo else None)
+
+
 def _status_answer(exchange: Exchange, fault: StatusFault) -> ErrorAnswer:
     kind = "server_error" if fault.code >= 500 else "invalid_request_error"
     body = fault.body or error_body(fault.code, f"simulated HTTP {fault.code}", kind)
@@ -91,27 +127,27 @@ def decide_completion(
     path: str,
     headers: Mapping[str, str],
     body: bytes,
-) -> ErrorAnswer | CompletionAnswer:
+    checked: CheckedBody | None = None,
+) -> ErrorAnswer | CompletionAnswer | RawAnswer:
     """The answer to one admitted chat completion request.
 
     Journals the request; refuses a bad body (400, SRV-1); counts the attempt (attempt N is
     the Nth identical body under the scenario); picks the first rule that matches (its
     ``text`` is searched in the last user message), else echoes or answers 404 per the
     scenario's ``on_unmatched``; journals the rule; counts the key's usage; answers a
-    ``status`` fault, else a completion whose stream is planned lazily.
+    ``status`` fault, else a completion whose stream is planned lazily; a rule with ``raw``
+    gets its exact bytes instead, for a streamed request or not. ``checked`` is
+    :func:`check_body` of ``body`` when the caller worked it out already (off the event
+    loop, for a large body).
     """
-    try:
-        document = decode_body(body)
-    except RequestError as exc:
-        exchange.request(method, path, headers, body)
-        return _refused(exchange, exc)
-    exchange.request(method, path, headers, body, decoded=document)
-    try:
-        chat = request_from_json(document)
-    except RequestError as exc:
-        return _refused(exchange, exc)
+    if checked is None:
+        checked = check_body(body, max_depth=exchange.state.limits.max_json_depth)
+    exchange.request(method, path, headers, body)
+    if checked.problem is not None or checked.request is None:
+        return _refused(exchange, checked.problem or RequestError("request body is invalid"))
+    chat = checked.request
 
-    attempt = exchange.next_attempt(body)
+    attempt = exchange.next_attempt(body, digest=checked.digest)
     text = chat.last_user_text
     chosen = exchange.choose_rule(ENDPOINT, attempt=attempt, model=chat.model, text=text)
     scenario = exchange.scenario
@@ -123,7 +159,8 @@ def decide_completion(
         exchange.frame("out", "http_error", {"status": 404, "message": message})
         return ErrorAnswer(404, error_body(404, message, "scenario_unmatched"))
     if chosen is None:
-        index, reply, faults, timing = None, echo_reply(chat), [], Timing()
+        reply = checked.echo if checked.echo is not None else echo_reply(chat)
+        index, faults, timing = None, [], Timing()
     else:
         index, rule = chosen
         reply, faults, timing = rule.reply, rule.faults_for(attempt), rule.timing
@@ -131,6 +168,8 @@ def decide_completion(
 
     usage = exchange.usage
     usage["requests"] += 1
+    if chosen is not None and chosen[1].raw is not None:
+        return raw_answer(exchange, chosen[1].raw)
     status = next((f for f in faults if isinstance(f, StatusFault)), None)
     if status is not None:
         return _status_answer(exchange, status)

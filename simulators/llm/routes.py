@@ -1,20 +1,36 @@
 """The LLM endpoints on the aiohttp server: ``POST /chat/completions`` and ``GET /models``.
 
-The handlers only move bytes and time: admission comes from the core (from the request head,
-before the body is read: SRV-6), the answer from :func:`~.decide.decide_completion`, and a
-stream's I/O from the core's :func:`~voicewire.simulators.core.actions.walk`.
+The handlers only move bytes and time: admission and the body come from the core (from the
+request head, before the body is read: SRV-6; then the body under its size and deadline:
+SRV-4), refusals are answered as JSON by the core's middleware, the answer comes from
+:func:`~.decide.decide_completion`, and a stream's I/O from the core's
+:func:`~voicewire.simulators.core.actions.walk`. A large body is decoded and checked in a
+worker thread, and a large answer encoded there, so other sessions keep their timing (SRV-7).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
 from aiohttp import web
 from voicewire.reference.llm.wire import models_payload
-from voicewire.simulators.core.actions import Disconnect, walk
-from voicewire.simulators.core.app import MAX_BODY_BYTES, error_response, state_of
-from voicewire.simulators.core.state import Refusal
-from voicewire.simulators.llm.decide import EVENT_KIND, ErrorAnswer, decide_completion
+from voicewire.simulators.core.bodies import OFFLOAD_BYTES
+from voicewire.simulators.core.raw import RawAnswer
+from voicewire.simulators.core.serving import (
+    admit,
+    execute_actions,
+    receive_body,
+    serve_raw,
+    state_of,
+)
+from voicewire.simulators.llm.decide import (
+    EVENT_KIND,
+    ErrorAnswer,
+    check_body,
+    decide_completion,
+)
 
 __all__ = ["MODELS", "add_routes"]
 
@@ -24,65 +40,54 @@ MODELS = ("openai/gpt-4.1-mini", "openai/gpt-4o-mini", "google/gemini-2.5-flash"
 _SSE_HEADERS = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
 
 
+def _encoded(payload: Any) -> bytes:
+    return json.dumps(payload).encode()
+
+
 async def _chat_completions(request: web.Request) -> web.StreamResponse:
     state = state_of(request)
-    try:
-        exchange = state.admit(request.headers)
-    except Refusal as refusal:
-        return web.json_response(refusal.body, status=refusal.status)
-    try:
-        body = await request.read()
-    except ConnectionResetError:
-        # The client hung up before its body was complete: nobody is left to answer, and
-        # aiohttp would log the unhandled error as a server fault.
-        exchange.note("client_gone", "connection lost while reading the request body")
-        return web.Response(status=400)
-    except web.HTTPRequestEntityTooLarge:
-        message = f"request body exceeds {MAX_BODY_BYTES} bytes"
-        exchange.frame("out", "http_error", {"status": 413, "message": message})
-        return error_response(413, message, kind="invalid_request_error")
+    exchange = admit(request)
+    body = await receive_body(request)
+    checked = None
+    if len(body) > OFFLOAD_BYTES:
+        checked = await asyncio.to_thread(
+            check_body, body, max_depth=state.limits.max_json_depth, echo=True
+        )
     answer = decide_completion(
-        exchange, method=request.method, path=request.path, headers=request.headers, body=body
+        exchange,
+        method=request.method,
+        path=request.path,
+        headers=request.headers,
+        body=body,
+        checked=checked,
     )
     if isinstance(answer, ErrorAnswer):
         return web.json_response(answer.body, status=answer.status, headers=answer.headers or None)
+    if isinstance(answer, RawAnswer):
+        return await serve_raw(request, exchange, answer)
 
     if not answer.stream:
         if answer.delay:
             await asyncio.sleep(answer.delay)
-        exchange.frame("out", "http_response", {"status": 200, "body": answer.payload})
-        return web.json_response(answer.payload)
+        if len(body) > OFFLOAD_BYTES:
+            # A reply as long as a large request (echo) is encoded off the loop too.
+            encoded = await asyncio.to_thread(_encoded, answer.payload)
+        else:
+            encoded = _encoded(answer.payload)
+        exchange.frame("out", "http_response", {"status": 200, "body": state.journal.body(encoded)})
+        return web.Response(body=encoded, content_type="application/json")
 
     response = web.StreamResponse(status=200, headers=_SSE_HEADERS)
     await response.prepare(request)
     exchange.frame("out", "http_response", {"status": 200, "content_type": "text/event-stream"})
-    try:
-        for step in walk(answer.actions, journal=exchange, write_kind=EVENT_KIND):
-            if isinstance(step, bytes):
-                await response.write(step)
-                # write() only suspends when the transport pushes back; a fast reader never
-                # does, so give the loop a turn per batch: other sessions keep their timing
-                # while a long reply streams (SRV-7).
-                await asyncio.sleep(0)
-            elif isinstance(step, Disconnect):
-                if step.mode == "reset":
-                    if request.transport is not None:
-                        request.transport.abort()
-                    return response
-                break
-            else:
-                await asyncio.sleep(step)
-        await response.write_eof()
-    except ConnectionError as exc:
-        exchange.note("client_gone", str(exc) or type(exc).__name__)
+    await execute_actions(
+        request, response, answer.actions, journal=exchange, write_kind=EVENT_KIND
+    )
     return response
 
 
 async def _models(request: web.Request) -> web.Response:
-    try:
-        state_of(request).api_key_of(request.headers)
-    except Refusal as refusal:
-        return web.json_response(refusal.body, status=refusal.status)
+    state_of(request).api_key_of(request.headers)  # a Refusal is answered by the core
     return web.json_response(models_payload(MODELS))
 
 

@@ -51,6 +51,11 @@ def scripted(name: str, content: str, **rule: Any) -> Scenario:
     )
 
 
+def control_headers(sim: SimulatorServer) -> dict[str, str]:
+    """The header that authenticates a request to the control API."""
+    return {"X-Voicewire-Control-Token": sim.control_token}
+
+
 def bearer(sim: SimulatorServer, key: str | None = None, secret: str | None = None) -> str:
     key = key or sim.api_key
     return f"Bearer {create_access_token(key, secret or sim.credentials.keys[key])}"
@@ -370,39 +375,39 @@ async def test_echo_answers_the_last_user_message(start_simulator, messages, exp
 # -- SRV-1 / SRV-2: bad requests get 400s, other sessions are untouched ------------------------
 
 BAD_BODIES: list[tuple[str, bytes, str]] = [
-    ("not-json", b"{not json", "not valid JSON"),
-    ("not-utf8", b"\xff\xfe\x00", "not valid JSON"),
-    ("array", b"[]", "JSON object"),
-    ("no-model", json.dumps({"messages": []}).encode(), "'model'"),
-    ("empty-model", json.dumps({"model": "", "messages": []}).encode(), "'model'"),
-    ("model-not-str", json.dumps({"model": 3, "messages": []}).encode(), "'model'"),
-    ("no-messages", json.dumps({"model": MODEL}).encode(), "'messages'"),
-    ("messages-not-list", json.dumps({"model": MODEL, "messages": {}}).encode(), "'messages'"),
-    ("message-not-object", json.dumps({"model": MODEL, "messages": [1]}).encode(), "'messages'"),
+    ("not-json", b"{not json", "request body is not valid JSON"),
+    ("not-utf8", b"\xff\xfe\x00", "request body is not"),
+    ("array", b"[]", "request body must be a JSON object"),
+    ("no-model", json.dumps({"messages": []}).encode(), "model: missing"),
+    ("empty-model", json.dumps({"model": "", "messages": []}).encode(), "model: expected"),
+    ("model-not-str", json.dumps({"model": 3, "messages": []}).encode(), "model: expected"),
+    ("no-messages", json.dumps({"model": MODEL}).encode(), "messages: missing"),
+    ("messages-not-list", json.dumps({"model": MODEL, "messages": {}}).encode(), "messages:"),
+    ("message-not-object", json.dumps({"model": MODEL, "messages": [1]}).encode(), "messages[0]:"),
     (
         "unknown-role",
         json.dumps({"model": MODEL, "messages": [{"role": "robot"}]}).encode(),
-        "'messages[0].role'",
+        "messages[0].role: expected one of",
     ),
     (
         "stream-not-bool",
         json.dumps({"model": MODEL, "messages": [], "stream": "yes"}).encode(),
-        "'stream'",
+        "stream: expected a boolean",
     ),
     (
         "stream-options-not-object",
         json.dumps({"model": MODEL, "messages": [], "stream_options": []}).encode(),
-        "'stream_options'",
+        "stream_options: expected an object",
     ),
     (
         "stream-options-false",
         json.dumps({"model": MODEL, "messages": [], "stream_options": False}).encode(),
-        "'stream_options'",
+        "stream_options: expected an object",
     ),
     (
         "tools-not-list",
         json.dumps({"model": MODEL, "messages": [], "tools": {}}).encode(),
-        "'tools'",
+        "tools: expected a list",
     ),
 ]
 
@@ -550,7 +555,7 @@ async def test_control_api_loads_validates_and_unloads_scenarios(start_simulator
     sim = await start_simulator()
     control = sim.base_url + "/__voicewire"
     chat = sim.base_url + "/v1/chat/completions"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=control_headers(sim)) as session:
         async with session.get(control + "/health") as response:
             assert await response.json() == {"ok": True}
 
@@ -615,7 +620,7 @@ async def test_reset_clears_journal_attempts_and_usage(start_simulator):
     sim = await start_simulator(flaky)
     control = sim.base_url + "/__voicewire"
     chat = sim.base_url + "/v1/chat/completions"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=control_headers(sim)) as session:
         statuses = [(await post_chat(session, chat, authorization=bearer(sim)))[0] for _ in "ab"]
         assert statuses == [500, 200]  # same body: attempt 1 fails, attempt 2 passes
         assert sim.journal.entries()
@@ -634,7 +639,7 @@ async def test_reset_of_one_scenario_keeps_the_others(start_simulator):
     sim = await start_simulator()
     sim.load(scripted("other", "x"))
     chat = sim.base_url + "/v1/chat/completions"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=control_headers(sim)) as session:
         await post_chat(session, chat, authorization=bearer(sim))
         await post_chat(
             session, chat, authorization=bearer(sim), headers={"X-Voicewire-Scenario": "other"}
@@ -650,7 +655,7 @@ async def test_journal_endpoint_filters_by_scenario_and_exchange(start_simulator
     sim.load(scripted("other", "x"))
     chat = sim.base_url + "/v1/chat/completions"
     control = sim.base_url + "/__voicewire/journal"
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=control_headers(sim)) as session:
         await post_chat(session, chat, authorization=bearer(sim))
         await post_chat(
             session, chat, authorization=bearer(sim), headers={"X-Voicewire-Scenario": "other"}
@@ -689,7 +694,7 @@ async def test_usage_counts_requests_and_tokens_per_key(start_simulator, make_ll
     finally:
         await b.aclose()
     async with (
-        aiohttp.ClientSession() as session,
+        aiohttp.ClientSession(headers=control_headers(sim)) as session,
         session.get(sim.base_url + "/__voicewire/usage") as response,
     ):
         reported = await response.json()

@@ -27,6 +27,7 @@ from voicewire.simulators import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
     Credentials,
+    Limits,
     RespxLLM,
     Scenario,
     SimulatorServer,
@@ -441,6 +442,11 @@ async def test_a_bad_token_is_401_in_process_too():
 
 ERROR_REQUESTS = {
     "no-token": ({}, {"model": MODEL, "messages": MESSAGES}),
+    "wrong-type": ({}, {"model": MODEL, "messages": MESSAGES, "temperature": "hot"}),
+    "non-string-text-part": (
+        {},
+        {"model": MODEL, "messages": [{"role": "user", "content": [{"type": "text", "text": 1}]}]},
+    ),
     "unknown-scenario": ({"X-Voicewire-Scenario": "nope"}, {"model": MODEL, "messages": MESSAGES}),
     "invalid-body": ({}, {"model": "", "messages": MESSAGES}),
     "unmatched-rule": ({}, {"model": "other/model", "messages": MESSAGES}),
@@ -546,6 +552,42 @@ async def test_scenario_chosen_by_header_and_by_key():
 def test_bad_arguments_are_named(kwargs, error, names):
     with pytest.raises(error, match=names):
         respx_llm(**kwargs)
+
+
+@pytest.mark.spec("SRV-4")
+async def test_limits_apply_in_process_as_on_the_socket():
+    limits = Limits(max_body_bytes=500, max_json_depth=8, journal_body_bytes=64)
+    padded = json.dumps({"model": MODEL, "messages": MESSAGES}).encode().ljust(501)
+    deep = json.dumps({"model": MODEL, "messages": MESSAGES, "x": [[[[[[[[]]]]]]]]}).encode()
+    answers = []
+    for simulator in (SimulatorServer(limits=limits), None):
+        if simulator is not None:
+            async with simulator as sim, httpx.AsyncClient() as client:
+                answers.append(await _post_raw(client, sim.base_url + "/v1", padded, deep))
+        else:
+            async with respx_llm(limits=limits) as sim, httpx.AsyncClient() as client:
+                answers.append(await _post_raw(client, sim.base_url, padded, deep))
+                [request] = [e for e in sim.journal.entries() if e["kind"] == "http_request"]
+    assert answers[0] == answers[1]
+    (too_large, too_deep) = answers[1]
+    assert too_large[0] == 413 and too_deep[0] == 400
+    assert "deeper than 8 levels" in too_deep[1]["error"]["message"]
+    # The journal keeps bounded bytes and the token's claims in-process too.
+    assert request["data"]["truncated"] is True and request["data"]["body_length"] == len(deep)
+    assert request["data"]["token"]["claims"]["iss"] == DEFAULT_API_KEY
+
+
+async def _post_raw(client: httpx.AsyncClient, base_url: str, *bodies: bytes) -> list[Any]:
+    token = create_access_token(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+    answers = []
+    for body in bodies:
+        response = await client.post(
+            f"{base_url}/chat/completions",
+            content=body,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
+        answers.append((response.status_code, response.json()))
+    return answers
 
 
 def test_entering_twice_is_refused():

@@ -15,13 +15,14 @@ from voicewire.simulators import DEFAULT_API_KEY, DEFAULT_API_SECRET
 SERVE = [sys.executable, "-m", "voicewire.harness.cli", "serve"]
 
 
-async def _start(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+async def _start(*args: str, host: str = "127.0.0.1") -> tuple[asyncio.subprocess.Process, str]:
     proc = await asyncio.create_subprocess_exec(
         *SERVE, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
     )
     assert proc.stdout is not None
     first = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
-    match = re.match(r"voicewire simulator listening on (http://127\.0\.0\.1:\d+)$", first.strip())
+    pattern = rf"voicewire simulator listening on (http://{re.escape(host)}:\d+)$"
+    match = re.match(pattern, first.strip())
     assert match, first
     return proc, match.group(1)
 
@@ -63,7 +64,10 @@ async def test_serve_prints_the_credentials_and_the_scenario(tmp_path):
     ("args", "message"),
     [
         (["--scenario", "missing.yaml"], "invalid scenario missing.yaml:\n  <file>: No such file"),
-        (["--host", "0.0.0.0"], "host must be a loopback address"),
+        (["--max-body-bytes", "0"], "argument --max-body-bytes: must be >= 1, got 0"),
+        (["--head-timeout", "0"], "argument --head-timeout: must be > 0, got 0"),
+        (["--max-json-depth", "deep"], "argument --max-json-depth: not a whole number: 'deep'"),
+        (["--control-token", "é"], "control_token must be a non-empty ASCII string"),
         (["--time-scale", "fast"], "argument --time-scale: not a number: 'fast'"),
         (["--port", "70000"], "port must be an int in 0..65535"),
     ],
@@ -94,3 +98,49 @@ async def test_a_bad_scenario_file_is_reported_with_its_path_inside(tmp_path):
         f"invalid scenario {path}:\n  rules[0].reply.tool_calls[0].name: Field required"
         in err.decode()
     )
+
+
+async def test_serve_prints_the_control_token_and_the_control_api_wants_it():
+    proc, base = await _start("--control-token", "let-me-in", "--max-body-bytes", "1000")
+    try:
+        async with aiohttp.ClientSession() as session:
+            without = await session.get(f"{base}/__voicewire/scenarios")
+            with_token = await session.get(
+                f"{base}/__voicewire/scenarios", headers={"Authorization": "Bearer let-me-in"}
+            )
+            token = create_access_token(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+            too_large = await session.post(
+                f"{base}/v1/chat/completions",
+                data=b"x" * 1001,
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert without.status == 401
+            assert "X-Voicewire-Control-Token" in (await without.json())["error"]["message"]
+            assert with_token.status == 200
+            assert (await with_token.json())["default"] == "default"
+            assert too_large.status == 413
+            assert (await too_large.json())["error"]["code"] == 413
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    text = out.decode()
+    assert "control token: let-me-in" in text
+    assert "limits:       body 1000 bytes" in text
+
+
+async def test_a_random_control_token_is_printed_when_none_is_given():
+    proc, _base = await _start()
+    proc.send_signal(signal.SIGTERM)
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    [token] = re.findall(r"control token: (\S+)", out.decode())
+    assert len(token) >= 32
+
+
+async def test_a_host_beyond_loopback_is_allowed_with_a_warning():
+    proc, _base = await _start("--host", "0.0.0.0", host="0.0.0.0")
+    proc.send_signal(signal.SIGTERM)
+    _out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0
+    warning = err.decode()
+    assert "0.0.0.0 is not a loopback address: the simulator faces the network" in warning
+    assert "control token" in warning

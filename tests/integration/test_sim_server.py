@@ -328,6 +328,8 @@ async def test_a_toy_protocol_is_served_next_to_the_llm(toy_protocol, start_simu
     assert toy.json() == {"word": "world"} and other.json() == {"word": "none"}
     assert refused.status_code == 401
     assert b"from the LLM rule" in llm.content
+    # The toy admits with the state itself and never closes: the core closes for it.
+    assert sim.state.open_sessions == {}
     notes = [e["data"] for e in sim.journal.entries() if e["kind"] == "rule"]
     assert notes == [
         {"rule": 0, "attempt": 1},

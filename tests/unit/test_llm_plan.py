@@ -244,18 +244,19 @@ def test_byte_split_keeps_every_byte(split):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        (b"{not json", "not valid JSON"),
-        (b"[]", "must be a JSON object"),
-        (b'{"messages": []}', "'model'"),
-        (b'{"model": "m", "messages": {}}', "'messages'"),
-        (b'{"model": "m", "messages": [{"role": "robot"}]}', "messages[0].role"),
-        (b'{"model": "m", "messages": [], "stream": "yes"}', "'stream'"),
-        (b'{"model": "m", "messages": [], "tools": {}}', "'tools'"),
+        (b"{not json", "request body is not valid JSON"),
+        (b"[]", "request body must be a JSON object"),
+        (b'{"messages": []}', "model: missing, expected a non-empty string"),
+        (b'{"model": "m", "messages": {}}', "messages: expected a list of message objects"),
+        (b'{"model": "m", "messages": [{"role": "robot"}]}', "messages[0].role: expected one of"),
+        (b'{"model": "m", "messages": [], "stream": "yes"}', "stream: expected a boolean"),
+        (b'{"model": "m", "messages": [], "tools": {}}', "tools: expected a list of tool objects"),
     ],
 )
 def test_bad_requests_are_named(body, message):
-    with pytest.raises(RequestError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(RequestError) as caught:
         read_request(body)
+    assert str(caught.value).startswith(message)
 
 
 def _request(messages: list[dict], tools: list[dict] | None = None):

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
-from voicewire.simulators.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from voicewire.simulators.scenario import (
+    MatchTimeout,
+    Scenario,
+    ScenarioError,
+    build_scenario,
+    load_scenario,
+    parse_scenario,
+)
 
 GOOD_YAML = """
 name: weather
@@ -129,3 +137,61 @@ def test_file_level_problems(tmp_path, name, content, fragment):
         path.write_text(content)
     with pytest.raises(ScenarioError, match=fragment):
         load_scenario(path)
+
+
+# -- patterns bounded in time (SRV-7) ------------------------------------------------------------
+
+
+@pytest.mark.spec("SRV-7")
+@pytest.mark.parametrize("pattern", [r"^(a|aa)+$", r"^(\w|\w\w)+$", r"^(x|xx|xxx)+y"])
+def test_a_catastrophic_pattern_is_refused_when_the_scenario_loads(pattern):
+    with pytest.raises(ScenarioError) as caught:
+        build_scenario("bad", {"match": {"text": pattern}})
+    [(path, message)] = caught.value.problems
+    assert path == "rules[0].match.text"
+    assert "catastrophic backtracking" in message
+
+
+@pytest.mark.parametrize("pattern", [r"weather|forecast", r"^\s*hello\b", r"(ab+)+c", r"[a-z]{2,}"])
+def test_ordinary_patterns_load(pattern):
+    assert build_scenario("ok", {"match": {"text": pattern}}).rules[0].match.text == pattern
+
+
+def _slow_scenario() -> Scenario:
+    # Passes the load-time probe, but backtracks for far longer than any timeout on a long
+    # text without a match.
+    return build_scenario(
+        "slow",
+        {"match": {"text": r"(\w+\s?)*$"}, "reply": {"content": "slow"}},
+        {"match": {"text": "ab"}, "reply": {"content": "fast"}},
+        {"reply": {"content": "no pattern"}},
+    )
+
+
+@pytest.mark.spec("SRV-7")
+def test_a_pattern_that_runs_out_of_time_counts_as_no_match_and_is_reported():
+    text = "ab " * 300_000 + "!"  # about 1 MiB
+    timed_out: list[tuple[int, MatchTimeout]] = []
+    started = time.monotonic()
+    chosen = _slow_scenario().first_match(
+        "llm",
+        model="m",
+        text=text,
+        attempt=1,
+        timeout=0.05,
+        on_timeout=lambda index, problem: timed_out.append((index, problem)),
+    )
+    took = time.monotonic() - started
+    assert took < 0.5  # the timeout bounds all patterns of the request, not each
+    assert chosen is not None
+    index, _ = chosen
+    assert timed_out and timed_out[0][0] == 0 and timed_out[0][1].field == "text"
+    # The budget is shared: a later pattern gets what is left, a rule without one matches.
+    assert index in (1, 2)
+    if index == 2:
+        assert [i for i, _ in timed_out] == [0, 1]
+
+
+def test_a_fast_match_is_unaffected_by_the_timeout():
+    chosen = _slow_scenario().first_match("llm", model="m", text="ab!", attempt=1, timeout=0.05)
+    assert chosen is not None and chosen[0] == 0

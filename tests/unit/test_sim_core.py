@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, StrictStr
 from voicewire.harness.protocols import TABLE
+from voicewire.reference.auth import create_access_token
 from voicewire.reference.llm.wire import encode_event
 from voicewire.simulators import REGISTRY, SimulatedProtocol, create_app
 from voicewire.simulators.core import faults as placement
@@ -32,8 +33,9 @@ from voicewire.simulators.core.actions import (
 )
 from voicewire.simulators.core.clock import DEFAULT_EPOCH, SimulatorClock, WallClock
 from voicewire.simulators.core.credentials import Credentials
-from voicewire.simulators.core.journal import Journal, WireFrame, WireNote
-from voicewire.simulators.core.state import Exchange, SimulatorState, derive_id
+from voicewire.simulators.core.journal import Body, Journal, WireFrame, WireNote
+from voicewire.simulators.core.limits import Limits
+from voicewire.simulators.core.state import Exchange, Refusal, SimulatorState, derive_id
 from voicewire.simulators.llm import (
     Fragmentation,
     LLMReply,
@@ -284,6 +286,132 @@ def test_journal_entries_are_typed_frames_and_notes_the_harness_event_model_acce
 def test_journal_refuses_a_direction_it_does_not_know():
     with pytest.raises(ValueError, match="direction"):
         Journal().record(scenario="s", exchange=1, direction="sideways", kind="x")  # type: ignore[arg-type]
+
+
+def test_a_body_is_kept_as_bytes_cut_to_the_bound_and_decoded_only_when_read():
+    journal = Journal(body_bytes=16)
+    whole = journal.body(b'{"a": [1, 2]}')
+    cut = journal.body(b'{"messages": ["a long message"]}')
+    not_json = journal.body(b"\xff not json")
+    for body in (whole, cut, not_json):
+        journal.record(
+            scenario="s", exchange=1, direction="in", kind="http_request", data={"body": body}
+        )
+    shown = [e["data"] for e in journal.entries()]
+    assert shown[0] == {"body": {"a": [1, 2]}, "body_length": 13, "truncated": False}
+    assert shown[1] == {"body": '{"messages": ["a', "body_length": 32, "truncated": True}
+    assert shown[2]["body"] == "\\xff not json" and shown[2]["truncated"] is False
+    assert isinstance(cut, Body) and cut.data == b'{"messages": ["a'
+
+
+def test_a_body_deeper_than_the_journal_decodes_shows_as_text():
+    journal = Journal(max_depth=3)
+    journal.record(
+        scenario="s", exchange=1, direction="in", kind="x", data={"body": journal.body(b"[[[[]]]]")}
+    )
+    assert journal.entries()[0]["data"]["body"] == "[[[[]]]]"
+
+
+@pytest.mark.spec("SRV-4")
+def test_the_journal_is_bounded_in_bytes_and_drops_the_oldest():
+    journal = Journal(max_bytes=2000)
+    write = journal.writer("s", 1, "sse_event")
+    for n in range(50):
+        write(b"x" * 100, n)
+    assert journal.bytes <= 2000 and journal.dropped > 0
+    kept = journal.entries()
+    assert [e["event"] for e in kept] == list(range(50 - len(kept), 50))
+    assert journal.dropped + len(kept) == 50
+    # One entry larger than the whole bound still shows: the newest always stays.
+    journal.record(scenario="s", exchange=2, direction="out", kind="big", data=b"y" * 5000)
+    assert [e["kind"] for e in journal.entries()] == ["big"]
+    journal.clear()
+    assert journal.bytes == 0 and journal.dropped == 0
+
+
+def test_journal_pages_follow_a_cursor_and_filters():
+    journal = Journal()
+    for n in range(7):
+        journal.record(scenario="a" if n % 2 else "b", exchange=n, direction="note", kind="k")
+    first = journal.page(limit=3)
+    assert [e["seq"] for e in first] == [0, 1, 2] and first.next == 2 and first.last == 2
+    second = journal.page(after=first.next, limit=3)
+    assert [e["seq"] for e in second] == [3, 4, 5] and second.next == 5
+    third = journal.page(after=second.next, limit=3)
+    assert [e["seq"] for e in third] == [6] and third.next is None and third.last == 6
+    assert [e["seq"] for e in journal.page(scenario="a", after=1, limit=10)] == [3, 5]
+    assert journal.page(after=6).last is None
+    with pytest.raises(ValueError, match="limit"):
+        journal.page(limit=0)
+
+
+def test_journal_listeners_hear_of_every_new_entry_until_they_leave():
+    journal = Journal()
+    heard: list[int] = []
+    leave = journal.subscribe(lambda: heard.append(len(journal)))
+    journal.record(scenario="s", exchange=1, direction="note", kind="k")
+    journal.writer("s", 1, "sse_event")(b"data: x\n\n", 0)
+    assert heard == [1, 2] and journal.followers == 1
+    leave()
+    journal.record(scenario="s", exchange=1, direction="note", kind="k")
+    assert heard == [1, 2] and journal.followers == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("max_body_bytes", 0),
+        ("max_json_depth", True),
+        ("max_sessions_per_key", 0),
+        ("head_timeout", 0),
+        ("body_timeout", float("inf")),
+        ("idle_timeout", -1),
+        ("match_timeout", "fast"),
+        ("journal_bytes", 1.5),
+    ],
+)
+def test_limits_refuse_what_cannot_be_a_limit(field, value):
+    with pytest.raises(ValueError, match=field):
+        Limits(**{field: value})
+
+
+# -- admission: sessions per key and the token in the journal -----------------------------------
+
+
+def _headers(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.mark.spec("SRV-4", "LLM-SSE-6")
+def test_a_key_has_at_most_its_sessions_open_and_closing_one_frees_a_slot():
+    credentials = Credentials()
+    key, secret = next(iter(credentials.keys.items()))
+    state = SimulatorState(
+        Scenario.echo(), credentials, time_scale=None, limits=Limits(max_sessions_per_key=2)
+    )
+    token = create_access_token(key, secret)
+    first, second = state.admit(_headers(token)), state.admit(_headers(token))
+    with pytest.raises(Refusal) as caught:
+        state.admit(_headers(token))
+    assert caught.value.status == 429 and caught.value.headers == {"Retry-After": "1"}
+    assert caught.value.body["error"]["type"] == "rate_limit_error"
+    first.close()
+    first.close()  # closing twice releases one slot only
+    third = state.admit(_headers(token))
+    assert state.open_sessions == {key: 2}
+    for exchange in (second, third):
+        exchange.close()
+    assert state.open_sessions == {} and third.closed
+
+
+@pytest.mark.spec("AUTH-4")
+@pytest.mark.parametrize("credential", ["\udcff\udcfe", "é.é.é", "a.b"])
+def test_a_token_that_is_not_ascii_or_not_a_jwt_is_a_401(credential):
+    state = SimulatorState(Scenario.echo(), Credentials(), time_scale=None)
+    with pytest.raises(Refusal) as caught:
+        state.admit(_headers(credential))
+    assert caught.value.status == 401
+    assert caught.value.body["error"]["type"] == "authentication_error"
 
 
 # -- clock and ids -------------------------------------------------------------------------------
