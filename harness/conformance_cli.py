@@ -92,7 +92,8 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
         "-x",
         "--exitfirst",
         action="store_true",
-        help="stop at the first case that does not pass (the report counts the cases not run)",
+        help="stop at the first case that fails the run (the report counts the cases not "
+        "run; with -n, cases already handed to a worker still finish)",
     )
     run.add_argument("--json", metavar="FILE", help="write the JSON report")
     run.add_argument("--junit", metavar="FILE", help="write a JUnit XML report")

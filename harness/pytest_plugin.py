@@ -71,6 +71,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="hypothesis examples per property family (default: the profile's)",
     )
     group.addoption(
+        "--voicewire-direction",
+        choices=("client", "server"),
+        default=None,
+        help="only cases of this direction: client (a client IUT is tested) or server",
+    )
+    group.addoption(
+        "--voicewire-families-only",
+        action="store_true",
+        help="only property families (what voicewire fuzz runs)",
+    )
+    group.addoption(
         "--voicewire-timeout",
         type=float,
         default=60.0,
@@ -164,6 +175,31 @@ def pytest_collection_modifyitems(
         _check_markers(marked)
     if config.getoption("voicewire_replay") is not None:
         _select_replayed_case(config, items, runtime_of(config).replay)
+    direction = config.getoption("voicewire_direction")
+    families_only = config.getoption("voicewire_families_only")
+    if direction is not None or families_only:
+        _select(config, items, direction=direction, families_only=families_only)
+
+
+def _select(
+    config: pytest.Config, items: list[pytest.Item], *, direction: str | None, families_only: bool
+) -> None:
+    from voicewire.harness.protocols import TABLE
+
+    def wanted(item: pytest.Item) -> bool:
+        if (
+            families_only
+            and getattr(getattr(item, "function", None), "voicewire_family", None) is None
+        ):
+            return False
+        if direction is None:
+            return True
+        capability = _capability_of(item)
+        return capability is not None and TABLE.direction_of(capability) == direction
+
+    keep = [item for item in items if wanted(item)]
+    config.hook.pytest_deselected(items=[item for item in items if item not in keep])
+    items[:] = keep
 
 
 def _check_markers(items: list[pytest.Item]) -> None:

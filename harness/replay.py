@@ -37,6 +37,24 @@ _CLASSES: contextvars.ContextVar[dict[str, int] | None] = contextvars.ContextVar
 )
 
 
+# Failures of the running family's examples (id → (failure, example)); the failure is kept
+# so its id stays its own until the family ends.
+_EXAMPLES: dict[int, tuple[BaseException, dict[str, Any]]] = {}
+
+
+def _example_of(reported: BaseException) -> dict[str, Any] | None:
+    """The example whose failure hypothesis reported (the first of several, in a group)."""
+    found = _EXAMPLES.get(id(reported))
+    if found is not None:
+        return found[1]
+    for inner in getattr(reported, "exceptions", ()):
+        example = _example_of(inner)
+        if example is not None:
+            return example
+    cause = reported.__cause__ or reported.__context__
+    return _example_of(cause) if cause is not None else None
+
+
 def classify(label: str) -> None:
     """Name the outcome class the running example ended in (``"APIConnectionError"``,
     ``"413 json"``, ``"closed by server"``): a property family counts its examples per class.
@@ -61,9 +79,12 @@ def property_family(
     """Decorate ``check(voicewire_iut, voicewire_simulator, example)`` into a case.
 
     ``max_examples`` caps the active profile's example count for this family (a family whose
-    examples are slow); it never raises it. ``boundaries`` are examples that run every time,
-    before the generated ones: the shallow edge cases (empty, zero, exactly at a limit) a
-    modest example budget could miss.
+    examples are slow); it never raises it. Under an explicit ``--voicewire-examples`` count
+    N (``voicewire run --examples``, ``voicewire fuzz``) the family runs the same share of N
+    that the cap is of the ``ci`` profile's count (at least one example), so a slow family
+    goes deeper with the rest without dominating the run. ``boundaries`` are
+    examples that run every time, before the generated ones: the shallow edge cases (empty,
+    zero, exactly at a limit) a modest example budget could miss.
     """
     if max_examples is not None and (isinstance(max_examples, bool) or max_examples < 1):
         raise ValueError(f"max_examples must be a positive int, got {max_examples!r}")
@@ -98,11 +119,11 @@ def property_family(
                 try:
                     with collect_expectations():
                         check(voicewire_iut, voicewire_simulator, example)
-                except BaseException:
-                    # The example the report replays is one that failed: hypothesis runs its
-                    # shrunk failure last, but boundary examples and later generated ones
-                    # may pass after an earlier failure.
-                    voicewire_case.property_input = example
+                except BaseException as failure:
+                    # The example travels with its failure: while shrinking, hypothesis runs
+                    # examples that fail differently, and the one it finally reports need not
+                    # be the last to have failed.
+                    _EXAMPLES[id(failure)] = (failure, example)
                     raise
                 finally:
                     _CLASSES.reset(token)
@@ -111,9 +132,19 @@ def property_family(
             for boundary in reversed(boundaries):
                 search = hypothesis_example(example=boundary)(search)
             profile_examples = settings.default.max_examples
-            if max_examples is not None and max_examples < profile_examples:
+            explicit = request.config.getoption("voicewire_examples", default=None)
+            if max_examples is not None and explicit is not None:
+                share = max_examples / settings.get_profile("ci").max_examples
+                search = settings(max_examples=max(1, round(explicit * min(share, 1.0))))(search)
+            elif max_examples is not None and max_examples < profile_examples:
                 search = settings(max_examples=max_examples)(search)
-            search()
+            try:
+                search()
+            except BaseException as reported:
+                voicewire_case.property_input = _example_of(reported)
+                raise
+            finally:
+                _EXAMPLES.clear()
 
         # functools.wraps copied the check's signature; pytest must see the case's fixtures.
         del case.__wrapped__

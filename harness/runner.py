@@ -127,6 +127,8 @@ class RunOptions:
     repro_dir: str = "voicewire-repro"
     timeout: float = 60.0
     exitfirst: bool = False
+    direction: str | None = None
+    families_only: bool = False
 
 
 def _suite_paths(names: Sequence[str]) -> list[str]:
@@ -162,6 +164,10 @@ def _pytest_args(options: RunOptions, *, ini: str) -> list[str]:
         args.append(f"--voicewire-replay={options.replay}")
     if options.workers:
         args += ["-n", options.workers]
+    if options.direction:
+        args.append(f"--voicewire-direction={options.direction}")
+    if options.families_only:
+        args.append("--voicewire-families-only")
     return args
 
 

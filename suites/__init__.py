@@ -14,4 +14,5 @@ SUITES: dict[str, str] = {
     "retry": "LLM client: errors, retries and the fallback adapter (SPEC §2.4-2.5)",
     "chat_context": "chat context operations and the openai format (SPEC §6)",
     "server": "LLM server: framing, auth rejection, error bodies, usage (SPEC §1.1, §2.2, §7)",
+    "robustness": "hostile peers: streams to clients, requests to servers (SPEC §2.4a, §7)",
 }

@@ -76,6 +76,28 @@ KNOWN_DEVIATIONS: list[tuple[str, str, list[str]]] = [
         "FAIL",
         ["test_retryable_client_error_is_retried[499]"],
     ),
+    (
+        # inference/llm.py:649-650 releases the held tail of a possible <think> marker only
+        # with a finish_reason (llm/utils.py:876): without a finish chunk it is lost
+        "LLM-TXT-1",
+        "FAIL",
+        [
+            "test_a_stream_without_a_finish_chunk_releases_everything[partial_marker]",
+            "test_a_stream_without_a_finish_chunk_releases_everything[lone_bracket]",
+        ],
+    ),
+    (
+        # the openai SDK builds stream models without validation: a 204 with no body
+        # completes as an empty answer, and a content of 1.5 is dropped with a warning
+        # (llm/utils.py _flatten_delta_content) while the stream completes, so the fallback
+        # adapter has nothing to fail over from
+        "LLM-ROB-1",
+        "FAIL",
+        [
+            "test_hostile_bodies",
+            "test_the_fallback_adapter_fails_over_on_a_hostile_stream[content-a-float]",
+        ],
+    ),
 ]
 
 # Rules upstream 1.8.9 follows. CTX-TRUNC-6 is among them: SPEC and upstream-source.md (which
@@ -84,7 +106,6 @@ KNOWN_DEVIATIONS: list[tuple[str, str, list[str]]] = [
 UPSTREAM_FOLLOWS = [
     "LLM-REQ-1",
     "LLM-REQ-5",
-    "LLM-TXT-1",
     "LLM-TXT-2",
     "LLM-TC-2",
     "LLM-TC-5",
