@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from voicewire.harness.capabilities import Capability, Operation, ProtocolSpec
 from voicewire.harness.events import BaseEvent, ErrorInfo
-from voicewire.harness.iut import Target
+from voicewire.harness.iut import IUTProtocolError, Target
 
 __all__ = [
     "CHAT_CONTEXT",
@@ -165,6 +165,10 @@ class _ChatCall(_Request):
     ``chat_ctx`` is in the ``to_dict`` format (``{"items": [...]}``, timestamps included).
     ``tool_choice``: ``"auto" | "required" | "none"`` or ``{"name": N}``; null: not given.
     ``parallel_tool_calls`` null: not given. ``extra_kwargs``: per-call options.
+    ``again_after``: call ``chat()`` a second time, the same way, on the same LLM (or
+    adapter), this many seconds after the first call's stream ended (null: one call); the
+    answer then holds both calls' events, each call ending with its ``llm.end`` (AUTH-3: every
+    ``chat()`` call mints a fresh token).
     """
 
     chat_ctx: dict[str, Any] = Field(default_factory=lambda: {"items": []})
@@ -172,6 +176,12 @@ class _ChatCall(_Request):
     tool_choice: Literal["auto", "required", "none"] | dict[str, str] | None = None
     parallel_tool_calls: bool | None = None
     extra_kwargs: dict[str, Any] = Field(default_factory=dict)
+    again_after: float | None = Field(default=None, ge=0, le=10)
+
+    @property
+    def calls(self) -> int:
+        """How many ``chat()`` calls the request asks for."""
+        return 1 if self.again_after is None else 2
 
     @model_validator(mode="after")
     def _named_choice(self) -> _ChatCall:
@@ -310,22 +320,27 @@ LLMEvent = Annotated[
 
 class ChatAnswer(BaseModel):
     """The answer to ``llm.chat`` and ``llm.fallback``: what the stream's consumer observed,
-    in order, ending with exactly one ``llm.end``. An error the stream raised is reported in
-    that event, never as a failure of the operation."""
+    in order, each ``chat()`` call ending with its ``llm.end`` (one call, unless the request
+    set ``again_after``). An error a stream raised is reported in its ``llm.end``, never as a
+    failure of the operation."""
 
     model_config = ConfigDict(extra="forbid")
 
     events: list[LLMEvent]
 
     @model_validator(mode="after")
-    def _one_end_last(self) -> ChatAnswer:
-        ends = [i for i, event in enumerate(self.events) if isinstance(event, ChatEndEvent)]
-        if ends != [len(self.events) - 1]:
+    def _ends_last(self) -> ChatAnswer:
+        if not self.events or not isinstance(self.events[-1], ChatEndEvent):
             raise ValueError(
-                "the events must end with exactly one llm.end event "
-                f"(llm.end at positions {ends} of {len(self.events)} events)"
+                f"the events must end with an llm.end event (got {len(self.events)} events, "
+                "the last of another type)"
             )
         return self
+
+    @property
+    def calls(self) -> int:
+        """How many ``chat()`` calls the events report (one ``llm.end`` each)."""
+        return sum(isinstance(event, ChatEndEvent) for event in self.events)
 
 
 # -- the outcome suites assert on ---------------------------------------------------------------
@@ -333,9 +348,22 @@ class ChatAnswer(BaseModel):
 
 @dataclass(frozen=True)
 class ChatOutcome:
-    """Everything one ``chat()`` produced, in order, ending with one ``llm.end``."""
+    """Everything one ``chat()`` produced, in order, ending with one ``llm.end``; for a
+    request with ``again_after``, both calls' events (:attr:`calls` splits them; the other
+    properties read all of them, and :attr:`end` is the last call's)."""
 
     events: tuple[Any, ...]
+
+    @property
+    def calls(self) -> list[ChatOutcome]:
+        """One outcome per ``chat()`` call, in order."""
+        calls: list[ChatOutcome] = []
+        start = 0
+        for index, event in enumerate(self.events):
+            if isinstance(event, ChatEndEvent):
+                calls.append(ChatOutcome(self.events[start : index + 1]))
+                start = index + 1
+        return calls
 
     @property
     def chunks(self) -> list[ChunkEvent]:
@@ -423,6 +451,11 @@ def chat(
         request = request.model_copy(update=fields)
     operation = LLM_FALLBACK if isinstance(request, FallbackChatRequest) else LLM_CHAT
     answer = driver.perform(operation, request)
+    if answer.calls != request.calls:
+        raise IUTProtocolError(
+            f"{operation}: asked for {request.calls} chat() call(s), the answer reports "
+            f"{answer.calls} (one llm.end per call)"
+        )
     return ChatOutcome(tuple(answer.events))
 
 

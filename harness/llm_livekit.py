@@ -208,6 +208,7 @@ class LivekitLLM:
                 started,
                 [(llm, request.llm.label or llm.label)],
                 lambda: llm.chat(conn_options=conn_options, **options),
+                again_after=request.again_after,
             )
         finally:
             await llm.aclose()
@@ -238,6 +239,7 @@ class LivekitLLM:
                 lambda: adapter.chat(**options),
                 adapter=adapter,
                 settle=_settle_time(spec) if spec.settle else None,
+                again_after=request.again_after,
             )
         finally:
             for llm, _ in llms:
@@ -269,6 +271,7 @@ class LivekitLLM:
         *,
         adapter: Any = None,
         settle: float | None = None,
+        again_after: float | None = None,
     ) -> ChatAnswer:
         events: list[Any] = []
         labels = {id(llm): label for llm, label in llms}
@@ -309,23 +312,26 @@ class LivekitLLM:
             listeners.append((adapter, "llm_availability_changed", on_availability))
         for emitter, name, listener in listeners:
             emitter.on(name, listener)
-        failure: BaseException | None = None
-        try:
-            async with start_stream() as stream:
-                async for chunk in stream:
-                    events.extend(chunk_events(chunk, now()))
-        except Exception as exc:  # the stream's error is an observation, not a harness failure
-            failure = exc
-        end = ChatEndEvent(
-            t=now(),
-            error=None if failure is None else upstream_error_info(failure),
-        )
+        for call in range(1 if again_after is None else 2):
+            if call:
+                await asyncio.sleep(again_after or 0.0)
+            failure: BaseException | None = None
+            try:
+                async with start_stream() as stream:
+                    async for chunk in stream:
+                        events.extend(chunk_events(chunk, now()))
+            except Exception as exc:  # the stream's error is an observation, not a failure
+                failure = exc
+            events.append(
+                ChatEndEvent(
+                    t=now(), error=None if failure is None else upstream_error_info(failure)
+                )
+            )
         if adapter is not None:
             await _stop_probes(adapter, settle)
             await adapter.aclose()
         for emitter, name, listener in listeners:
             emitter.off(name, listener)
-        events.append(end)
         return ChatAnswer(events=events)
 
     # -- chat_context ------------------------------------------------------------------------

@@ -10,6 +10,7 @@ it to ``ReferenceIUT(parts={"llm": MyPart()}, name="my-variant")``.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -136,7 +137,10 @@ class LLMReference:
         )
         options = self._call_options(request)
         return await self._consume(
-            [llm], lambda: llm.chat(conn_options=conn_options, **options), adapter=None
+            [llm],
+            lambda: llm.chat(conn_options=conn_options, **options),
+            adapter=None,
+            again_after=request.again_after,
         )
 
     async def llm_fallback(self, request: FallbackChatRequest) -> ChatAnswer:
@@ -151,7 +155,11 @@ class LLMReference:
             )
         options = self._call_options(request)
         return await self._consume(
-            llms, lambda: adapter.chat(**options), adapter=adapter, settle=request.fallback.settle
+            llms,
+            lambda: adapter.chat(**options),
+            adapter=adapter,
+            settle=request.fallback.settle,
+            again_after=request.again_after,
         )
 
     def _call_options(self, request: ChatRequest | FallbackChatRequest) -> dict[str, Any]:
@@ -178,6 +186,7 @@ class LLMReference:
         *,
         adapter: FallbackAdapter | None,
         settle: bool = False,
+        again_after: float | None = None,
     ) -> ChatAnswer:
         started = time.monotonic()
         events: list[Any] = []
@@ -204,19 +213,23 @@ class LLMReference:
             llm.on("error", on_error)
         if adapter is not None:
             adapter.on("llm_availability_changed", on_availability)
-        failure: BaseException | None = None
-        try:
-            async with start_stream() as stream:
-                async for chunk in stream:
-                    events.extend(chunk_events(chunk, now()))
-        except Exception as exc:  # the stream's error is an observation, not a harness failure
-            failure = exc
-        end = ChatEndEvent(t=now(), error=None if failure is None else ErrorInfo.of(failure))
+        for call in range(1 if again_after is None else 2):
+            if call:
+                await asyncio.sleep(again_after or 0.0)
+            failure: BaseException | None = None
+            try:
+                async with start_stream() as stream:
+                    async for chunk in stream:
+                        events.extend(chunk_events(chunk, now()))
+            except Exception as exc:  # the stream's error is an observation, not a failure
+                failure = exc
+            events.append(
+                ChatEndEvent(t=now(), error=None if failure is None else ErrorInfo.of(failure))
+            )
         if adapter is not None:
             if settle:
                 await adapter.probes_settled()
             await adapter.aclose()
-        events.append(end)
         return ChatAnswer(events=events)
 
     # -- chat_context -----------------------------------------------------------------------

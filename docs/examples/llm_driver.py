@@ -643,7 +643,14 @@ def handle(op: str, request: dict[str, Any]) -> dict[str, Any]:
             )
         return {"name": NAME, "capabilities": CAPABILITIES, "protocol": PROTOCOL}
     if op == "llm.chat":
-        return {"events": Chat(request).run()}
+        events = Chat(request).run()
+        if request.get("again_after") is not None:
+            # A second chat() of the same LLM: this driver keeps no state between calls, so
+            # it is a second Chat, with a fresh token per attempt as every Chat mints one.
+            time.sleep(request["again_after"])
+            started = events[-1]["t"] + request["again_after"]
+            events += [{**e, "t": e["t"] + started} for e in Chat(request).run()]
+        return {"events": events}
     raise ValueError(f"unsupported op {op!r}")
 
 

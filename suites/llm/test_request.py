@@ -2,20 +2,24 @@
 
 Every case drives one ``chat()`` against the embedded simulator and reads the request as it
 arrived (``voicewire_simulator.requests``): the body the client sent and its headers. The
-simulator journals the ``Authorization`` header redacted, so the token's claims (AUTH-2) and
-its freshness per call (AUTH-3) are not checked here; AUTH-1 is checked as far as the
-simulator's verifier sees it (an HS256 bearer token signed with the session's secret).
+simulator journals the ``Authorization`` header redacted, and beside it the claims of the
+token it verified and a fingerprint of the token (never the token): AUTH-1 is checked as far
+as the verifier sees it (an HS256 bearer token signed with the session's secret), AUTH-2 on
+the claims, AUTH-3 on two ``chat()`` calls of one LLM more than a second apart (tokens minted
+within the same second may be identical byte for byte, so only a later second can tell a fresh
+token from a reused one).
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from voicewire.harness.driver import IUTDriver
 from voicewire.harness.llm import ChatOutcome, ConnOptions, LLMTarget, ToolSpec
 from voicewire.harness.runtime import CaseSimulator
-from voicewire.harness.verdicts import expect
+from voicewire.harness.verdicts import expect, require
 from voicewire.suites.builders import message, user_context
 
 # One attempt, short timeout: a request case is about the first request; a retry would only
@@ -148,6 +152,87 @@ def test_request_carries_a_bearer_token_the_server_accepts(
         scheme == "Bearer" and token.startswith("eyJ"),
         "AUTH-1",
         f"expected 'Authorization: Bearer <jwt>', got {value!r} (shown redacted)",
+    )
+
+
+TOKEN_TTL = 600
+# The client's clock and the harness's are the same machine's, but a token is minted a little
+# before the request is sent: nbf may trail the call's start by a second of rounding.
+NBF_SLACK = 1
+
+
+@pytest.mark.spec("AUTH-2")
+@pytest.mark.capability("llm.chat")
+def test_token_claims_are_the_inference_grant(
+    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
+) -> None:
+    """The token's claims: ``iss`` = the API key, ``sub`` = ``"agent"``, ``nbf`` = now in
+    integer seconds, ``exp`` = ``nbf + 600`` and ``inference`` = ``{"perform": true}``."""
+    target = voicewire_simulator.session()
+    before = time.time()
+    outcome = voicewire_iut.chat(
+        llm=target, chat_ctx=user_context("Hello"), conn_options=ONE_ATTEMPT
+    )
+    after = time.time()
+    requests = voicewire_simulator.requests(target)
+    require(
+        requests and "token" in requests[0],
+        "AUTH-2",
+        f"the simulator verified no token of this client (AUTH-1 says why):\n{outcome.describe()}",
+    )
+    claims = requests[0]["token"]["claims"]
+    expect(
+        claims["iss"] == target.api_key,
+        "AUTH-2",
+        f"iss must be the API key {target.api_key!r}, got {claims['iss']!r}",
+    )
+    expect(claims["sub"] == "agent", "AUTH-2", f"sub must be 'agent', got {claims['sub']!r}")
+    nbf, exp = claims["nbf"], claims["exp"]
+    expect(
+        isinstance(nbf, int) and int(before) - NBF_SLACK <= nbf <= after + NBF_SLACK,
+        "AUTH-2",
+        f"nbf must be now in integer seconds ({int(before)}..{int(after)}), got {nbf!r}",
+    )
+    expect(exp == nbf + TOKEN_TTL, "AUTH-2", f"exp must be nbf + {TOKEN_TTL}, got {exp!r}")
+    expect(
+        claims["inference"] == {"perform": True},
+        "AUTH-2",
+        f"inference must be {{'perform': true}}, got {claims['inference']!r}",
+    )
+
+
+# More than a second: the second call's token is minted in a later wall-clock second.
+AGAIN_AFTER = 1.1
+
+
+@pytest.mark.spec("AUTH-3")
+@pytest.mark.capability("llm.chat")
+def test_every_chat_call_mints_a_fresh_token(
+    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
+) -> None:
+    """Two ``chat()`` calls of one LLM, more than a second apart, send two tokens: the second
+    with a later ``nbf`` (a token minted once and reused would repeat the first)."""
+    target = voicewire_simulator.session()
+    outcome = voicewire_iut.chat(
+        llm=target,
+        chat_ctx=user_context("Hello"),
+        conn_options=ONE_ATTEMPT,
+        again_after=AGAIN_AFTER,
+    )
+    requests = voicewire_simulator.requests(target)
+    require(
+        len(requests) == 2 and all("token" in request for request in requests),
+        "AUTH-3",
+        f"expected two requests with verified tokens, got {len(requests)}:\n{outcome.describe()}",
+    )
+    first, second = (request["token"] for request in requests)
+    expect(
+        first["fingerprint"] != second["fingerprint"]
+        and second["claims"]["nbf"] > first["claims"]["nbf"],
+        "AUTH-3",
+        f"the second chat() call, {AGAIN_AFTER} s later, reused the first call's token "
+        f"(fingerprints {first['fingerprint']} and {second['fingerprint']}, nbf "
+        f"{first['claims']['nbf']} and {second['claims']['nbf']})",
     )
 
 

@@ -104,6 +104,9 @@ KNOWN_DEVIATIONS: list[tuple[str, str, list[str]]] = [
 # read 1.7.0) say upstream keeps everything at max_items=0, but 1.8.9's truncate raises
 # ValueError below 0 and keeps only the instructions at 0 (llm/chat_context.py:696-706).
 UPSTREAM_FOLLOWS = [
+    "AUTH-1",
+    "AUTH-2",
+    "AUTH-3",
     "LLM-REQ-1",
     "LLM-REQ-5",
     "LLM-TXT-2",

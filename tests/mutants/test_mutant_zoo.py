@@ -354,6 +354,9 @@ MUTANTS = [
         ("LLM-ROB-3",),
         also=frozenset({"RETRY-1"}),
     ),
+    # -- the token (AUTH-*) --
+    Mutant("token_minted_once", "llm", "fresh_token or token_claims", ("AUTH-3",)),
+    Mutant("token_without_subject", "llm", "fresh_token or token_claims", ("AUTH-2",)),
 ]
 
 BROKEN_OUTCOMES = ("FAIL", "NON-STRICT")

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 from voicewire.harness.capabilities import Capability, CapabilityTable, Operation, ProtocolSpec
 from voicewire.harness.events import ErrorInfo, dump_events, event_json_schema, load_events
-from voicewire.harness.iut import IUTSpecError
+from voicewire.harness.iut import IUTProtocolError, IUTSpecError
 from voicewire.harness.iut_spec import parse_iut_spec
 from voicewire.harness.llm import (
     ChatAnswer,
@@ -24,6 +24,7 @@ from voicewire.harness.llm import (
     LLMTarget,
     ToolCall,
     UsageEvent,
+    chat,
 )
 from voicewire.harness.protocols import TABLE
 from voicewire.harness.reference_iut import ReferenceIUT
@@ -102,13 +103,40 @@ def test_event_schema_names_every_event_type():
     assert schema["$schema"].endswith("2020-12/schema")
 
 
-def test_a_chat_answer_ends_with_exactly_one_llm_end():
+def test_a_chat_answer_ends_with_an_llm_end_per_call():
     end = {"type": "llm.end", "t": 0.1}
     chunk = {"type": "llm.chunk", "t": 0.0, "id": "c", "content": "x"}
-    assert len(ChatAnswer.model_validate({"events": [chunk, end]}).events) == 2
-    for events in ([chunk], [end, chunk], [end, end], []):
-        with pytest.raises(ValidationError, match=r"exactly one llm\.end"):
+    assert ChatAnswer.model_validate({"events": [chunk, end]}).calls == 1
+    assert ChatAnswer.model_validate({"events": [chunk, end, chunk, end]}).calls == 2
+    for events in ([chunk], [end, chunk], []):
+        with pytest.raises(ValidationError, match=r"must end with an llm\.end"):
             ChatAnswer.model_validate({"events": events})
+
+
+class _Answering:
+    """A driver whose IUT answers every chat with ``events``."""
+
+    def __init__(self, events: list[dict]) -> None:
+        self.events = events
+
+    def perform(self, operation: str, request: object) -> ChatAnswer:
+        return ChatAnswer.model_validate({"events": self.events})
+
+
+def test_again_after_asks_for_two_calls_and_the_outcome_splits_them():
+    end = {"type": "llm.end", "t": 0.1}
+    failed = {"type": "llm.end", "t": 0.3, "error": {"kind": "APITimeoutError"}}
+    chunk = {"type": "llm.chunk", "t": 0.0, "id": "c", "content": "x"}
+    target = LLMTarget(base_url="http://127.0.0.1:1/v1", api_key="k", api_secret="s")
+    outcome = chat(_Answering([chunk, end, failed]), llm=target, again_after=1.0)
+    first, second = outcome.calls
+    assert first.text == "x" and first.error is None
+    assert second.text == "" and second.error is not None and outcome.error == second.error
+    # An IUT that made another number of calls broke the protocol: the case is an ERROR.
+    with pytest.raises(IUTProtocolError, match="asked for 2 chat"):
+        chat(_Answering([chunk, end]), llm=target, again_after=1.0)
+    with pytest.raises(IUTProtocolError, match="asked for 1 chat"):
+        chat(_Answering([chunk, end, end]), llm=target)
 
 
 # -- the capability table ----------------------------------------------------------------------
