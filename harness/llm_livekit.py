@@ -312,8 +312,10 @@ class LivekitLLM:
             listeners.append((adapter, "llm_availability_changed", on_availability))
         for emitter, name, listener in listeners:
             emitter.on(name, listener)
-        for call in range(1 if again_after is None else 2):
-            if call:
+        end: ChatEndEvent | None = None
+        for _ in range(1 if again_after is None else 2):
+            if end is not None:
+                events.append(end)
                 await asyncio.sleep(again_after or 0.0)
             failure: BaseException | None = None
             try:
@@ -322,16 +324,17 @@ class LivekitLLM:
                         events.extend(chunk_events(chunk, now()))
             except Exception as exc:  # the stream's error is an observation, not a failure
                 failure = exc
-            events.append(
-                ChatEndEvent(
-                    t=now(), error=None if failure is None else upstream_error_info(failure)
-                )
+            end = ChatEndEvent(
+                t=now(), error=None if failure is None else upstream_error_info(failure)
             )
         if adapter is not None:
             await _stop_probes(adapter, settle)
             await adapter.aclose()
         for emitter, name, listener in listeners:
             emitter.off(name, listener)
+        # Last, after the adapter's probes are over: their events belong before it.
+        assert end is not None
+        events.append(end)
         return ChatAnswer(events=events)
 
     # -- chat_context ------------------------------------------------------------------------

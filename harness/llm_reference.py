@@ -213,8 +213,10 @@ class LLMReference:
             llm.on("error", on_error)
         if adapter is not None:
             adapter.on("llm_availability_changed", on_availability)
-        for call in range(1 if again_after is None else 2):
-            if call:
+        end: ChatEndEvent | None = None
+        for _ in range(1 if again_after is None else 2):
+            if end is not None:
+                events.append(end)
                 await asyncio.sleep(again_after or 0.0)
             failure: BaseException | None = None
             try:
@@ -223,13 +225,14 @@ class LLMReference:
                         events.extend(chunk_events(chunk, now()))
             except Exception as exc:  # the stream's error is an observation, not a failure
                 failure = exc
-            events.append(
-                ChatEndEvent(t=now(), error=None if failure is None else ErrorInfo.of(failure))
-            )
+            end = ChatEndEvent(t=now(), error=None if failure is None else ErrorInfo.of(failure))
         if adapter is not None:
             if settle:
                 await adapter.probes_settled()
             await adapter.aclose()
+        # Last, after the adapter's probes are over: their events belong before it.
+        assert end is not None
+        events.append(end)
         return ChatAnswer(events=events)
 
     # -- chat_context -----------------------------------------------------------------------
