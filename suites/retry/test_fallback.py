@@ -283,3 +283,67 @@ def test_an_empty_llm_list_is_refused(voicewire_iut: Any) -> None:
         f"an empty LLM list must raise ValueError; got\n{outcome.describe()}",
     )
     expect(not outcome.chunks, "FALLBACK-5", "no output without an LLM")
+
+
+# The primary's failure takes this long to arrive (its 503's body comes after a pause): long
+# enough that a second call which tried the primary first is told apart by order alone.
+SLOW_FAILURE = 2.0
+
+
+@pytest.mark.spec("FALLBACK-1")
+@pytest.mark.capability("llm.fallback")
+def test_the_next_chat_skips_the_unavailable_llm(
+    voicewire_iut: Any, voicewire_simulator: Any
+) -> None:
+    """After the primary failed and was marked unavailable, the adapter's next chat() goes to
+    the next *available* LLM at once: no attempt of the primary ends between the secondary's
+    two requests (a background probe of the primary may run meanwhile; it ends later)."""
+    slow_503 = {
+        "raw": {
+            "status": 503,
+            "headers": {"Content-Type": "application/json"},
+            "body": [
+                {"sleep": SLOW_FAILURE},
+                {"text": '{"error": {"message": "overloaded", "type": "server_error"}}'},
+            ],
+        }
+    }
+    primary = LLMTarget.at(
+        voicewire_simulator.session(scenario("fallback-slow-primary", slow_503, time_scale=1.0)),
+        label="primary",
+    )
+    secondary = LLMTarget.at(
+        voicewire_simulator.session(_scenario("fallback-secondary", SECONDARY_REPLY)),
+        label="secondary",
+    )
+    outcome = voicewire_iut.chat(
+        fallback=FallbackSpec(llms=[primary, secondary], attempt_timeout=SLOW_FAILURE * 3),
+        chat_ctx=user_context("What's the weather in Paris?"),
+        again_after=0.0,
+    )
+    calls = outcome.calls
+    require(
+        [call.text for call in calls] == [SECONDARY_REPLY] * 2,
+        "FALLBACK-1",
+        f"both chat() calls must be answered by the secondary:\n{outcome.describe()}",
+    )
+    arrivals = [
+        e["t"] for e in voicewire_simulator.journal(secondary) if e["kind"] == "http_request"
+    ]
+    require(
+        len(arrivals) == 2,
+        "FALLBACK-1",
+        f"expected one request to the secondary per call, it got {len(arrivals)}",
+    )
+    ends: dict[Any, float] = {}
+    for entry in voicewire_simulator.journal(primary):
+        if entry["kind"] == "raw":
+            ends[entry["exchange"]] = entry["t"]
+    tried = sorted(t for t in ends.values() if arrivals[0] < t < arrivals[1])
+    expect(
+        not tried,
+        "FALLBACK-1",
+        f"the second chat() tried the unavailable primary first: an attempt of it failed at "
+        f"t={tried} s, between the secondary's requests at t={arrivals[0]:.3f} s and "
+        f"t={arrivals[1]:.3f} s",
+    )

@@ -357,6 +357,7 @@ MUTANTS = [
     # -- the token (AUTH-*) --
     Mutant("token_minted_once", "llm", "fresh_token or token_claims", ("AUTH-3",)),
     Mutant("token_without_subject", "llm", "fresh_token or token_claims", ("AUTH-2",)),
+    Mutant("fallback_tries_unavailable", "retry", "skips_the_unavailable", ("FALLBACK-1",)),
 ]
 
 BROKEN_OUTCOMES = ("FAIL", "NON-STRICT")
