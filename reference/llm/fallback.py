@@ -36,8 +36,12 @@ class FallbackAdapter(EventEmitter[FallbackEvent]):
 
     ``attempt_timeout``, ``max_retry_per_llm`` and ``retry_interval`` are the connect options
     each LLM gets; with ``retry_on_chunk_sent`` a failure after visible output also moves on
-    (the consumer then sees the next LLM's answer after the partial one).
+    (the consumer then sees the next LLM's answer after the partial one). ``stream_class`` is
+    the stream :meth:`chat` returns: the one class a variant swaps to change how a completion
+    walks the LLMs.
     """
+
+    stream_class: type[FallbackLLMStream]
 
     def __init__(
         self,
@@ -76,7 +80,7 @@ class FallbackAdapter(EventEmitter[FallbackEvent]):
                 "FallbackAdapter.chat takes no conn_options: each LLM gets attempt_timeout, "
                 "max_retry_per_llm and retry_interval"
             )
-        return FallbackLLMStream(self, chat_ctx=chat_ctx, tools=tools, options=options)
+        return self.stream_class(self, chat_ctx=chat_ctx, tools=tools, options=options)
 
     def _set_available(self, index: int, available: bool) -> None:
         if self._available[index] != available:
@@ -172,3 +176,6 @@ class FallbackLLMStream(ChunkStream):
         raise APIConnectionError(  # FALLBACK-3
             "all LLMs failed: " + "; ".join(failures), retryable=False
         )
+
+
+FallbackAdapter.stream_class = FallbackLLMStream

@@ -12,11 +12,8 @@ Caught by: FALLBACK-2 (after visible output a failure is raised as is unless
 
 from __future__ import annotations
 
-from typing import Any
-
 from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.errors import APIConnectionError, APIError
-from voicewire.reference.llm.chat_context import ChatContext
 from voicewire.reference.llm.fallback import FallbackAdapter, FallbackLLMStream
 
 from tests.mutants.port import mutant
@@ -57,12 +54,7 @@ class EagerFallbackStream(FallbackLLMStream):
 class EagerFallbackAdapter(FallbackAdapter):
     """The reference adapter, streaming through the port's fallback stream."""
 
-    def chat(
-        self, *, chat_ctx: ChatContext, tools: Any = None, **options: Any
-    ) -> FallbackLLMStream:
-        if "conn_options" in options:
-            raise TypeError("FallbackAdapter.chat takes no conn_options")
-        return EagerFallbackStream(self, chat_ctx=chat_ctx, tools=tools, options=options)
+    stream_class = EagerFallbackStream
 
 
 def factory() -> ReferenceIUT:

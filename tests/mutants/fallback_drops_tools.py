@@ -11,11 +11,8 @@ Caught by: FALLBACK-1 (the next LLM is tried with the same chat context and tool
 
 from __future__ import annotations
 
-from typing import Any
-
 from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.reference.errors import APIConnectionError, APIError
-from voicewire.reference.llm.chat_context import ChatContext
 from voicewire.reference.llm.fallback import FallbackAdapter, FallbackLLMStream
 
 from tests.mutants.port import mutant
@@ -61,12 +58,7 @@ class ToollessFallbackStream(FallbackLLMStream):
 class ToollessFallbackAdapter(FallbackAdapter):
     """The reference adapter, streaming through the port's fallback stream."""
 
-    def chat(
-        self, *, chat_ctx: ChatContext, tools: Any = None, **options: Any
-    ) -> FallbackLLMStream:
-        if "conn_options" in options:
-            raise TypeError("FallbackAdapter.chat takes no conn_options")
-        return ToollessFallbackStream(self, chat_ctx=chat_ctx, tools=tools, options=options)
+    stream_class = ToollessFallbackStream
 
 
 def factory() -> ReferenceIUT:

@@ -13,13 +13,11 @@ Caught by: LLM-REQ-3 (a named choice becomes ``{"type":"function","function":{"n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from voicewire.harness.reference_iut import ReferenceIUT
-from voicewire.reference.llm.chat_context import ChatContext
-from voicewire.reference.llm.inference import LLM, build_request
-from voicewire.reference.llm.tools import NamedToolChoice, ToolContext
+from voicewire.reference.llm.inference import LLM
+from voicewire.reference.llm.tools import NamedToolChoice
 
 from tests.mutants.port import mutant
 
@@ -29,28 +27,10 @@ __all__ = ["BareNameChoiceLLM", "factory"]
 class BareNameChoiceLLM(LLM):
     """The reference LLM whose port writes a named tool choice as the tool's name."""
 
-    def request_body(
-        self,
-        *,
-        chat_ctx: ChatContext,
-        tools: Sequence[Any] | ToolContext | None,
-        parallel_tool_calls: bool | None,
-        tool_choice: Any,
-        response_format: Any,
-        extra_kwargs: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
-        body = build_request(
-            model=self.model,
-            chat_ctx=chat_ctx,
-            tools=tools,
-            parallel_tool_calls=parallel_tool_calls,
-            tool_choice=tool_choice,
-            response_format=response_format,
-            constructor_kwargs=self.extra_kwargs,
-            call_kwargs=dict(extra_kwargs or {}),
-        )
-        if "tool_choice" in body and isinstance(tool_choice, NamedToolChoice):
-            body["tool_choice"] = tool_choice.name  # BUG: not {"type": "function", ...}
+    def request_body(self, **call: Any) -> dict[str, Any]:
+        body = super().request_body(**call)
+        if "tool_choice" in body and isinstance(call["tool_choice"], NamedToolChoice):
+            body["tool_choice"] = call["tool_choice"].name  # BUG: not {"type": "function", ...}
         return body
 
 

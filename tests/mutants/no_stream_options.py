@@ -10,13 +10,10 @@ Caught by: LLM-REQ-1 (``stream: true`` with ``stream_options: {"include_usage": 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from voicewire.harness.reference_iut import ReferenceIUT
-from voicewire.reference.llm.chat_context import ChatContext
-from voicewire.reference.llm.inference import LLM, build_request
-from voicewire.reference.llm.tools import ToolContext
+from voicewire.reference.llm.inference import LLM
 
 from tests.mutants.port import mutant
 
@@ -26,26 +23,8 @@ __all__ = ["NoUsageOptionLLM", "factory"]
 class NoUsageOptionLLM(LLM):
     """The reference LLM whose port leaves ``stream_options`` to the SDK."""
 
-    def request_body(
-        self,
-        *,
-        chat_ctx: ChatContext,
-        tools: Sequence[Any] | ToolContext | None,
-        parallel_tool_calls: bool | None,
-        tool_choice: Any,
-        response_format: Any,
-        extra_kwargs: Mapping[str, Any] | None,
-    ) -> dict[str, Any]:
-        body = build_request(
-            model=self.model,
-            chat_ctx=chat_ctx,
-            tools=tools,
-            parallel_tool_calls=parallel_tool_calls,
-            tool_choice=tool_choice,
-            response_format=response_format,
-            constructor_kwargs=self.extra_kwargs,
-            call_kwargs=dict(extra_kwargs or {}),
-        )
+    def request_body(self, **call: Any) -> dict[str, Any]:
+        body = super().request_body(**call)
         body.pop("stream_options")  # BUG: stream=True alone does not ask for usage
         return body
 

@@ -5,8 +5,8 @@ one of the reference's seams and hands the class to :func:`mutant`, which builds
 IUT around it. The seams: the wire objects of each attempt
 (:class:`~voicewire.reference.llm.wire.CompletionReader`, which turns SSE events into
 ChatChunks, and :class:`~voicewire.reference.llm.wire.RetryPolicy`, which builds errors and
-decides retries), the ``LLM`` client (``request_body``, ``headers``), the fallback adapter and
-the chat context.
+decides retries), the ``LLM`` client (``request_body``, ``headers``, ``access_token``), the
+fallback adapter (its ``stream_class``, the stream that walks the LLMs) and the chat context.
 """
 
 from __future__ import annotations
