@@ -7,6 +7,7 @@ import os
 import sys
 from typing import TextIO
 
+from voicewire.harness import arguments
 from voicewire.harness.profiles import PROFILE_NAMES
 from voicewire.harness.runner import (
     HarnessError,
@@ -21,40 +22,10 @@ __all__ = ["add_conformance_parsers", "run_list", "run_run"]
 EXIT_HARNESS_ERROR = 3
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must be in 0..2**32-1, got {value}")
-    return value
-
-
 def _workers(text: str) -> str:
     if text == "auto" or (text.isdigit() and int(text) >= 1):
         return text
     raise argparse.ArgumentTypeError(f"must be 'auto' or a positive integer, got {text!r}")
-
-
-def _timeout(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be > 0, got {text}")
-    return value
 
 
 def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -80,9 +51,13 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only cases matching EXPR")
     run.add_argument("--strict", action="store_true", help="NON-STRICT results fail the run")
-    run.add_argument("--seed", type=_seed, default=0, help="seed of every random choice (0)")
     run.add_argument(
-        "--examples", type=_positive_int, help="examples per property family (default: profile)"
+        "--seed", type=arguments.seed, default=0, help="seed of every random choice (0)"
+    )
+    run.add_argument(
+        "--examples",
+        type=arguments.positive_int,
+        help="examples per property family (default: profile)",
     )
     run.add_argument(
         "--profile", choices=PROFILE_NAMES, default="ci", help="hypothesis profile (default ci)"
@@ -106,7 +81,10 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="where failing examples are written (default ./voicewire-repro)",
     )
     run.add_argument(
-        "--timeout", type=_timeout, default=60.0, help="seconds per IUT operation (default 60)"
+        "--timeout",
+        type=arguments.positive_seconds,
+        default=60.0,
+        help="seconds per IUT operation (default 60)",
     )
     run.add_argument("-v", "--verbose", action="store_true", help="list UNSUPPORTED cases too")
     run.add_argument(

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voicewire.harness import arguments
 from voicewire.harness.verdicts import CaseResult, Outcome
 
 __all__ = ["DEFAULT_BUDGET", "FuzzSummary", "add_fuzz_parser", "fuzz", "run_fuzz"]
@@ -162,26 +163,6 @@ def format_fuzz_summary(summary: FuzzSummary) -> str:
     return "\n".join(out) + "\n"
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected more than 0 seconds, got {text!r}")
-    return value
-
-
 def add_fuzz_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``fuzz`` to a parser's subparsers; returns its parser."""
     parser = subparsers.add_parser(
@@ -208,17 +189,19 @@ def add_fuzz_parser(subparsers: Any) -> argparse.ArgumentParser:
     amount = parser.add_mutually_exclusive_group()
     amount.add_argument(
         "--budget",
-        type=_positive_int,
+        type=arguments.positive_int,
         metavar="N",
         help=f"examples per family in all (default: {DEFAULT_BUDGET})",
     )
     amount.add_argument(
         "--duration",
-        type=_positive_seconds,
+        type=arguments.positive_seconds,
         metavar="S",
         help="run rounds until S seconds are spent instead",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the first round (0)")
+    parser.add_argument(
+        "--seed", type=arguments.seed, default=0, help="seed of the first round (0)"
+    )
     parser.add_argument(
         "--repro-dir",
         default="voicewire-repro",
@@ -227,7 +210,7 @@ def add_fuzz_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--timeout",
-        type=_positive_seconds,
+        type=arguments.positive_seconds,
         default=60.0,
         help="seconds per IUT operation (default 60)",
     )

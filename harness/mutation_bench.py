@@ -52,6 +52,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from voicewire.harness import arguments
 from voicewire.harness.atomic_file import write_atomically
 from voicewire.harness.capabilities import CapabilityTable
 
@@ -503,16 +504,6 @@ def format_mutation_report(result: MutationBenchResult) -> str:
     return "\n".join(out) + "\n"
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected at least 1, got {value}")
-    return value
-
-
 def _fraction(text: str) -> float:
     try:
         value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
@@ -555,19 +546,19 @@ def add_mutation_parser(targets: Any, *, suites: Sequence[str]) -> argparse.Argu
     )
     parser.add_argument(
         "--workers",
-        type=_positive,
+        type=arguments.positive_int,
         default=max(1, min(os.cpu_count() or 1, 4)),
         metavar="N",
         help="mutants judged at once, each in its own copy (default: %(default)s)",
     )
     parser.add_argument(
         "--sample",
-        type=_positive,
+        type=arguments.positive_int,
         metavar="N",
         help="judge N mutants drawn with --seed instead of all (an estimate)",
     )
     parser.add_argument(
-        "--seed", type=int, default=0, help="seed of the sample and of the suites (0)"
+        "--seed", type=arguments.seed, default=0, help="seed of the sample and of the suites (0)"
     )
     parser.add_argument("--min-score", type=_fraction, metavar="S", help="exit 1 below this score")
     parser.add_argument(

@@ -65,9 +65,9 @@ def test_a_duration_runs_whole_rounds_and_at_least_one(tmp_path):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--budget", "0"], "expected at least 1"),
+        (["--budget", "0"], "argument --budget: must be >= 1, got 0"),
         (["--budget", "5", "--duration", "3"], "not allowed with argument"),
-        (["--duration", "-1"], "expected more than 0 seconds"),
+        (["--duration", "-1"], "argument --duration: must be > 0, got -1"),
         (["--direction", "sideways"], "invalid choice"),
     ],
 )
