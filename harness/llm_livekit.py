@@ -46,7 +46,7 @@ from voicewire.harness.llm import (
     LLMTarget,
     ToolSpec,
 )
-from voicewire.harness.llm_reference import chunk_events, dump_context
+from voicewire.harness.llm_reference import consume_calls, dump_context
 
 if TYPE_CHECKING:
     from livekit.agents import inference
@@ -312,28 +312,19 @@ class LivekitLLM:
             listeners.append((adapter, "llm_availability_changed", on_availability))
         for emitter, name, listener in listeners:
             emitter.on(name, listener)
-        end: ChatEndEvent | None = None
-        for _ in range(1 if again_after is None else 2):
-            if end is not None:
-                events.append(end)
-                await asyncio.sleep(again_after or 0.0)
-            failure: BaseException | None = None
-            try:
-                async with start_stream() as stream:
-                    async for chunk in stream:
-                        events.extend(chunk_events(chunk, now()))
-            except Exception as exc:  # the stream's error is an observation, not a failure
-                failure = exc
-            end = ChatEndEvent(
-                t=now(), error=None if failure is None else upstream_error_info(failure)
-            )
+        end = await consume_calls(
+            start_stream,
+            events,
+            now=now,
+            again_after=again_after,
+            error_info=upstream_error_info,
+        )
         if adapter is not None:
             await _stop_probes(adapter, settle)
             await adapter.aclose()
         for emitter, name, listener in listeners:
             emitter.off(name, listener)
         # Last, after the adapter's probes are over: their events belong before it.
-        assert end is not None
         events.append(end)
         return ChatAnswer(events=events)
 

@@ -46,7 +46,7 @@ from voicewire.reference.llm.tools import (
     to_strict_json_schema,
 )
 
-__all__ = ["LLMReference", "chunk_events", "dump_context"]
+__all__ = ["LLMReference", "chunk_events", "consume_calls", "dump_context"]
 
 _ITEM_TYPES: dict[str, Any] = {
     "message": ChatMessage,
@@ -213,25 +213,14 @@ class LLMReference:
             llm.on("error", on_error)
         if adapter is not None:
             adapter.on("llm_availability_changed", on_availability)
-        end: ChatEndEvent | None = None
-        for _ in range(1 if again_after is None else 2):
-            if end is not None:
-                events.append(end)
-                await asyncio.sleep(again_after or 0.0)
-            failure: BaseException | None = None
-            try:
-                async with start_stream() as stream:
-                    async for chunk in stream:
-                        events.extend(chunk_events(chunk, now()))
-            except Exception as exc:  # the stream's error is an observation, not a failure
-                failure = exc
-            end = ChatEndEvent(t=now(), error=None if failure is None else ErrorInfo.of(failure))
+        end = await consume_calls(
+            start_stream, events, now=now, again_after=again_after, error_info=ErrorInfo.of
+        )
         if adapter is not None:
             if settle:
                 await adapter.probes_settled()
             await adapter.aclose()
         # Last, after the adapter's probes are over: their events belong before it.
-        assert end is not None
         events.append(end)
         return ChatAnswer(events=events)
 
@@ -287,6 +276,36 @@ def dump_context(ctx: Any) -> dict[str, Any]:
     """A context in the wire format of the IUT protocol (timestamps and images kept): the
     reference's or upstream's, which share ``to_dict``."""
     return ctx.to_dict(exclude_timestamp=False, exclude_image=False, exclude_audio=False)
+
+
+async def consume_calls(
+    start_stream: Callable[[], Any],
+    events: list[Any],
+    *,
+    now: Callable[[], float],
+    again_after: float | None,
+    error_info: Callable[[BaseException], ErrorInfo],
+) -> ChatEndEvent:
+    """Consume one ``chat()`` stream (two, ``again_after`` seconds apart, when it is set),
+    appending each chunk's events to ``events`` and each call's ``llm.end`` but the last, which
+    is returned: the caller appends it once its adapter's background work is over. A stream's
+    error is what ``error_info`` makes of it, never raised (the reference's and upstream's
+    exceptions are read by different functions)."""
+    end: ChatEndEvent | None = None
+    for _ in range(1 if again_after is None else 2):
+        if end is not None:
+            events.append(end)
+            await asyncio.sleep(again_after or 0.0)
+        failure: BaseException | None = None
+        try:
+            async with start_stream() as stream:
+                async for chunk in stream:
+                    events.extend(chunk_events(chunk, now()))
+        except Exception as exc:  # the stream's error is an observation, not a failure
+            failure = exc
+        end = ChatEndEvent(t=now(), error=None if failure is None else error_info(failure))
+    assert end is not None
+    return end
 
 
 def chunk_events(chunk: ChatChunk | Any, t: float) -> list[Any]:
