@@ -18,10 +18,20 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from voicewire.harness.iut import Target
+from voicewire.simulators.core.limits import Limits
 from voicewire.simulators.core.socket_server import SimulatorServer
 from voicewire.simulators.scenario import Scenario
 
-__all__ = ["BackgroundLoop", "EmbeddedSimulator", "HarnessTimeout"]
+__all__ = ["EMBEDDED_LIMITS", "BackgroundLoop", "EmbeddedSimulator", "HarnessTimeout"]
+
+EMBEDDED_LIMITS = Limits(head_timeout=1.0, body_timeout=1.5, idle_timeout=2.5)
+"""The embedded simulator's limits: voicewire's defaults but for short deadlines, so the
+server-direction robustness families see slow and idle connections closed within seconds
+instead of waiting out the defaults (10 s, 30 s, 75 s). Every client the harness drives sends
+a request's head and body at once, so the head and body deadlines never touch it; a pooled
+connection idle for longer than 2.5 s is closed and the client opens another. The idle
+deadline stays clear of the waits clients make between requests on one connection (2.0 s
+between retries by default, SPEC §2.4), so a retry never races the server's close."""
 
 T = TypeVar("T")
 
@@ -87,7 +97,7 @@ class EmbeddedSimulator:
 
     def __init__(self, loop: BackgroundLoop, *, seed: int = 0) -> None:
         self._loop = loop
-        self.server = SimulatorServer(seed=seed)
+        self.server = SimulatorServer(seed=seed, limits=EMBEDDED_LIMITS)
         loop.run(self.server.start())
         self._ids = itertools.count(1)
 
@@ -95,6 +105,11 @@ class EmbeddedSimulator:
     def base_url(self) -> str:
         """The gateway-style base URL, ``http://127.0.0.1:<port>/v1``."""
         return self.server.base_url + "/v1"
+
+    @property
+    def limits(self) -> Limits:
+        """What the simulator accepts from its peers (:data:`EMBEDDED_LIMITS`)."""
+        return self.server.state.limits
 
     def server_target(self) -> Target:
         """The simulator as a server under test (the reference server)."""

@@ -109,14 +109,19 @@ def decode_json(document: bytes | str, *, max_depth: int, what: str = "request b
     raw = document if isinstance(document, bytes) else document.encode("utf-8", "surrogatepass")
     if json_depth(raw, stop_above=max_depth) > max_depth:
         raise BodyRefused(400, f"{what} nests arrays and objects deeper than {max_depth} levels")
+    if isinstance(document, bytes):
+        # Decoded here, strictly: json.loads would take bytes in UTF-16 or UTF-32 too, and
+        # decodes UTF-8 with "surrogatepass", so encoded surrogates (ED A0 80) would pass.
+        try:
+            document = document.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BodyRefused(
+                400, f"{what} is not UTF-8 text: {exc.reason} at byte {exc.start}"
+            ) from None
     try:
-        return json.loads(raw, parse_constant=_not_json, parse_float=_finite)
+        return json.loads(document, parse_constant=_not_json, parse_float=_finite)
     except _NotJSON as exc:
         raise BodyRefused(400, f"{what} is not valid JSON: {exc}") from None
-    except UnicodeDecodeError as exc:
-        raise BodyRefused(
-            400, f"{what} is not UTF-8 text: {exc.reason} at byte {exc.start}"
-        ) from None
     except json.JSONDecodeError as exc:
         raise BodyRefused(400, f"{what} is not valid JSON: {exc}") from None
     except RecursionError:

@@ -8,7 +8,8 @@ into aiohttp where it lets a server do so, its request handler class (the connec
 protocol), to:
 
 - answer every error aiohttp produces itself with the JSON error body (400, or 431 for a
-  request line or header too large, or too many fields) and journal it;
+  request line or header too large, or too many fields; 417 for an expectation a route's
+  ``Expect`` handler refuses) and journal it;
 - close a connection whose request head is not complete :attr:`Limits.head_timeout` seconds
   after its first byte (slow or partial heads), and, through aiohttp's keep-alive timer,
   one idle for :attr:`Limits.idle_timeout` seconds (including a connection that never sends
@@ -179,7 +180,25 @@ class _SimulatorHTTPServer(web.Server):
         protocol_args: dict[str, Any],
         **kwargs: Any,
     ) -> None:
-        super().__init__(handler, **kwargs)
+        async def answered(request: BaseRequest) -> web.StreamResponse:
+            # The app's middlewares answer every error in JSON, but a route's Expect handler
+            # runs before them (aiohttp's default one raises 417 for an expectation it does
+            # not know), and aiohttp would send what escapes as a plain-text page.
+            try:
+                return await handler(request)  # type: ignore[no-any-return]
+            except web.HTTPException as exc:
+                if exc.status < 400:
+                    raise
+                state.journal.record(
+                    scenario=state.default_scenario,
+                    exchange=state.journal.new_exchange(),
+                    direction="out",
+                    kind="http_error",
+                    data={"status": exc.status, "message": exc.text or exc.reason},
+                )
+                return _json_error(exc.status, exc.text or exc.reason, "invalid_request_error")
+
+        super().__init__(answered, **kwargs)
         self._state = state
         self._protocol_args = protocol_args
         self._event_loop = asyncio.get_running_loop()

@@ -12,6 +12,10 @@ as a ``server_error`` note naming it, answered 500, and the server goes on servi
 request ends, however it ends, the middleware closes the exchanges admitted for it (releasing
 the key's slots), whether the handler admitted with :func:`admit` or with the state itself.
 
+A route that takes a body passes :func:`expect_admissible` as its ``expect_handler``: a request
+head with ``Expect: 100-continue`` that admission would refuse gets the refusal at once, not an
+invitation to send the body it refuses (SRV-6).
+
 A streamed answer is a prepared response plus the core's actions: :func:`execute_actions`
 carries them out (writes, pauses, a clean end or a reset); :func:`serve_raw` answers a rule's
 ``raw`` reply with it.
@@ -24,7 +28,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from aiohttp import web
+from aiohttp import HttpVersion11, web
 from aiohttp.typedefs import Handler
 from voicewire.reference.errors import error_body
 from voicewire.simulators.core.actions import Action, Disconnect, StreamJournal, walk
@@ -40,6 +44,7 @@ __all__ = [
     "answer_errors",
     "error_response",
     "execute_actions",
+    "expect_admissible",
     "receive_body",
     "serve_raw",
     "state_of",
@@ -96,6 +101,49 @@ def admit(request: web.Request) -> Exchange:
     if isinstance(protocol, ConnectionWatch):
         protocol.when_lost(exchange.close)
     return exchange
+
+
+async def expect_admissible(request: web.Request) -> web.StreamResponse | None:
+    """The answer to a request head carrying ``Expect`` (an aiohttp ``expect_handler``).
+
+    aiohttp's own handler answers ``100 Continue`` to every head, before any handler has
+    looked at it: a client that waits for it then sends a body the server refuses unread.
+    This one refuses from the head what admission would refuse (SRV-6): a token it rejects
+    (401, AUTH-4), then an expectation other than ``100-continue`` (417) or a
+    ``Content-Length`` over the body limit (413, SRV-4); each as JSON (SRV-5), journaled,
+    with the connection closed, since the peer may send the body anyway. Otherwise it answers
+    ``100 Continue`` (to HTTP/1.1 only, as aiohttp does) and the handler runs.
+    """
+    state = state_of(request)
+    expectation = request.headers.get("Expect", "")
+    length = request.content_length
+    response: web.Response | None = None
+    try:
+        state.verify(request.headers)
+    except Refusal as refusal:
+        # A request that is not the client's to make is refused as such first (AUTH-4).
+        response = web.json_response(
+            refusal.body, status=refusal.status, headers=refusal.headers or None
+        )
+    else:
+        if expectation.strip().lower() != "100-continue":
+            message = f"unsupported expectation {expectation[:80]!r}: only 100-continue is"
+            response = error_response(417, message, kind="invalid_request_error")
+        elif length is not None and length > state.limits.max_body_bytes:
+            message = (
+                f"request body of {length} bytes exceeds the limit of "
+                f"{state.limits.max_body_bytes} bytes"
+            )
+            response = error_response(413, message, kind="invalid_request_error")
+    if response is not None:
+        _record(request, "out", "http_error", {"status": response.status, "expect": expectation})
+        response.force_close()
+        return response
+    if request.version == HttpVersion11:
+        await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        # The interim answer is not the answer: the handler's own may still be an error.
+        request.writer.output_size = 0
+    return None
 
 
 async def receive_body(request: web.Request) -> bytes:

@@ -1,11 +1,12 @@
 """The LLM endpoints on the aiohttp server: ``POST /chat/completions`` and ``GET /models``.
 
 The handlers only move bytes and time: admission and the body come from the core (from the
-request head, before the body is read: SRV-6; then the body under its size and deadline:
-SRV-4), refusals are answered as JSON by the core's middleware, the answer comes from
-:func:`~.decide.decide_completion`, and a stream's I/O from the core's
-:func:`~voicewire.simulators.core.actions.walk`. A large body is decoded and checked in a
-worker thread, and a large answer encoded there, so other sessions keep their timing (SRV-7).
+request head, before the body is read, and before ``100 Continue`` invites it: SRV-6; then the
+body under its size and deadline: SRV-4), refusals are answered as JSON by the core's
+middleware, the answer comes from :func:`~.decide.decide_completion`, and a stream's I/O from
+the core's :func:`~voicewire.simulators.core.actions.walk`. A large body is decoded and
+checked in a worker thread, and a large answer encoded there, so other sessions keep their
+timing (SRV-7).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from voicewire.simulators.core.raw import RawAnswer
 from voicewire.simulators.core.serving import (
     admit,
     execute_actions,
+    expect_admissible,
     receive_body,
     serve_raw,
     state_of,
@@ -93,5 +95,7 @@ async def _models(request: web.Request) -> web.Response:
 
 def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
     """Mount the LLM endpoints under ``prefix`` (``""`` or ``"/v1"``)."""
-    router.add_post(f"{prefix}/chat/completions", _chat_completions)
+    router.add_post(
+        f"{prefix}/chat/completions", _chat_completions, expect_handler=expect_admissible
+    )
     router.add_get(f"{prefix}/models", _models)

@@ -5,8 +5,14 @@
   deep nesting, invalid UTF-8, truncated final events, keep-alive floods, stalls, arbitrary
   byte splits); verdicts on LLM-ROB-1..3 and RETRY-1/2;
 - server direction (:mod:`.requests`, :mod:`.test_hostile_requests`): hostile requests to a
-  server IUT (voicewire's simulator or a ``url:`` gateway) while valid sessions run beside
-  them; verdicts on SRV-1..7 and AUTH-4.
+  server IUT (voicewire's embedded simulator or a ``url:`` gateway) over raw sockets:
+  mistyped, malformed, non-UTF-8, too deep and too large bodies; bad tokens of every AUTH-4
+  kind, invalid bytes, names, sizes and framing in heads; tokens skewed inside and outside the
+  AUTH-4 leeway; slow, partial, idle and vanishing connections, several at once; while valid
+  streaming sessions run beside them, timed against an unloaded baseline. Verdicts on
+  AUTH-4, SRV-1, SRV-2, SRV-4, SRV-5, SRV-6 and SRV-7 (SRV-3 is about WebSockets, which the
+  LLM protocol does not use). ``VOICEWIRE_SERVER_WAITS`` sets how long the checks wait for a
+  server's deadlines.
 
 The strategies are public: ``voicewire fuzz`` runs the same families at fuzzing depth, and a
 user's own property tests can draw from them.

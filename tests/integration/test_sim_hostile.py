@@ -249,6 +249,29 @@ ERRORS: dict[str, tuple[Builder, int]] = {
         ),
         400,
     ),
+    "encoded surrogate in the body": (
+        lambda sim: post_chat_bytes(
+            sim, b'{"model": "m", "messages": [{"role": "user", "content": "\xed\xa0\x80"}]}'
+        ),
+        400,
+    ),
+    "UTF-16 body": (
+        lambda sim: post_chat_bytes(sim, json.dumps(chat_body()).encode("utf-16")),
+        400,
+    ),
+    "unknown expectation": (
+        lambda sim: request_bytes(
+            "POST",
+            CHAT,
+            headers={"Authorization": f"Bearer {token_of(sim)}", "Expect": "200-ok"},
+            body=json.dumps(chat_body()).encode(),
+        ),
+        417,
+    ),
+    "unknown expectation on another route": (
+        lambda sim: request_bytes("GET", "/v1/models", headers={"Expect": "200-ok"}),
+        417,
+    ),
     "bad journal query": (
         lambda sim: request_bytes(
             "GET",
@@ -292,6 +315,58 @@ async def test_every_error_is_answered_in_json(start_simulator, case):
     # Whatever the peer did, the next one is served.
     async with httpx.AsyncClient() as client:
         assert await time_to_first_byte(client, sim) < ANSWER_TIMEOUT
+
+
+# A head announcing a body and waiting for 100 Continue, and the first answer it must get.
+EXPECTING: dict[str, tuple[Callable[[SimulatorServer], dict[str, str]], bytes]] = {
+    "no token": (lambda sim: {"Content-Length": "1048576"}, b"HTTP/1.1 401 "),
+    "a bad token": (
+        lambda sim: {"Authorization": "Bearer not-a-jwt", "Content-Length": "1048576"},
+        b"HTTP/1.1 401 ",
+    ),
+    "a body over the limit": (
+        lambda sim: {"Authorization": f"Bearer {token_of(sim)}", "Content-Length": "99999999"},
+        b"HTTP/1.1 413 ",
+    ),
+    "an admissible request": (
+        lambda sim: {"Authorization": f"Bearer {token_of(sim)}", "Content-Length": "120"},
+        b"HTTP/1.1 100 Continue\r\n\r\n",
+    ),
+}
+
+
+@pytest.mark.spec("SRV-6", "AUTH-4", "SRV-4")
+@pytest.mark.parametrize("case", list(EXPECTING))
+async def test_a_head_expecting_100_continue_is_refused_from_the_head_if_at_all(
+    start_simulator, case
+):
+    # aiohttp itself answers 100 Continue to every head before a handler sees it: a client
+    # waiting for it would send the body of a request the server then refuses unread.
+    headers, first = EXPECTING[case]
+    sim = await start_simulator()
+    reader, writer = await asyncio.open_connection("127.0.0.1", sim.port)
+    try:
+        writer.write(
+            request_bytes("POST", CHAT, headers={**headers(sim), "Expect": "100-continue"})
+        )
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), ANSWER_TIMEOUT)
+        assert answer.startswith(first), answer
+        if case == "an admissible request":
+            writer.write(padded_chat(120))
+            await writer.drain()
+            rest = await asyncio.wait_for(reader.read(), ANSWER_TIMEOUT)
+            assert rest.startswith(b"HTTP/1.1 200 OK"), rest[:200]
+            return
+        status = int(first.split()[1])
+        error = assert_json_error(answer + await asyncio.wait_for(reader.read(), 5), status)
+        assert error["type"] == (
+            "authentication_error" if status == 401 else "invalid_request_error"
+        )
+    finally:
+        writer.close()
+    [refusal] = [e for e in sim.journal.entries() if e["kind"] == "http_error"]
+    assert refusal["data"]["status"] == status
 
 
 @pytest.fixture
