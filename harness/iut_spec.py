@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import os
 import shlex
+import sys
 from collections.abc import Mapping
 
 from voicewire.harness.command_iut import CommandIUT
@@ -29,10 +30,23 @@ from voicewire.simulators.core.credentials import DEFAULT_API_KEY, DEFAULT_API_S
 __all__ = ["parse_iut_spec"]
 
 
+def _current_directory_first() -> None:
+    """Put the current directory first on ``sys.path``, as ``python -m`` does.
+
+    A console script's ``sys.path[0]`` is the script's own folder, so without this a user's
+    ``myport.py`` (or ``tests.mutants...`` in a clone) beside them would not import.
+    """
+    cwd = os.getcwd()
+    if sys.path[:1] != [cwd]:
+        sys.path.insert(0, cwd)
+        importlib.invalidate_caches()
+
+
 def _load_python(target: str) -> IUT:
     module_name, sep, factory_name = target.partition(":")
     if not sep or not module_name or not factory_name:
         raise IUTSpecError(f"python: needs 'python:package.module:factory', got 'python:{target}'")
+    _current_directory_first()
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
