@@ -264,6 +264,7 @@ class _Collector:
             capability=capability,
             outcome=outcome,
             broken_ids=data["broken_ids"],
+            unjudged_ids=data.get("unjudged_ids", []),
             message=data["message"],
             journal=data["journal"],
             examples=data.get("examples"),

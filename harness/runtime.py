@@ -216,6 +216,7 @@ def case_verdict(
     input. Plain JSON values only: under xdist it crosses process boundaries."""
     outcome: Outcome | None = None
     broken: list[str] = []
+    unjudged: list[str] = []
     message = ""
     if skipped_reason is not None and when == "setup":
         if UNSUPPORTED_PREFIX in skipped_reason:
@@ -230,6 +231,8 @@ def case_verdict(
             broken = ids
             outcome = case_outcome(ids)
             message = str(failure)
+            if getattr(failure, "stopped", False):
+                unjudged = [rid for rid in spec_ids if rid not in broken]
     elif passed and when == "call":
         outcome = Outcome.PASS
     if outcome is None:
@@ -239,6 +242,7 @@ def case_verdict(
         "capability": capability,
         "outcome": outcome.value,
         "broken_ids": broken,
+        "unjudged_ids": unjudged,
         "message": message[:4000],
         "journal": [],
         "replay": None,

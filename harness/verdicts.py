@@ -84,12 +84,19 @@ class ExpectationsBroken(SpecViolation):
     ``consequence`` is what the case raised afterwards, when it could not go on."""
 
     def __init__(
-        self, violations: Sequence[SpecViolation], consequence: BaseException | None = None
+        self,
+        violations: Sequence[SpecViolation],
+        consequence: BaseException | None = None,
+        *,
+        stopped: bool = False,
     ) -> None:
         if not violations:
             raise ValueError("ExpectationsBroken needs at least one violation")
         self.violations = tuple(violations)
         self.consequence = consequence
+        self.stopped = stopped or consequence is not None
+        """Whether the case ended early (a failed :func:`require`, or an exception after a
+        broken expectation): what it checks beyond the broken IDs was never judged."""
         ids: list[str] = []
         for violation in self.violations:
             ids.extend(rid for rid in violation.ids if rid not in ids)
@@ -99,6 +106,8 @@ class ExpectationsBroken(SpecViolation):
                 "(the case could not go on: "
                 f"{type(consequence).__name__}: {str(consequence)[:300]})"
             )
+        if stopped and consequence is None:
+            lines.append("(a precondition failed: the case stopped there)")
         super().__init__(ids, "\n".join(lines))
         self.args = ("\n".join(lines),)
 
@@ -122,11 +131,12 @@ def collect_expectations() -> Iterator[list[SpecViolation]]:
     after a broken expectation is kept as its ``consequence``). The pytest plugin wraps every
     case that names SPEC IDs in one; property families wrap every generated example."""
     violations: list[SpecViolation] = []
+    stopped = False
     token = _RECORDED.set(violations)
     try:
         yield violations
     except _CaseStopped:
-        pass
+        stopped = True
     except SpecViolation as exc:
         if not violations:
             raise
@@ -138,7 +148,7 @@ def collect_expectations() -> Iterator[list[SpecViolation]]:
     finally:
         _RECORDED.reset(token)
     if violations:
-        raise ExpectationsBroken(violations)
+        raise ExpectationsBroken(violations, stopped=stopped)
 
 
 def expect(condition: object, ids: str | Sequence[str], message: str) -> bool:
@@ -194,6 +204,11 @@ class CaseResult(_Model):
     capability: str | None = None
     outcome: Outcome
     broken_ids: list[str] = Field(default_factory=list)
+    unjudged_ids: list[str] = Field(
+        default_factory=list,
+        description="IDs the case cites but never judged: it stopped at a failed precondition "
+        "(no stream received, ...) before checking them; never counted as passed",
+    )
     message: str = Field(default="", description="the failed expectation or the error")
     duration: float = 0.0
     journal: list[dict[str, Any]] = Field(
@@ -251,7 +266,10 @@ def requirement_results(cases: Sequence[CaseResult]) -> list[RequirementResult]:
         for rid in case.spec_ids:
             # A failed case breaks only the IDs its failed expectation named (a plain assert
             # names them all); the case counts as a pass for the others it cites.
-            if case.outcome in (Outcome.FAIL, Outcome.NON_STRICT):
+            if rid in case.unjudged_ids:
+                # Not observed is not passed: the requirement shows the case could not judge it.
+                outcome = Outcome.ERROR
+            elif case.outcome in (Outcome.FAIL, Outcome.NON_STRICT):
                 outcome = case_outcome([rid]) if rid in case.broken_ids else Outcome.PASS
             else:
                 outcome = case.outcome

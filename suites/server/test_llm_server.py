@@ -36,7 +36,7 @@ import jwt
 import pytest
 from jwt.warnings import InsecureKeyLengthWarning
 from voicewire.harness.iut import Target
-from voicewire.harness.verdicts import expect
+from voicewire.harness.verdicts import expect, require
 from voicewire.reference.auth import create_access_token
 from voicewire.reference.llm.wire import chunk_problems, strict_framing
 
@@ -125,8 +125,11 @@ async def post(
 
 
 def stream_chunks(answer: Answer) -> list[Any]:
-    """The chunk objects of a well-framed stream (LLM-SSE-1 checked on the way)."""
-    expect(
+    """The chunk objects of a well-framed stream (LLM-SSE-1 checked on the way).
+
+    Without a 200 event stream the case stops: nothing it checks about chunks was observed,
+    so none of it may count as passed."""
+    require(
         answer.status == 200 and answer.content_type.startswith("text/event-stream"),
         "LLM-SSE-1",
         f"expected a 200 text/event-stream answer, got {answer.describe()}",
