@@ -8,7 +8,9 @@ pytest case that
 - normally runs it under hypothesis with the family's strategy (the active profile decides
   how many examples; hypothesis shrinks a failure to a minimal example and runs that last);
 - records the input of a failing example in the case's record (hypothesis runs its shrunk
-  failure last), so the report holds it, written as a replay file plus the scenario as YAML;
+  failure last), so the report holds it, written as a replay file plus the scenario as YAML,
+  and keeps only that example's simulator sessions in the record, so the report's journal is
+  the failing example's traffic alone;
 - under ``--voicewire-replay FILE`` (``voicewire run --replay FILE``) runs the check exactly
   once on the file's input, without hypothesis;
 - counts its examples, and the outcome class each one ended in when the check names it with
@@ -37,16 +39,17 @@ _CLASSES: contextvars.ContextVar[dict[str, int] | None] = contextvars.ContextVar
 )
 
 
-# Failures of the running family's examples (id → (failure, example)); the failure is kept
-# so its id stays its own until the family ends.
-_EXAMPLES: dict[int, tuple[BaseException, dict[str, Any]]] = {}
+# Failures of the running family's examples (id → (failure, example, the simulator sessions
+# the example opened)); the failure is kept so its id stays its own until the family ends.
+_EXAMPLES: dict[int, tuple[BaseException, dict[str, Any], list[str]]] = {}
 
 
-def _example_of(reported: BaseException) -> dict[str, Any] | None:
-    """The example whose failure hypothesis reported (the first of several, in a group)."""
+def _example_of(reported: BaseException) -> tuple[dict[str, Any], list[str]] | None:
+    """The example whose failure hypothesis reported (the first of several, in a group) and
+    the simulator sessions it opened."""
     found = _EXAMPLES.get(id(reported))
     if found is not None:
-        return found[1]
+        return found[1], found[2]
     for inner in getattr(reported, "exceptions", ()):
         example = _example_of(inner)
         if example is not None:
@@ -115,6 +118,9 @@ def property_family(
                 # Each example reports all it broke, and fails by itself so hypothesis can
                 # shrink it (expectations recorded for the case would pass the example).
                 voicewire_case.examples += 1
+                # Every example opens its own simulator sessions (a fresh API key each), so
+                # the sessions opened from here on are this example's traffic.
+                first_session = len(voicewire_case.sessions)
                 token = _CLASSES.set(voicewire_case.outcome_classes)
                 try:
                     with collect_expectations():
@@ -123,7 +129,11 @@ def property_family(
                     # The example travels with its failure: while shrinking, hypothesis runs
                     # examples that fail differently, and the one it finally reports need not
                     # be the last to have failed.
-                    _EXAMPLES[id(failure)] = (failure, example)
+                    _EXAMPLES[id(failure)] = (
+                        failure,
+                        example,
+                        voicewire_case.sessions[first_session:],
+                    )
                     raise
                 finally:
                     _CLASSES.reset(token)
@@ -141,7 +151,12 @@ def property_family(
             try:
                 search()
             except BaseException as reported:
-                voicewire_case.property_input = _example_of(reported)
+                found = _example_of(reported)
+                voicewire_case.property_input = None if found is None else found[0]
+                if found is not None:
+                    # The report's journal is the reported example's traffic alone, not that
+                    # of the examples hypothesis generated and shrank through before it.
+                    voicewire_case.sessions[:] = found[1]
                 raise
             finally:
                 _EXAMPLES.clear()

@@ -25,6 +25,8 @@ if sys.version_info < (3, 11):  # pragma: no cover - hypothesis installs the bac
 
 __all__ = [
     "JOURNAL_EXCERPT_ENTRIES",
+    "JOURNAL_EXCERPT_HEAD",
+    "JOURNAL_EXCERPT_SESSIONS",
     "UNSUPPORTED_PREFIX",
     "CaseRecord",
     "CaseSimulator",
@@ -35,7 +37,12 @@ __all__ = [
 ]
 
 UNSUPPORTED_PREFIX = "UNSUPPORTED"
-JOURNAL_EXCERPT_ENTRIES = 40
+JOURNAL_EXCERPT_ENTRIES = 60
+"""Journal entries a case's report keeps at most: the first :data:`JOURNAL_EXCERPT_HEAD` and
+the last ones, with a ``wire.note`` of kind ``entries_left_out`` between them."""
+JOURNAL_EXCERPT_HEAD = 20
+JOURNAL_EXCERPT_SESSIONS = 8
+"""Simulator sessions of a case whose journal is read (the most recent ones)."""
 
 
 class ReplayFileError(ValueError):
@@ -125,16 +132,21 @@ class VoicewireRuntime:
         return declared if declared else frozenset(self.iut().capabilities)
 
     def journal_excerpt(self, sessions: list[str]) -> list[dict[str, Any]]:
-        """The last journal entries of a case's sessions (most recent session last)."""
+        """The journal entries of a case's sessions in recording order (``seq``), bounded by
+        :data:`JOURNAL_EXCERPT_ENTRIES`: the head keeps the requests that started the
+        exchange, the tail how it ended."""
         if self._simulator is None:
             return []
         entries: list[dict[str, Any]] = []
-        for name in sessions[-3:]:
+        problems: list[dict[str, Any]] = []
+        for name in sessions[-JOURNAL_EXCERPT_SESSIONS:]:
             try:
                 entries.extend(self._simulator.journal(name))
             except Exception as exc:  # a broken simulator must not hide the case's verdict
-                entries.append({"kind": "journal_unavailable", "data": str(exc)})
-        return entries[-JOURNAL_EXCERPT_ENTRIES:]
+                problems.append({"kind": "journal_unavailable", "data": str(exc)})
+        # Sessions of one case can overlap in time (a fallback, concurrent streams).
+        entries.sort(key=lambda entry: entry.get("seq", 0))
+        return _head_and_tail(entries) + problems
 
     def close(self) -> None:
         if self._loop is None:
@@ -148,11 +160,29 @@ class VoicewireRuntime:
             self._loop.close()
 
 
+def _head_and_tail(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if len(entries) <= JOURNAL_EXCERPT_ENTRIES:
+        return entries
+    tail = JOURNAL_EXCERPT_ENTRIES - JOURNAL_EXCERPT_HEAD
+    head, left_out = entries[:JOURNAL_EXCERPT_HEAD], entries[JOURNAL_EXCERPT_HEAD:-tail]
+    gap = {
+        "type": "wire.note",
+        "seq": left_out[0].get("seq"),
+        "t": left_out[0].get("t"),
+        "scenario": left_out[0].get("scenario"),
+        "exchange": left_out[0].get("exchange"),
+        "kind": "entries_left_out",
+        "data": {"entries": len(left_out)},
+    }
+    return [*head, gap, *entries[-tail:]]
+
+
 @dataclass
 class CaseRecord:
     """What the running case did that a report needs: its simulator sessions (for the journal
-    excerpt) and, for a property family, the input of the example that ran last (after a
-    failure: hypothesis's shrunk example)."""
+    excerpt; after a property family failed, only those of the failing example) and, for a
+    property family, the input of the example that ran last (after a failure: hypothesis's
+    shrunk example)."""
 
     sessions: list[str] = field(default_factory=list)
     family: str | None = None
