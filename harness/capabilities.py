@@ -18,11 +18,12 @@ protocol.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
+from voicewire.harness.requirements import KnownDeviation
 
 __all__ = [
     "Capability",
@@ -109,24 +110,43 @@ class ProtocolSpec:
       factory of the *part* that performs this protocol's operations (one coroutine method per
       operation, see :attr:`Operation.method`); a factory raises
       :class:`ImplementationUnavailable` when the implementation cannot be had here;
+    - ``deviations``: per implementation name, the SPEC rules that implementation is known
+      not to follow (``voicewire explain`` prints them beside the rule);
     - ``driver_methods``: conveniences suites and users call on ``voicewire_iut``
       (``voicewire_iut.chat(...)``), each a function of the driver and its arguments;
     - ``served_by_default``: whether a ``url:`` IUT that names no protocols serves this one;
     - ``sans_io``: the modules of voicewire's own sans-IO core for this protocol (codec,
-      validators, state machines), which ``voicewire bench mutation`` mutates.
+      validators, state machines), which ``voicewire bench mutation`` mutates;
+    - ``credentials_probe``: for a server under test (``url:``), a coroutine that sends one
+      authenticated request to the target and returns what the server answered when it
+      refused voicewire's credentials (None when it accepted them, or could not tell), so a
+      wrong key is one clear error before the run instead of a FAIL per case.
     """
 
     name: str
     capabilities: tuple[Capability, ...]
     event_types: tuple[type[BaseModel], ...] = ()
     implementations: Mapping[str, Callable[[], Any]] = field(default_factory=dict)
+    deviations: Mapping[str, tuple[KnownDeviation, ...]] = field(default_factory=dict)
     driver_methods: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     served_by_default: bool = False
     sans_io: tuple[str, ...] = ()
+    credentials_probe: Callable[[Any], Awaitable[str | None]] | None = None
 
-    def with_implementation(self, name: str, part: Callable[[], Any]) -> ProtocolSpec:
-        """This spec with one more named implementation's part factory."""
-        return replace(self, implementations={**self.implementations, name: part})
+    def with_implementation(
+        self, name: str, part: Callable[[], Any], deviations: Iterable[KnownDeviation] = ()
+    ) -> ProtocolSpec:
+        """This spec with one more named implementation's part factory, and the SPEC rules
+        that implementation is known not to follow (one deviation per rule)."""
+        known = tuple(deviations)
+        rules = [deviation.rule for deviation in known]
+        if len(set(rules)) != len(rules):
+            raise ValueError(f"implementation {name!r} lists a rule's deviation twice: {rules}")
+        return replace(
+            self,
+            implementations={**self.implementations, name: part},
+            deviations={**self.deviations, name: known} if known else self.deviations,
+        )
 
     def __post_init__(self) -> None:
         for capability in self.capabilities:

@@ -86,11 +86,13 @@ def parse_iut_spec(spec: str, *, env: Mapping[str, str] | None = None) -> IUT:
             raise IUTSpecError("cmd: needs a command line, e.g. 'cmd:node driver.js'")
         return CommandIUT(argv)
     if sep and kind == "url":
+        from_env = [v for v in ("VOICEWIRE_IUT_API_KEY", "VOICEWIRE_IUT_API_SECRET") if v in env]
         return URLIUT(
             rest,
             api_key=env.get("VOICEWIRE_IUT_API_KEY", DEFAULT_API_KEY),
             api_secret=env.get("VOICEWIRE_IUT_API_SECRET", DEFAULT_API_SECRET),
             table=TABLE,
+            credentials_from=" and ".join(from_env) if from_env else "voicewire's defaults",
         )
     raise IUTSpecError(
         f"unknown --iut {spec!r}: use {', '.join(map(repr, TABLE.implementation_names()))}, "

@@ -19,6 +19,8 @@ driver conveniences this module contributes.
 
 from __future__ import annotations
 
+import asyncio
+import warnings
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Protocol
 
@@ -468,6 +470,36 @@ def _chat_operation(name: str, request: type[BaseModel], summary: str) -> Operat
     return Operation(name=name, request=request, answer=ChatAnswer, summary=summary)
 
 
+async def probe_credentials(target: Target) -> str | None:
+    """What an LLM server under test answered when it refused voicewire's credentials: one
+    short authenticated chat request, read no further than its status (None: accepted, or
+    no answer to tell from; the cases judge those)."""
+    import aiohttp
+    from voicewire.reference.auth import create_access_token
+
+    with warnings.catch_warnings():
+        # A short secret is the user's choice; the cases show what the server makes of it.
+        warnings.simplefilter("ignore")
+        token = create_access_token(target.api_key, target.api_secret)
+    url = f"{target.base_url}/chat/completions"
+    body = {
+        "model": "openai/gpt-4.1-mini",
+        "messages": [{"role": "user", "content": "ping"}],
+        "stream": True,
+    }
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session,
+            session.post(url, json=body, headers={"Authorization": f"Bearer {token}"}) as resp,
+        ):
+            if resp.status not in (401, 403):
+                return None
+            head = (await resp.content.read(300)).decode("utf-8", "replace")
+            return f"POST {url} with a fresh token answered HTTP {resp.status}: {head}"
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return None
+
+
 PROTOCOL = ProtocolSpec(
     name="llm",
     capabilities=(
@@ -510,6 +542,7 @@ PROTOCOL = ProtocolSpec(
     event_types=(ChunkEvent, UsageEvent, AttemptErrorEvent, AvailabilityEvent, ChatEndEvent),
     driver_methods={"chat": chat, "context": context},
     served_by_default=True,
+    credentials_probe=probe_credentials,
     sans_io=(
         "voicewire.reference.llm.wire.sse",
         "voicewire.reference.llm.wire.chunks",

@@ -103,6 +103,17 @@ def pytest_configure(config: pytest.Config) -> None:
         "capability(name): the IUT capability the case needs (voicewire list shows them); "
         "without it the case is UNSUPPORTED",
     )
+    iut = config.getoption("voicewire_iut")
+    if iut != "reference":
+        # Asked for explicitly: a spec that names nothing usable is a usage error, one line,
+        # before any test runs (not a setup error with a traceback per test).
+        from voicewire.harness.iut import IUTSpecError
+        from voicewire.harness.iut_spec import parse_iut_spec
+
+        try:
+            parse_iut_spec(iut)
+        except IUTSpecError as exc:
+            raise pytest.UsageError(f"--voicewire-iut: {exc}") from None
     profile = config.getoption("voicewire_profile") or os.environ.get(PROFILE_ENV) or None
     examples = config.getoption("voicewire_examples")
     if examples is not None and examples < 1:
@@ -295,7 +306,24 @@ def voicewire_iut(request: pytest.FixtureRequest) -> Any:
     """The implementation under test behind a synchronous driver (see
     :class:`voicewire.harness.driver.IUTDriver`)."""
     _case_record(request.node)
-    return runtime_of(request.config).driver()
+    runtime = runtime_of(request.config)
+    return _or_stop_the_session(request.node, runtime.driver)
+
+
+def _or_stop_the_session(item: pytest.Item, get: Any) -> Any:
+    """``get()``, or, when the IUT cannot be built or started, one short error for this case
+    and a stop for the session: every later case would only repeat it."""
+    from voicewire.harness.iut import IUTProtocolError, IUTSpecError
+
+    try:
+        return get()
+    except (IUTSpecError, IUTProtocolError) as exc:
+        detail = str(exc)  # these name the IUT and what went wrong
+    except Exception as exc:
+        detail = f"{item.config.getoption('voicewire_iut')}: {type(exc).__name__}: {exc}"
+    message = f"voicewire: the IUT cannot start: {detail}"
+    item.session.shouldstop = message
+    pytest.fail(message, pytrace=False)
 
 
 # -- UNSUPPORTED and verdict capture --------------------------------------------------------
@@ -309,7 +337,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     from voicewire.harness.runtime import UNSUPPORTED_PREFIX
 
     runtime = runtime_of(item.config)
-    if capability not in runtime.capabilities():
+    if capability not in _or_stop_the_session(item, runtime.capabilities):
         name = runtime.adapter().name
         pytest.skip(f"{UNSUPPORTED_PREFIX}: {name} does not declare {capability!r}")
 

@@ -9,6 +9,7 @@ terminal (the console report replaces it) and shown only when pytest itself coul
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import functools
@@ -26,12 +27,11 @@ from typing import Any
 import pytest
 import yaml
 from voicewire.harness.atomic_file import write_atomically
-from voicewire.harness.iut import IUTSpecError
+from voicewire.harness.iut import IUTProtocolError, IUTSpecError
 from voicewire.harness.iut_spec import parse_iut_spec
 from voicewire.harness.protocols import TABLE
 from voicewire.harness.pytest_plugin import PROPERTY_KEY
 from voicewire.harness.replay import REPLAY_FORMAT
-from voicewire.harness.url_iut import URLIUT
 from voicewire.harness.verdicts import (
     CaseResult,
     Outcome,
@@ -303,8 +303,19 @@ def _json_text(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
+PREFLIGHT_SECONDS = 60.0
+"""How long ``--iut`` may take to start before the run is given up: one clear error, instead
+of an ERROR per case repeating it."""
+
+
 def _check_iut(spec: str) -> list[str]:
-    """Validate ``--iut`` before pytest starts; the capabilities when known without starting."""
+    """Start the ``--iut`` adapter once before pytest starts, and close it again.
+
+    An adapter that cannot start (a ``cmd:`` driver without a good hello, a ``python:``
+    factory whose adapter fails, a missing extra, a ``url:`` server that is down or refuses
+    voicewire's credentials) raises :class:`IUTSpecError` with one message, so a broken IUT
+    stops the run at once. Returns the capabilities the adapter declared.
+    """
     adapter = parse_iut_spec(spec)
     argv = getattr(adapter, "argv", None)
     if argv is not None:
@@ -312,10 +323,25 @@ def _check_iut(spec: str) -> list[str]:
 
         if shutil.which(argv[0]) is None and not Path(argv[0]).exists():
             raise IUTSpecError(f"cmd: command not found: {argv[0]!r}")
-    if isinstance(adapter, URLIUT):
-        import asyncio
 
-        asyncio.run(adapter.start())
+    async def start_and_close() -> None:
+        try:
+            await asyncio.wait_for(adapter.start(), PREFLIGHT_SECONDS)
+        finally:
+            await adapter.aclose()
+
+    try:
+        asyncio.run(start_and_close())
+    except IUTSpecError:
+        raise
+    except asyncio.TimeoutError:
+        raise IUTSpecError(
+            f"{adapter.name}: did not start within {PREFLIGHT_SECONDS:g} s"
+        ) from None
+    except IUTProtocolError as exc:
+        raise IUTSpecError(str(exc)) from None  # it names the adapter and what went wrong
+    except Exception as exc:
+        raise IUTSpecError(f"{adapter.name}: cannot start: {type(exc).__name__}: {exc}") from None
     declared = getattr(adapter, "capabilities", None)
     return sorted(declared) if isinstance(declared, frozenset) and declared else []
 

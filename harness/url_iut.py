@@ -21,7 +21,15 @@ class URLIUT:
     """A server under test at ``base_url``: the server capabilities of the protocols it
     serves, and no client operation."""
 
-    def __init__(self, spec: str, *, api_key: str, api_secret: str, table: CapabilityTable) -> None:
+    def __init__(
+        self,
+        spec: str,
+        *,
+        api_key: str,
+        api_secret: str,
+        table: CapabilityTable,
+        credentials_from: str = "arguments",
+    ) -> None:
         base_url, _, fragment = spec.partition("#")
         if not base_url.startswith(("http://", "https://")):
             raise IUTSpecError(f"url: needs an http:// or https:// base URL, got {base_url!r}")
@@ -43,6 +51,12 @@ class URLIUT:
             raise IUTSpecError(f"url:{spec}: these protocols have no server capability")
         self.name = f"url:{spec}"
         self.target = Target(base_url=base_url.rstrip("/"), api_key=api_key, api_secret=api_secret)
+        self._probes = [
+            probe
+            for capability in sorted(self.capabilities)
+            if (probe := table.protocol(table.capability(capability).protocol).credentials_probe)
+        ]
+        self._credentials_from = credentials_from
 
     async def start(self) -> None:
         """Check that the server accepts connections, so an unreachable URL is one clear
@@ -59,6 +73,15 @@ class URLIUT:
                 f"{exc or type(exc).__name__}"
             ) from None
         writer.close()
+        for probe in dict.fromkeys(self._probes):
+            refused = await probe(self.target)
+            if refused is not None:
+                raise IUTSpecError(
+                    f"{self.name}: the server refuses voicewire's credentials (API key "
+                    f"{self.target.api_key!r}, from {self._credentials_from}): {refused.strip()}"
+                    " — set VOICEWIRE_IUT_API_KEY and VOICEWIRE_IUT_API_SECRET to credentials "
+                    "it accepts"
+                )
 
     def server_target(self, embedded: Target) -> Target:
         return self.target

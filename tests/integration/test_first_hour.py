@@ -4,18 +4,23 @@ as a user types it: no PYTHONPATH, the current directory wherever the user is.""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 CONSOLE_SCRIPT = Path(sys.executable).parent / "voicewire"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def run_console(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    """``voicewire ARGS`` as typed in a shell at ``cwd``."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+def run_console(
+    *args: str, cwd: Path, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """``voicewire ARGS`` as typed in a shell at ``cwd`` (``env``: variables exported first)."""
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, **(env or {})}
     env["NO_COLOR"] = "1"
     return subprocess.run(
         [str(CONSOLE_SCRIPT), *args],
@@ -61,3 +66,106 @@ def test_the_readme_mutant_iut_imports_from_a_clone(tmp_path):
     again = run_console(*command[1:], cwd=REPO)
     assert again.returncode == 1, again.stdout[-3000:] + again.stderr[-3000:]
     assert "1 case — 1 FAIL" in again.stdout
+
+
+def _one_clear_error(done: subprocess.CompletedProcess) -> str:
+    """The stderr of a run stopped by one clear error: exit 3, no report, no traceback."""
+    assert done.returncode == 3, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) <= 3, done.stderr
+    return done.stderr
+
+
+def test_a_driver_that_cannot_start_is_one_error_within_seconds(tmp_path):
+    # 196 ERRORs repeating one handshake failure, before; now one message, before any case.
+    stderr = _one_clear_error(run_console("run", "--iut", "cmd:python3 -c pass", cwd=tmp_path))
+    assert stderr.startswith("voicewire run: cmd:python3 -c pass: the driver exited with code 0")
+    assert "during hello" in stderr
+
+
+def test_an_adapter_whose_start_fails_is_one_error(tmp_path):
+    (tmp_path / "brokenport.py").write_text(
+        textwrap.dedent(
+            """
+            from voicewire.harness.reference_iut import ReferenceIUT
+
+            class Broken(ReferenceIUT):
+                async def start(self):
+                    raise ConnectionRefusedError("my port's engine is not running")
+
+            def factory():
+                return Broken(name="broken-port")
+            """
+        )
+    )
+    stderr = _one_clear_error(
+        run_console("run", "--iut", "python:brokenport:factory", cwd=tmp_path)
+    )
+    assert "broken-port: cannot start: ConnectionRefusedError: my port's engine is not running" in (
+        stderr
+    )
+
+
+@pytest.fixture
+def served_simulator(tmp_path):
+    """``voicewire serve`` on a free port, as a user starts it; stopped by its PID."""
+    proc = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "serve", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        match = re.match(r"voicewire simulator listening on (http://127\.0\.0\.1:\d+)", first)
+        assert match, first
+        yield match.group(1)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_a_server_refusing_the_credentials_is_one_error_naming_them(tmp_path, served_simulator):
+    wrong = {
+        "VOICEWIRE_IUT_API_KEY": "not-a-key-it-knows",
+        "VOICEWIRE_IUT_API_SECRET": "some-secret-of-32-characters-0123",
+    }
+    done = run_console("run", "--iut", f"url:{served_simulator}/v1", cwd=tmp_path, env=wrong)
+    stderr = _one_clear_error(done)
+    assert "refuses voicewire's credentials (API key 'not-a-key-it-knows', from " in stderr
+    assert "HTTP 401" in stderr
+    assert "set VOICEWIRE_IUT_API_KEY and VOICEWIRE_IUT_API_SECRET" in stderr
+    # With the credentials it accepts (serve's defaults), the same server is tested.
+    accepted = run_console(
+        "run", "--iut", f"url:{served_simulator}/v1", "--suite", "server", "-k", "shape",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert accepted.returncode == 0, accepted.stdout[-2000:] + accepted.stderr[-2000:]
+    assert "LLM-SSE-2" in accepted.stdout
+
+
+def test_the_plugin_names_a_bad_iut_in_one_line(tmp_path):
+    (tmp_path / "test_agent.py").write_text(
+        "def test_one(voicewire_iut):\n    pass\n\ndef test_two(voicewire_iut):\n    pass\n"
+    )
+    pytest_cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    bad_module = subprocess.run(
+        [*pytest_cmd, "--voicewire-iut", "python:nope:factory"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert bad_module.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "ERROR: --voicewire-iut: python:nope:factory: cannot import 'nope'" in bad_module.stderr
+    assert "Traceback" not in bad_module.stdout + bad_module.stderr
+    not_starting = subprocess.run(
+        [*pytest_cmd, "--voicewire-iut", "cmd:python3 -c pass"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    out = not_starting.stdout
+    # One error, for the first test; the session stops instead of repeating it.
+    assert "1 error" in out and "test_two" not in out, out
+    assert "voicewire: the IUT cannot start: cmd:python3 -c pass: the driver exited" in out
+    assert "Traceback" not in out and "iut_spec.py" not in out
