@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from voicewire.harness.bench import add_bench_parser, run_bench
 from voicewire.harness.conformance_cli import add_conformance_parsers, run_list, run_run
+from voicewire.harness.explain_cli import add_explain_parser, run_explain
 from voicewire.harness.fuzz_cli import add_fuzz_parser, run_fuzz
 from voicewire.harness.serve_cli import add_serve_parser, run_serve
 
@@ -19,6 +20,7 @@ Installed:
                    (--iut reference | python:pkg.mod:factory | cmd:<command> | url:<base_url>),
                    with embedded simulators; console, JSON, JUnit and HTML reports
   voicewire list   the case catalog: SPEC IDs, capability, direction
+  voicewire explain  a SPEC rule in full (LLM-TC-3), a section (2.4) or an area (llm)
   voicewire fuzz   the robustness families (hostile streams, hostile requests) at fuzzing
                    depth: outcome classes, and a replay command for every failure
   voicewire serve  the LLM simulator (/chat/completions, /models) with scenarios, faults,
@@ -45,6 +47,7 @@ def _build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("info", help="what this installation can do")
     add_conformance_parsers(sub)
+    add_explain_parser(sub)
     add_fuzz_parser(sub)
     add_serve_parser(sub)
     add_bench_parser(sub)
@@ -68,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_run(args)
     if args.command == "list":
         return run_list(args)
+    if args.command == "explain":
+        return run_explain(args)
     if args.command == "fuzz":
         return run_fuzz(args)
     print(_WHAT_EXISTS, end="")

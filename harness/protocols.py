@@ -7,7 +7,7 @@ in the harness reads :data:`TABLE`.
 
 from __future__ import annotations
 
-from voicewire.harness import llm, llm_livekit, llm_reference
+from voicewire.harness import llm, llm_livekit, llm_livekit_deviations, llm_reference
 from voicewire.harness.capabilities import CapabilityTable, ProtocolSpec
 from voicewire.harness.events import WireFrame, WireNote
 
@@ -27,7 +27,9 @@ TABLE = CapabilityTable(
         WIRE,
         llm.PROTOCOL.with_implementation(
             "reference", llm_reference.LLMReference
-        ).with_implementation("livekit", llm_livekit.LivekitLLM),
+        ).with_implementation(
+            "livekit", llm_livekit.LivekitLLM, deviations=llm_livekit_deviations.DEVIATIONS
+        ),
     ]
 )
 """Every registered capability, operation and event type."""

@@ -54,6 +54,7 @@ def _valid_requirement_fields() -> dict[str, object]:
         "section": "2.3",
         "area": "llm",
         "title": "Each tool call emitted once",
+        "text": "Every tool call of the completion is emitted exactly once, arguments exact.",
     }
 
 
