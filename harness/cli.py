@@ -10,6 +10,7 @@ from voicewire.harness.bench import add_bench_parser, run_bench
 from voicewire.harness.conformance_cli import add_conformance_parsers, run_list, run_run
 from voicewire.harness.explain_cli import add_explain_parser, run_explain
 from voicewire.harness.fuzz_cli import add_fuzz_parser, run_fuzz
+from voicewire.harness.journal_cli import add_journal_parser, run_journal
 from voicewire.harness.serve_cli import add_serve_parser, run_serve
 
 _WHAT_EXISTS = """\
@@ -25,6 +26,7 @@ Installed:
                    depth: outcome classes, and a replay command for every failure
   voicewire serve  the LLM simulator (/chat/completions, /models) with scenarios, faults,
                    a journal and a control API
+  voicewire journal  a running simulator's journal, one line per frame (--follow, --json)
   voicewire bench  llm: simulator SSE throughput vs a bare aiohttp server and aimock;
                    mutation: how many mutants of the sans-IO cores the suites kill
 
@@ -50,6 +52,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_explain_parser(sub)
     add_fuzz_parser(sub)
     add_serve_parser(sub)
+    add_journal_parser(sub)
     add_bench_parser(sub)
     return parser
 
@@ -67,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_bench(args)
     if args.command == "serve":
         return run_serve(args)
+    if args.command == "journal":
+        return run_journal(args)
     if args.command == "run":
         return run_run(args)
     if args.command == "list":

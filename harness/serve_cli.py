@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import shlex
 import signal
 import sys
 from collections.abc import Callable
@@ -21,7 +23,11 @@ from voicewire.simulators import (
 )
 from voicewire.simulators.core.socket_server import is_loopback
 
-__all__ = ["add_serve_parser", "run_serve"]
+__all__ = ["CONTROL_TOKEN_ENV", "add_serve_parser", "run_serve"]
+
+CONTROL_TOKEN_ENV = "VOICEWIRE_CONTROL_TOKEN"
+"""The environment variable that gives ``serve`` its control token (``--control-token`` wins)
+and ``voicewire journal`` the token to send (``--token`` wins)."""
 
 _DEFAULTS = Limits()
 
@@ -74,7 +80,8 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
         "--control-token",
         default=None,
         metavar="TOKEN",
-        help="the token the control API (/__voicewire/) wants (default: a random one, printed)",
+        help=f"the token the control API (/__voicewire/) wants (default: ${CONTROL_TOKEN_ENV} "
+        "when set, else a random one; printed either way)",
     )
     limits = parser.add_argument_group("limits (SRV-4)")
     positive_int = _number(1, whole=True)
@@ -135,6 +142,22 @@ def _limits(args: argparse.Namespace) -> Limits:
     )
 
 
+def _local_url(server: SimulatorServer) -> str:
+    """The simulator's URL as a client on this machine reaches it: a wildcard address
+    (0.0.0.0, ::) is no address to connect to, so its loopback stands in."""
+    if server.host == "0.0.0.0":
+        return f"http://127.0.0.1:{server.port}"
+    if server.host == "::":
+        return f"http://[::1]:{server.port}"
+    return server.base_url
+
+
+def _journal_command(server: SimulatorServer) -> str:
+    return (
+        f"voicewire journal --url {_local_url(server)} --token {shlex.quote(server.control_token)}"
+    )
+
+
 def _banner(server: SimulatorServer, scenario: Scenario, source: str | None) -> str:
     origin = f"from {source}, {len(scenario.rules)} rule(s)" if source else "echo mode"
     base = server.base_url
@@ -146,10 +169,11 @@ def _banner(server: SimulatorServer, scenario: Scenario, source: str | None) -> 
         f"  API key:      {server.api_key}\n"
         f"  API secret:   {server.api_secret}\n"
         f"  scenario:     {scenario.name} ({origin})\n"
-        f"  control API:  {base}/__voicewire/\n"
+        f"  control API:  {base}/__voicewire/  (its index needs no token)\n"
         f"  control token: {server.control_token}\n"
         "                (send 'Authorization: Bearer <token>' or "
         "'X-Voicewire-Control-Token: <token>')\n"
+        f"  journal:      {_journal_command(server)}  (add --follow to keep reading)\n"
         f"  limits:       body {limits.max_body_bytes} bytes, JSON depth "
         f"{limits.max_json_depth}, {sessions} sessions per key; head {limits.head_timeout:g} s, "
         f"body {limits.body_timeout:g} s, idle {limits.idle_timeout:g} s\n"
@@ -166,8 +190,9 @@ def _network_warning(host: str) -> str:
         "network. Anyone who reaches this port can call its protocol endpoints with the API "
         "key and secret printed below (the development ones unless --api-key/--api-secret "
         "say otherwise). Its control API (load scenarios, read every session's journal, "
-        "reset) stays guarded by the control token printed below, which every request to "
-        "/__voicewire/ must carry, and by a Host check; keep the token secret.\n"
+        "reset) stays guarded by the control token printed below, which every control request "
+        "but the index and /__voicewire/health must carry, and by a Host check; keep the "
+        "token secret.\n"
     )
 
 
@@ -193,6 +218,10 @@ def run_serve(
     args: argparse.Namespace, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     """Run ``voicewire serve``; returns the exit code. A bad scenario file never starts a server."""
+    # An empty variable counts as unset, as an empty --control-token would not.
+    control_token = args.control_token
+    if control_token is None:
+        control_token = os.environ.get(CONTROL_TOKEN_ENV) or None
     try:
         scenario = load_scenario(args.scenario) if args.scenario else Scenario.echo()
         credentials = Credentials(keys={args.api_key: args.api_secret})
@@ -203,7 +232,7 @@ def run_serve(
             port=args.port,
             time_scale=args.time_scale,
             limits=_limits(args),
-            control_token=args.control_token,
+            control_token=control_token,
             allow_non_loopback=True,
         )
     except (ScenarioError, ValueError) as exc:

@@ -1,7 +1,10 @@
 """The control API under ``/__voicewire/``: scenarios, the journal, usage, reset.
 
 =============================================  ==============================================
-``GET /__voicewire/``                          this index (the endpoints and how to authenticate)
+``GET /__voicewire/``                          this index: the endpoints, which need the token,
+                                               and how to send it (open: no token, any
+                                               ``Host``; also at ``/__voicewire``); JSON, or a
+                                               small HTML page for a client that accepts HTML
 ``GET /__voicewire/health``                    ``{"ok": true}`` (open: no token, any ``Host``)
 ``GET /__voicewire/scenarios``                 loaded scenario names and the default
 ``PUT /__voicewire/scenarios/{name}``          load (or replace) a scenario from a JSON body
@@ -21,12 +24,16 @@ messages and reset it, so it is guarded twice:
 
 - a **token** (random per simulator unless given): ``Authorization: Bearer <token>`` or
   ``X-Voicewire-Control-Token: <token>``, else 401;
-- a **Host check** against DNS rebinding: the ``Host`` header must name the address the
-  connection reached (``127.0.0.1:<port>``, ``[::1]:<port>``, ``localhost:<port>``, or the
-  host name the server was configured with), else 403, so a web page a browser loads from
-  elsewhere cannot drive it.
+- a **Host check** against DNS rebinding: the ``Host`` header must name the port the
+  connection reached, with an IP address (``127.0.0.1:<port>``, ``[::1]:<port>``, any other
+  address), ``localhost``, or the host name the server was configured with, else 403, so a
+  web page a browser loads from elsewhere cannot drive it. Rebinding needs a host *name* the
+  attacker controls, so any address is safe to accept, and accepting them keeps the control
+  API reachable through a port forward (``docker run -p 8080:8080``: the client says
+  ``Host: 127.0.0.1:8080`` while the container's socket has another address).
 
-The protocol endpoints are not concerned: they answer under any ``Host``.
+The protocol endpoints are not concerned: they answer under any ``Host``. Neither are the
+index and ``health``: they reveal nothing and change nothing.
 Every query parameter is checked (an unknown, repeated or malformed one is a 400 naming it),
 and the journal is read a page at a time and encoded incrementally, so reading it never holds
 the event loop for long.
@@ -37,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import html
 import ipaddress
 import json
 import re
@@ -78,30 +86,38 @@ JOURNAL_PAGE = 1000
 JOURNAL_PAGE_MAX = 10_000
 """The largest ``?limit=`` accepted."""
 
-_OPEN_PATHS = frozenset({f"{CONTROL_PREFIX}/health"})
+# The index and liveness reveal nothing and change nothing: no token, no Host check.
+_OPEN_PATHS = frozenset({CONTROL_PREFIX, f"{CONTROL_PREFIX}/", f"{CONTROL_PREFIX}/health"})
 # A journal answer is written in pieces of about this size, the event loop free in between.
 _FLUSH_BYTES = 64 * 1024
 # How often a follower with nothing to send checks that its client is still there.
 _FOLLOW_CHECK_SECONDS = 1.0
 
+# (method, path, what it does, whether it needs the token)
 _INDEX = [
-    ("GET", "/__voicewire/", "this index"),
-    ("GET", "/__voicewire/health", 'liveness: {"ok": true} (no token needed)'),
-    ("GET", "/__voicewire/scenarios", "loaded scenario names and the default"),
-    ("PUT", "/__voicewire/scenarios/{name}", "load or replace a scenario (JSON body)"),
-    ("DELETE", "/__voicewire/scenarios/{name}", "unload a scenario"),
-    ("POST", "/__voicewire/reset", "clear journal, attempts and usage (?scenario=)"),
+    ("GET", "/__voicewire/", "this index", False),
+    ("GET", "/__voicewire/health", 'liveness: {"ok": true}', False),
+    ("GET", "/__voicewire/scenarios", "loaded scenario names and the default", True),
+    ("PUT", "/__voicewire/scenarios/{name}", "load or replace a scenario (JSON body)", True),
+    ("DELETE", "/__voicewire/scenarios/{name}", "unload a scenario", True),
+    ("POST", "/__voicewire/reset", "clear journal, attempts and usage (?scenario=)", True),
     (
         "GET",
         "/__voicewire/journal",
-        "journal entries: ?scenario= ?exchange= ?after=<seq> ?limit=<n> ?follow=1 (NDJSON)",
+        "journal entries: ?scenario= ?exchange= ?after=<seq> ?limit=<n>, answered with a "
+        "'next' cursor; ?follow=1: NDJSON as entries arrive",
+        True,
     ),
-    ("GET", "/__voicewire/usage", "per-API-key request and token counts"),
+    ("GET", "/__voicewire/usage", "per-API-key request and token counts", True),
 ]
 _HOW_TO_AUTHENTICATE = (
     f"send the simulator's control token as 'Authorization: Bearer <token>' or "
     f"'{CONTROL_TOKEN_HEADER}: <token>' (voicewire serve prints it; in Python: "
     "SimulatorServer.control_token)"
+)
+_HOST_RULE = (
+    "requests that need the token must also carry a Host naming the simulator's port with an "
+    "IP address, localhost or its configured host name (a guard against DNS rebinding)"
 )
 
 
@@ -112,23 +128,51 @@ def _refuse(status: int, message: str, kind: str = "invalid_request_error") -> R
 # -- the guard -----------------------------------------------------------------------------------
 
 
-def _hosts_of(request: web.Request) -> set[str]:
-    """The ``Host`` values that name the address this connection reached."""
+def _reached_port(request: web.Request) -> int | None:
+    """The port of the address this connection reached (None: not a TCP socket)."""
     transport = request.transport
     sockname = transport.get_extra_info("sockname") if transport is not None else None
     if not isinstance(sockname, tuple) or len(sockname) < 2:
-        return set()
-    address, port = str(sockname[0]), int(sockname[1])
+        return None
+    return int(sockname[1])
+
+
+def _split_host(host: str) -> tuple[str, int] | None:
+    """``Host`` as (name, port), brackets off an IPv6 address, port 80 when left out;
+    None when it is malformed."""
+    name, port = host, "80"
+    if host.startswith("["):
+        name, bracket, rest = host[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            return None
+        port = rest[1:] if rest else "80"
+    elif ":" in host:
+        name, _, port = host.rpartition(":")
+    if not name or not port.isascii() or not port.isdigit() or len(port) > 5:
+        return None
+    return name, int(port)
+
+
+def _is_address(name: str) -> bool:
     try:
-        version = ipaddress.ip_address(address).version
+        ipaddress.ip_address(name)
     except ValueError:
-        version = 4
-    shown = f"[{address}]" if version == 6 else address
-    names = {shown, "localhost", *request.app.get(HOST_NAMES_KEY, frozenset())}
-    hosts = {f"{name}:{port}" for name in names}
-    if port == 80:
-        hosts |= names  # the default port may be left out
-    return hosts
+        return False
+    return True
+
+
+def _host_allowed(request: web.Request, host: str) -> tuple[bool, str]:
+    """Whether ``host`` (the ``Host`` header, lower case) may drive the control API, and what
+    is accepted (for the 403's message)."""
+    port = _reached_port(request)
+    names = sorted({"localhost", *request.app.get(HOST_NAMES_KEY, frozenset())})
+    accepted = f"an IP address or one of {names}, with port {port}"
+    parsed = _split_host(host)
+    if port is None or parsed is None:
+        return False, accepted
+    name, given_port = parsed
+    # An address cannot be rebound (DNS rebinding needs a name): any address is accepted.
+    return given_port == port and (name in names or _is_address(name)), accepted
 
 
 def _offered_token(request: web.Request) -> str | None:
@@ -155,12 +199,12 @@ async def guard_control(request: web.Request, handler: Handler) -> web.StreamRes
     if path in _OPEN_PATHS:
         return await handler(request)
     host = request.headers.get("Host", "").strip().lower()
-    allowed = _hosts_of(request)
-    if host not in allowed:
+    allowed, accepted = _host_allowed(request, host)
+    if not allowed:
         raise _refuse(
             403,
             f"the control API answers only requests for its own address: Host {host!r} is "
-            f"not one of {sorted(allowed)}",
+            f"not {accepted}",
             "permission_error",
         )
     if not _token_matches(_offered_token(request), request.app[CONTROL_TOKEN_KEY]):
@@ -234,15 +278,56 @@ def _query(request: web.Request, accepted: Mapping[str, Callable[[str], Any]]) -
 # -- endpoints -----------------------------------------------------------------------------------
 
 
+def _wants_html(request: web.Request) -> bool:
+    """Whether the client prefers HTML to JSON (a browser does; curl and scripts do not)."""
+    accept = request.headers.get("Accept", "").lower()
+    return "text/html" in accept and "application/json" not in accept
+
+
+def _journal_command(request: web.Request) -> str:
+    # The Host header, not request.host: without one, that falls back to a DNS lookup.
+    host = request.headers.get("Host") or f"127.0.0.1:{_reached_port(request)}"
+    return f"voicewire journal --url {request.scheme}://{host} --token <token>"
+
+
+def _index_html(request: web.Request) -> str:
+    rows = "\n".join(
+        f"<tr><td>{method}</td><td><code>{html.escape(path)}</code></td>"
+        f"<td>{html.escape(description)}</td><td>{'yes' if token else 'no'}</td></tr>"
+        for method, path, description, token in _INDEX
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>voicewire simulator: control API</title>
+<style>body{{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}
+table{{border-collapse:collapse}}td,th{{border-bottom:1px solid #ddd;padding:.3rem .6rem;
+text-align:left;vertical-align:top}}code{{font-size:90%}}</style></head>
+<body><h1>voicewire simulator: control API</h1>
+<table><tr><th>method</th><th>path</th><th>what</th><th>token</th></tr>
+{rows}
+</table>
+<p><b>Token:</b> {html.escape(_HOW_TO_AUTHENTICATE)}.</p>
+<p><b>Host:</b> {html.escape(_HOST_RULE)}.</p>
+<p><b>From a shell:</b> <code>{html.escape(_journal_command(request))}</code>
+prints the journal, one line per frame (<code>--follow</code> to keep reading).</p>
+<p>The same index as JSON: <code>Accept: application/json</code>.</p>
+</body></html>
+"""
+
+
 async def _index(request: web.Request) -> web.Response:
     _query(request, {})
+    if _wants_html(request):
+        return web.Response(text=_index_html(request), content_type="text/html")
     return web.json_response(
         {
+            "service": "voicewire simulator control API",
             "endpoints": [
-                {"method": method, "path": path, "description": description}
-                for method, path, description in _INDEX
+                {"method": method, "path": path, "description": description, "token": token}
+                for method, path, description, token in _INDEX
             ],
             "authentication": _HOW_TO_AUTHENTICATE,
+            "host": _HOST_RULE,
+            "journal_cli": _journal_command(request),
         }
     )
 
@@ -417,6 +502,7 @@ async def _follow(
 
 def add_control_routes(router: web.UrlDispatcher) -> None:
     """Mount the control API under ``/__voicewire/``."""
+    router.add_get(CONTROL_PREFIX, _index)
     router.add_get(f"{CONTROL_PREFIX}/", _index)
     router.add_get(f"{CONTROL_PREFIX}/health", _health)
     router.add_get(f"{CONTROL_PREFIX}/scenarios", _list_scenarios)

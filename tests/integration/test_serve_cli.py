@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import shlex
 import signal
 import sys
 
@@ -15,9 +17,13 @@ from voicewire.simulators import DEFAULT_API_KEY, DEFAULT_API_SECRET
 SERVE = [sys.executable, "-m", "voicewire.harness.cli", "serve"]
 
 
-async def _start(*args: str, host: str = "127.0.0.1") -> tuple[asyncio.subprocess.Process, str]:
+async def _start(
+    *args: str, host: str = "127.0.0.1", env: dict[str, str] | None = None
+) -> tuple[asyncio.subprocess.Process, str]:
+    if env is None:  # no control token of the user's
+        env = {k: v for k, v in os.environ.items() if k != "VOICEWIRE_CONTROL_TOKEN"}
     proc = await asyncio.create_subprocess_exec(
-        *SERVE, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *SERVE, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
     )
     assert proc.stdout is not None
     first = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
@@ -137,10 +143,74 @@ async def test_a_random_control_token_is_printed_when_none_is_given():
 
 
 async def test_a_host_beyond_loopback_is_allowed_with_a_warning():
-    proc, _base = await _start("--host", "0.0.0.0", host="0.0.0.0")
+    proc, base = await _start("--host", "0.0.0.0", host="0.0.0.0")
     proc.send_signal(signal.SIGTERM)
-    _out, err = await asyncio.wait_for(proc.communicate(), 30)
+    out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0
+    # The journal command names the wildcard's loopback: an address to connect to.
+    port = base.rsplit(":", 1)[1]
+    assert f"voicewire journal --url http://127.0.0.1:{port} --token " in out.decode()
     warning = err.decode()
     assert "0.0.0.0 is not a loopback address: the simulator faces the network" in warning
     assert "control token" in warning
+
+
+async def _banner_lines(proc: asyncio.subprocess.Process) -> list[str]:
+    """The rest of serve's banner, up to its last line."""
+    assert proc.stdout is not None
+    lines = []
+    while not lines or lines[-1] != "Press Ctrl-C to stop.":
+        lines.append((await asyncio.wait_for(proc.stdout.readline(), 30)).decode().rstrip())
+    return lines
+
+
+async def test_the_printed_control_api_url_answers_with_its_index_without_the_token():
+    proc, base = await _start()
+    try:
+        banner = "\n".join(await _banner_lines(proc))
+        [url] = re.findall(r"control API:  (\S+)", banner)
+        assert url == f"{base}/__voicewire/"
+        async with aiohttp.ClientSession() as session, session.get(url) as response:
+            assert response.status == 200
+            index = await response.json()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
+    assert {"GET", "PUT", "DELETE", "POST"} == {e["method"] for e in index["endpoints"]}
+
+
+async def test_the_printed_journal_command_reads_the_journal_and_the_token_may_come_from_env():
+    env = {**os.environ, "VOICEWIRE_CONTROL_TOKEN": "from the environment"}
+    proc, base = await _start("--time-scale", "0", env=env)
+    try:
+        banner = "\n".join(await _banner_lines(proc))
+        assert "control token: from the environment" in banner
+        [command] = re.findall(r"journal:      (voicewire journal .*?)  \(add --follow", banner)
+        assert command == f"voicewire journal --url {base} --token 'from the environment'"
+        token = create_access_token(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+        async with aiohttp.ClientSession() as session:
+            response = await session.post(
+                f"{base}/v1/chat/completions",
+                json={"model": "m", "messages": [{"role": "user", "content": "journal me"}]},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert response.status == 200
+        # The command exactly as printed (voicewire is this interpreter's module).
+        argv = shlex.split(command)
+        assert argv[0] == "voicewire"
+        journal = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "voicewire.harness.cli",
+            *argv[1:],
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(journal.communicate(), 30)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
+    assert journal.returncode == 0, err.decode()
+    lines = out.decode().splitlines()
+    assert "POST /v1/chat/completions" in lines[0] and '"content":"journal me"' in lines[0]
+    assert "http_response  200" in lines[-1]

@@ -1085,21 +1085,50 @@ async def test_the_control_api_wants_its_token_in_either_header(start_simulator)
             assert response.status == 200  # liveness needs no token
 
 
-async def test_the_control_index_lists_the_endpoints_to_whoever_has_the_token(start_simulator):
+async def test_the_control_index_is_open_and_says_which_endpoints_need_the_token(
+    start_simulator,
+):
+    # The URL serve prints answers without the token (it reveals nothing), with and without
+    # its slash, under any Host; every other endpoint but health still wants the token.
     sim = await start_simulator()
     async with aiohttp.ClientSession() as session:
-        async with session.get(sim.base_url + "/__voicewire/") as response:
-            assert response.status == 401
-            assert "Authorization: Bearer" in (await response.json())["error"]["message"]
+        indexes = []
+        for path in ("/__voicewire/", "/__voicewire"):
+            async with session.get(
+                sim.base_url + path, headers={"Host": "evil.example"}
+            ) as response:
+                assert response.status == 200
+                assert response.content_type == "application/json"
+                indexes.append(await response.json())
         async with session.get(
-            sim.base_url + "/__voicewire/", headers=sim.control_headers
+            sim.base_url + "/__voicewire/",
+            headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"},
         ) as response:
-            index = await response.json()
-    paths = {(e["method"], e["path"]) for e in index["endpoints"]}
-    assert ("GET", "/__voicewire/journal") in paths and (
-        "PUT",
-        "/__voicewire/scenarios/{name}",
-    ) in paths
+            assert response.status == 200 and response.content_type == "text/html"
+            page = await response.text()
+        for endpoint in indexes[0]["endpoints"]:
+            if endpoint["token"]:
+                path = endpoint["path"].replace("{name}", "x")
+                async with session.request(endpoint["method"], sim.base_url + path) as response:
+                    assert response.status == 401, endpoint
+    index = indexes[0]
+    assert indexes[1] == index
+    needs_token = {(e["method"], e["path"]): e["token"] for e in index["endpoints"]}
+    assert needs_token == {
+        ("GET", "/__voicewire/"): False,
+        ("GET", "/__voicewire/health"): False,
+        ("GET", "/__voicewire/scenarios"): True,
+        ("PUT", "/__voicewire/scenarios/{name}"): True,
+        ("DELETE", "/__voicewire/scenarios/{name}"): True,
+        ("POST", "/__voicewire/reset"): True,
+        ("GET", "/__voicewire/journal"): True,
+        ("GET", "/__voicewire/usage"): True,
+    }
+    assert "Authorization: Bearer <token>" in index["authentication"]
+    assert "X-Voicewire-Control-Token: <token>" in index["authentication"]
+    assert index["journal_cli"] == "voicewire journal --url http://evil.example --token <token>"
+    assert "<table>" in page and "/__voicewire/journal" in page and "voicewire journal" in page
+    assert sim.control_token not in json.dumps(indexes) + page
 
 
 async def test_two_simulators_have_different_random_tokens(start_simulator):
@@ -1113,7 +1142,12 @@ async def test_two_simulators_have_different_random_tokens(start_simulator):
         ("127.0.0.1:{port}", 200),
         ("localhost:{port}", 200),
         ("LOCALHOST:{port}", 200),
+        # Any address (no name to rebind): a port forward's, as docker run -p gives.
+        ("10.9.8.7:{port}", 200),
+        ("[::1]:{port}", 200),
         ("evil.example:{port}", 403),
+        ("[::1:{port}", 403),
+        ("127.0.0.1:{port}0", 403),
         ("127.0.0.1:1", 403),
         ("127.0.0.1", 403),
         ("", 403),
