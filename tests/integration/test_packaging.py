@@ -23,7 +23,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The wheel, built from a copy of the sources (an in-tree build would leave build/ and
     egg-info folders in the repository), without build isolation (nothing to download)."""
     source = tmp_path_factory.mktemp("source")
-    for name in (*CODE_FOLDERS, "pyproject.toml", "README.md"):
+    for name in (*CODE_FOLDERS, "pyproject.toml", "README.md", "LICENSE"):
         origin = REPO / name
         if origin.is_dir():
             shutil.copytree(origin, source / name, ignore=shutil.ignore_patterns("__pycache__"))
@@ -61,6 +61,16 @@ def test_every_source_file_of_the_four_folders_is_in_the_wheel(wheel):
     }
     missing = sorted(sources - names)
     assert not missing, f"not packaged (add the folder to [tool.setuptools] packages): {missing}"
+
+
+def test_the_wheel_carries_the_license_text_and_its_expression(wheel):
+    archive = zipfile.ZipFile(wheel)
+    (metadata,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+    headers = archive.read(metadata).decode().split("\n\n", 1)[0].splitlines()
+    assert "License-Expression: Apache-2.0" in headers
+    assert "License-File: LICENSE" in headers
+    licensed = metadata.replace("METADATA", "licenses/LICENSE")
+    assert archive.read(licensed) == (REPO / "LICENSE").read_bytes()
 
 
 def test_entry_points_name_the_namespaced_modules(wheel):
