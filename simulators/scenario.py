@@ -1,5 +1,10 @@
 """Scenarios: what a simulator says, as data (YAML, JSON, or built in Python).
 
+The format's reference is ``docs/scenarios.md``; :func:`scenario_json_schema` gives its JSON
+schema from these models and the registered endpoints (committed as
+``docs/scenario.schema.json``, kept current by a test; :func:`write_scenario_schema` rewrites
+it), so editors validate scenario files.
+
 A scenario is an ordered list of rules. For each request the first rule whose ``match``
 accepts it decides the reply, its timing and its faults. Example (YAML)::
 
@@ -52,6 +57,7 @@ is refused when the scenario is loaded.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -74,10 +80,12 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import models_json_schema
 
 __all__ = [
     "DEFAULT_MATCH_TIMEOUT",
     "ENDPOINTS",
+    "SCENARIO_SCHEMA_FILE",
     "ByteSplitFault",
     "DelayFault",
     "DisconnectFault",
@@ -104,6 +112,9 @@ __all__ = [
     "compiled_pattern",
     "load_scenario",
     "parse_scenario",
+    "scenario_json_schema",
+    "scenario_schema_text",
+    "write_scenario_schema",
 ]
 
 
@@ -248,15 +259,25 @@ class Match(_Script):
 
     endpoint: StrictStr = Field(
         default_factory=_default_endpoint_name,
-        description="a registered endpoint (default: the default endpoint)",
+        description="The endpoint this rule answers: one of the registered endpoints "
+        "(default: the default endpoint).",
     )
     model: StrictStr | None = Field(
-        default=None, description="regex, full match against the request's model"
+        default=None,
+        description="A regular expression (Python `regex` syntax) that must match the "
+        "request's whole model name.",
     )
     text: StrictStr | None = Field(
-        default=None, description="regex searched in the request's text (e.g. last user message)"
+        default=None,
+        description="A regular expression (Python `regex` syntax) searched anywhere in the "
+        "request's text (for `llm`: the last user message).",
     )
-    attempt: int | None = Field(default=None, ge=1, description="1-based attempt number")
+    attempt: int | None = Field(
+        default=None,
+        ge=1,
+        description="Only this attempt: 1 for the first request with a given body, 2 for the "
+        "first byte-identical repeat (a retry), and so on.",
+    )
 
     @field_validator("endpoint")
     @classmethod
@@ -321,88 +342,148 @@ class Match(_Script):
 class Timing(_Script):
     """Scripted delays in seconds (before the scenario's ``time_scale``)."""
 
-    ttft: float = Field(default=0.0, ge=0, description="before the first event")
-    inter_chunk: float = Field(default=0.0, ge=0, description="between events")
+    ttft: float = Field(
+        default=0.0,
+        ge=0,
+        description="Seconds before the first event is written (a non-streamed reply: "
+        "before the answer is sent).",
+    )
+    inter_chunk: float = Field(
+        default=0.0, ge=0, description="Seconds between two events of a stream."
+    )
 
 
 class _Fault(_Script):
-    attempt: int | None = Field(default=None, ge=1, description="only on this attempt")
+    attempt: int | None = Field(
+        default=None,
+        ge=1,
+        description="Only on this attempt (1-based, as `match.attempt` counts); absent: on "
+        "every attempt.",
+    )
 
 
 class _EventFault(_Fault):
-    at_event: int = Field(ge=0, description="0-based index of the stream event")
+    at_event: int = Field(
+        ge=0,
+        description="The stream event this fault addresses: 0-based, in the order the "
+        "unfaulted stream would send its events.",
+    )
 
 
 class StatusFault(_Fault):
     """Answer ``code`` with a JSON error instead of the reply."""
 
-    kind: Literal["status"]
-    code: int = Field(ge=400, le=599)
-    body: dict[str, Any] | None = None
-    retry_after: float | None = Field(default=None, ge=0)
+    kind: Literal["status"] = Field(
+        description="`status`: an HTTP error status instead of the reply."
+    )
+    code: int = Field(ge=400, le=599, description="The HTTP status (400-599).")
+    body: dict[str, Any] | None = Field(
+        default=None,
+        description='The JSON error body; default: {"error": {"message", "type", "code"}}.',
+    )
+    retry_after: float | None = Field(
+        default=None, ge=0, description="Seconds to send in a `Retry-After` header."
+    )
 
 
 class DisconnectFault(_EventFault):
     """End the connection after event ``at_event``."""
 
-    kind: Literal["disconnect"]
-    mode: Literal["close", "reset"] = "close"
+    kind: Literal["disconnect"] = Field(
+        description="`disconnect`: end the connection after an event."
+    )
+    mode: Literal["close", "reset"] = Field(
+        default="close",
+        description="`close`: end the response cleanly (the stream just stops); `reset`: "
+        "abort the TCP connection.",
+    )
 
 
 class StallFault(_EventFault):
     """Go silent for ``seconds`` before event ``at_event``."""
 
-    kind: Literal["stall"]
-    seconds: float = Field(gt=0)
+    kind: Literal["stall"] = Field(description="`stall`: silence before an event.")
+    seconds: float = Field(gt=0, description="Seconds of silence (times the time scale).")
 
 
 class DelayFault(_EventFault):
     """Wait ``seconds`` before event ``at_event``."""
 
-    kind: Literal["delay"]
-    seconds: float = Field(gt=0)
+    kind: Literal["delay"] = Field(description="`delay`: a pause before an event.")
+    seconds: float = Field(gt=0, description="Seconds to wait (times the time scale).")
 
 
 class MalformedFault(_EventFault):
-    """Replace event ``at_event`` with ``line`` (``None``: the protocol's broken frame)."""
+    """Replace event ``at_event`` with ``line`` (default: the protocol's broken frame)."""
 
-    kind: Literal["malformed"]
-    line: StrictStr | None = None
+    kind: Literal["malformed"] = Field(
+        description="`malformed`: replace an event with a broken frame."
+    )
+    line: StrictStr | None = Field(
+        default=None,
+        description="The text sent instead of the event (a blank line follows it); "
+        "default: the protocol's own unparseable frame.",
+    )
 
 
 class ErrorEventFault(_EventFault):
     """Insert an in-band error event before event ``at_event``."""
 
-    kind: Literal["error_event"]
-    message: StrictStr = "simulated in-band error"
-    code: int = 500
+    kind: Literal["error_event"] = Field(
+        description="`error_event`: insert an in-band error event."
+    )
+    message: StrictStr = Field(
+        default="simulated in-band error", description="The error event's message."
+    )
+    code: int = Field(default=500, description="The error event's code.")
 
 
 class DropFault(_EventFault):
     """Leave event ``at_event`` out."""
 
-    kind: Literal["drop"]
+    kind: Literal["drop"] = Field(description="`drop`: leave an event out.")
 
 
 class DuplicateFault(_EventFault):
     """Send event ``at_event`` twice."""
 
-    kind: Literal["duplicate"]
+    kind: Literal["duplicate"] = Field(description="`duplicate`: send an event twice.")
 
 
 class ReorderFault(_EventFault):
     """Swap event ``at_event`` with the next one."""
 
-    kind: Literal["reorder"]
+    kind: Literal["reorder"] = Field(description="`reorder`: swap an event with the next.")
 
 
 class ByteSplitFault(_Fault):
     """Write the stream in pieces of ``sizes`` (cycled) or of random sizes from ``seed``."""
 
-    kind: Literal["byte_split"]
-    sizes: list[Annotated[int, Field(ge=1)]] | None = Field(default=None, min_length=1)
-    seed: int | None = None
-    max_size: int = Field(default=7, ge=1)
+    # The schema says what _one_source checks: exactly one of the two (null counts as absent).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["sizes"], "properties": {"sizes": {"type": "array"}}},
+                {"required": ["seed"], "properties": {"seed": {"type": "integer"}}},
+            ]
+        }
+    )
+
+    kind: Literal["byte_split"] = Field(
+        description="`byte_split`: cut the stream into network writes of chosen sizes."
+    )
+    sizes: list[Annotated[int, Field(ge=1)]] | None = Field(
+        default=None,
+        min_length=1,
+        description="Piece sizes in bytes, used in turn and cycled (give this or `seed`).",
+    )
+    seed: int | None = Field(
+        default=None,
+        description="Seed of random piece sizes of 1..`max_size` bytes (give this or `sizes`).",
+    )
+    max_size: int = Field(
+        default=7, ge=1, description="The largest random piece, in bytes (with `seed`)."
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ByteSplitFault:
@@ -414,8 +495,12 @@ class ByteSplitFault(_Fault):
 class WsCloseFault(_EventFault):
     """Close a WebSocket with ``code`` after event ``at_event``."""
 
-    kind: Literal["ws_close"]
-    code: int = Field(default=1011, ge=1000, le=4999)
+    kind: Literal["ws_close"] = Field(
+        description="`ws_close`: close a WebSocket (WebSocket endpoints only)."
+    )
+    code: int = Field(
+        default=1011, ge=1000, le=4999, description="The WebSocket close code (1000-4999)."
+    )
 
 
 Fault = Annotated[
@@ -438,6 +523,22 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # The shell frames the body itself (chunked, then the end or a reset): a scripted framing
 # header would contradict it.
 _FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection"})
+
+
+def _any_case(name: str) -> str:
+    # JSON Schema patterns (ECMA-262) have no case-insensitive flag: spell each letter both ways.
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in name)
+
+
+# What _valid_headers checks, as JSON Schema: token names, no framing header in any case, and
+# values without CR, LF or NUL.
+_HEADERS_SCHEMA: dict[str, Any] = {
+    "propertyNames": {
+        "pattern": _HEADER_NAME.pattern,
+        "not": {"pattern": f"^(?:{'|'.join(_any_case(h) for h in sorted(_FRAMING_HEADERS))})$"},
+    },
+    "additionalProperties": {"type": "string", "pattern": "^[^\\r\\n\\u0000]*$"},
+}
 _MAX_RAW_SLEEP = 3600.0
 
 
@@ -445,9 +546,30 @@ class RawPiece(_Script):
     """One write of a raw body: ``text`` (sent as UTF-8), ``hex`` (these exact bytes), or
     ``sleep`` (a pause of that many seconds, times the scenario's time scale)."""
 
-    text: StrictStr | None = None
-    hex: StrictStr | None = Field(default=None, pattern=r"^(?:[0-9a-fA-F]{2})*$")
-    sleep: float | None = Field(default=None, ge=0, le=_MAX_RAW_SLEEP, allow_inf_nan=False)
+    # The schema says what _one_kind checks: exactly one of the three (null counts as absent).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["text"], "properties": {"text": {"type": "string"}}},
+                {"required": ["hex"], "properties": {"hex": {"type": "string"}}},
+                {"required": ["sleep"], "properties": {"sleep": {"type": "number"}}},
+            ]
+        }
+    )
+
+    text: StrictStr | None = Field(default=None, description="Text, written as UTF-8.")
+    hex: StrictStr | None = Field(
+        default=None,
+        pattern=r"^(?:[0-9a-fA-F]{2})*$",
+        description="Bytes written exactly, as hex digits (`ff00` is two bytes).",
+    )
+    sleep: float | None = Field(
+        default=None,
+        ge=0,
+        le=_MAX_RAW_SLEEP,
+        allow_inf_nan=False,
+        description="A pause of this many seconds (times the time scale).",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> RawPiece:
@@ -475,10 +597,24 @@ class RawReply(_Script):
     connection. Framing headers (``Content-Length``, ``Transfer-Encoding``, ``Connection``)
     are the shell's and cannot be scripted."""
 
-    status: int = Field(default=200, ge=100, le=599, strict=True)
-    headers: dict[StrictStr, StrictStr] = Field(default_factory=dict)
-    body: list[RawPiece] = Field(default_factory=list)
-    end: Literal["close", "reset"] = "close"
+    status: int = Field(
+        default=200, ge=100, le=599, strict=True, description="The HTTP status (100-599)."
+    )
+    headers: dict[StrictStr, StrictStr] = Field(
+        default_factory=dict,
+        description="Response headers, sent as given (none but what HTTP needs is added; "
+        "`Content-Length`, `Transfer-Encoding` and `Connection` are the shell's).",
+        json_schema_extra=_HEADERS_SCHEMA,
+    )
+    body: list[RawPiece] = Field(
+        default_factory=list,
+        description="The body, piece by piece: each piece is its own transport write.",
+    )
+    end: Literal["close", "reset"] = Field(
+        default="close",
+        description="After the body: `close` ends the response cleanly, `reset` aborts the "
+        "TCP connection.",
+    )
 
     @field_validator("headers")
     @classmethod
@@ -498,11 +634,39 @@ class Rule(_Script):
     instance of the reply model of the endpoint ``match`` names; ``raw`` (a :class:`RawReply`)
     replaces the whole answer with exact bytes, so it takes no reply, timing or faults."""
 
-    match: Match = Field(default_factory=Match)
-    reply: Any = Field(default=None, validate_default=True)
-    timing: Timing = Field(default_factory=Timing)
-    faults: list[Fault] = Field(default_factory=list)
-    raw: RawReply | None = None
+    # The schema says what _raw_stands_alone checks; what depends on the endpoint (the reply
+    # model, ws_close) is added by scenario_json_schema from the registered endpoints.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "allOf": [
+                {
+                    "if": {"required": ["raw"], "properties": {"raw": {"type": "object"}}},
+                    "then": {"properties": {"reply": False, "timing": False, "faults": False}},
+                }
+            ]
+        }
+    )
+
+    match: Match = Field(
+        default_factory=Match,
+        description="Which requests this rule answers; absent: every request to the default "
+        "endpoint.",
+    )
+    reply: Any = Field(
+        default=None,
+        validate_default=True,
+        description="What to answer, in the reply vocabulary of the rule's endpoint; absent: "
+        "that vocabulary's defaults.",
+    )
+    timing: Timing = Field(default_factory=Timing, description="Delays before and between events.")
+    faults: list[Fault] = Field(
+        default_factory=list,
+        description="Faults to inject, each optionally limited to one attempt.",
+    )
+    raw: RawReply | None = Field(
+        default=None,
+        description="An exact HTTP answer instead of `reply`, `timing` and `faults`.",
+    )
 
     @field_validator("reply", mode="wrap")
     @classmethod
@@ -554,11 +718,25 @@ class Scenario(_Script):
     ``echo`` (a deterministic answer from the request) or ``error`` (HTTP 404 with a JSON body
     naming the scenario, so a test sees at once that its script missed)."""
 
-    name: StrictStr = Field(default="default", pattern=r"^[A-Za-z0-9_.:-]{1,100}$")
-    description: StrictStr = ""
-    time_scale: float = Field(default=1.0, ge=0)
-    rules: list[Rule] = Field(default_factory=list)
-    on_unmatched: Literal["echo", "error"] = "error"
+    name: StrictStr = Field(
+        default="default",
+        pattern=r"^[A-Za-z0-9_.:-]{1,100}$",
+        description="The scenario's name: what `X-Voicewire-Scenario` selects.",
+    )
+    description: StrictStr = Field(default="", description="Free text for the reader.")
+    time_scale: float = Field(
+        default=1.0,
+        ge=0,
+        description="Multiplies every scripted delay (timing, stall, delay, raw sleep).",
+    )
+    rules: list[Rule] = Field(
+        default_factory=list, description="The rules, tried in order: the first match answers."
+    )
+    on_unmatched: Literal["echo", "error"] = Field(
+        default="error",
+        description="A request no rule matches: `echo` answers from the request, `error` "
+        "answers 404 naming the scenario.",
+    )
 
     @classmethod
     def echo(cls, name: str = "default", *, time_scale: float = 1.0) -> Scenario:
@@ -703,3 +881,133 @@ def load_scenario(path: str | Path) -> Scenario:
             source, [("<file>", f"unknown scenario format {suffix!r}: use .yaml, .yml or .json")]
         )
     return parse_scenario(data, source=source)
+
+
+# -- the JSON schema of a scenario document ------------------------------------------------------
+
+SCENARIO_SCHEMA_FILE = "scenario.schema.json"
+"""The file :func:`write_scenario_schema` writes (committed as ``docs/scenario.schema.json``)."""
+
+# Docstrings are written for Sphinx-style readers; editors show schema descriptions as plain
+# text or Markdown, so roles and double backquotes are turned into Markdown code.
+_ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]+\.)?([\w]+)`")
+_LITERAL = re.compile(r"``(.+?)``", re.DOTALL)
+
+
+# A single line break inside a paragraph is the docstring's wrapping, not the text's.
+_WRAP = re.compile(r"(?<!\n)\n(?!\n)")
+
+
+def _markdown(text: str) -> str:
+    return _WRAP.sub(" ", _LITERAL.sub(r"`\1`", _ROLE.sub(r"`\1`", text)))
+
+
+def _clean_descriptions(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {
+            key: _markdown(value)
+            if key == "description" and isinstance(value, str)
+            else _clean_descriptions(value)
+            for key, value in node.items()
+        }
+    if isinstance(node, list):
+        return [_clean_descriptions(item) for item in node]
+    return node
+
+
+def _endpoint_is(name: str) -> dict[str, Any]:
+    """A rule whose ``match.endpoint`` says ``name``."""
+    return {
+        "required": ["match"],
+        "properties": {
+            "match": {"required": ["endpoint"], "properties": {"endpoint": {"const": name}}}
+        },
+    }
+
+
+def _endpoint_is_default(name: str) -> dict[str, Any]:
+    """A rule that addresses the default endpoint ``name``: it says so, or names none."""
+    return {
+        "not": {
+            "required": ["match"],
+            "properties": {
+                "match": {
+                    "required": ["endpoint"],
+                    "properties": {"endpoint": {"not": {"const": name}}},
+                }
+            },
+        }
+    }
+
+
+def scenario_json_schema(endpoints: EndpointTable | None = None) -> dict[str, Any]:
+    """The JSON schema (draft 2020-12) of a scenario document, YAML or JSON.
+
+    Built from the models, for the endpoints registered in ``endpoints`` (default
+    :data:`ENDPOINTS`, filled by every protocol the simulators register): ``match.endpoint``
+    is one of their names, and a rule's ``reply`` follows the reply model of the endpoint its
+    match addresses (``null`` or absent: that model's defaults), so a protocol that registers
+    an endpoint extends the schema with nothing else to do. Checks that are no types
+    (exactly one of ``sizes``/``seed``, of ``text``/``hex``/``sleep``; ``raw`` alone; header
+    names; ``ws_close`` only on WebSocket endpoints) are stated in JSON Schema too. What it
+    cannot state is checked by the loader alone: whether a pattern compiles (with the
+    ``regex`` package's syntax) and backtracks catastrophically, and pydantic's lax
+    conversions (the loader takes ``"5"`` for ``5``; the schema wants the number).
+    """
+    table = ENDPOINTS if endpoints is None else endpoints
+    specs = sorted(table, key=lambda spec: spec.name)
+    models: list[type[BaseModel]] = [Scenario]
+    for spec in specs:
+        if spec.reply_model not in models:
+            models.append(spec.reply_model)
+    refs, document = models_json_schema(
+        [(model, "validation") for model in models], ref_template="#/$defs/{model}"
+    )
+    # A deep copy: pydantic puts the models' json_schema_extra objects into the schema as they
+    # are, and what is added below must not grow them.
+    defs: dict[str, Any] = copy.deepcopy(document["$defs"])
+    # The document itself is a Scenario: inline it rather than point at it.
+    top = defs.pop(refs[(Scenario, "validation")]["$ref"].rsplit("/", 1)[1])
+
+    endpoint = defs["Match"]["properties"]["endpoint"]
+    endpoint["enum"] = [spec.name for spec in specs]
+    default = table.default()
+    if default is not None:
+        endpoint["default"] = default.name
+    else:
+        defs["Match"].setdefault("required", []).append("endpoint")
+
+    conditions = defs["Rule"].setdefault("allOf", [])
+    for spec in specs:
+        reply_ref = refs[(spec.reply_model, "validation")]
+        then: dict[str, Any] = {"properties": {"reply": {"anyOf": [reply_ref, {"type": "null"}]}}}
+        if not spec.websocket:
+            then["properties"]["faults"] = {
+                "items": {"properties": {"kind": {"not": {"const": "ws_close"}}}}
+            }
+        condition = _endpoint_is_default(spec.name) if spec.default else _endpoint_is(spec.name)
+        conditions.append({"if": condition, "then": then})
+
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "voicewire scenario",
+        **{key: value for key, value in top.items() if key != "title"},
+        "$defs": defs,
+    }
+    return _clean_descriptions(schema)
+
+
+def scenario_schema_text(endpoints: EndpointTable | None = None) -> str:
+    """:func:`scenario_json_schema` as the committed file holds it: 2-space indented JSON
+    with a final newline."""
+    return json.dumps(scenario_json_schema(endpoints), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_scenario_schema(directory: str | Path) -> Path:
+    """(Re)write ``scenario.schema.json`` into ``directory``; returns its path. The committed
+    copy is regenerated with
+    ``python -c 'from voicewire.simulators.scenario import write_scenario_schema;
+    write_scenario_schema("docs")'``."""
+    path = Path(directory) / SCENARIO_SCHEMA_FILE
+    path.write_text(scenario_schema_text(), encoding="utf-8")
+    return path
