@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from voicewire.harness import arguments
 from voicewire.harness.profiles import PROFILE_NAMES
+from voicewire.harness.progress import RunObserver, progress_for
 from voicewire.harness.runner import (
     HarnessError,
     RunOptions,
@@ -16,9 +18,11 @@ from voicewire.harness.runner import (
     run_conformance,
     suite_table,
 )
+from voicewire.harness.verdicts import EXIT_INTERRUPTED, CaseResult
 
 __all__ = ["add_conformance_parsers", "run_list", "run_run"]
 
+EXIT_BAD_ARGUMENTS = 2
 EXIT_HARNESS_ERROR = 3
 
 
@@ -110,6 +114,43 @@ def _use_color(choice: str, stream: TextIO) -> bool:
     return stream.isatty()
 
 
+class _ConsoleRun:
+    """The console side of a run as it happens: the report's header as soon as the IUT has
+    started (stdout, before the first case), then the progress (stderr)."""
+
+    def __init__(self, options: RunOptions, progress: RunObserver) -> None:
+        self.options = options
+        self.progress = progress
+        self.header_shown = False
+
+    def run_started(self, started_at: str) -> None:
+        from voicewire.harness.report import console_header
+
+        options = self.options
+        header = console_header(
+            iut=options.iut,
+            seed=options.seed,
+            profile=options.profile,
+            strict=options.strict,
+            started_at=started_at,
+        )
+        print(f"{header}\n", flush=True)
+        self.header_shown = True
+        self.progress.run_started(started_at)
+
+    def collected(self, total: int) -> None:
+        self.progress.collected(total)
+
+    def case_started(self, nodeid: str) -> None:
+        self.progress.case_started(nodeid)
+
+    def case_finished(self, case: CaseResult) -> None:
+        self.progress.case_finished(case)
+
+    def close(self) -> None:
+        self.progress.close()
+
+
 def run_run(args: argparse.Namespace) -> int:
     """Carry out ``voicewire run``; returns the exit status."""
     from voicewire.harness.report import (
@@ -133,13 +174,32 @@ def run_run(args: argparse.Namespace) -> int:
         repro_dir=args.repro_dir,
         timeout=args.timeout,
     )
+    repro_dir = Path(args.repro_dir)
+    if repro_dir.exists() and not repro_dir.is_dir():
+        print(
+            f"voicewire run: --repro-dir {args.repro_dir} is not a directory (a file is there)",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_ARGUMENTS
+    console = _ConsoleRun(options, progress_for(sys.stderr))
     try:
-        report, _ = run_conformance(options)
+        report, _ = run_conformance(options, observer=console)
     except HarnessError as exc:
         print(f"voicewire run: {exc}", file=sys.stderr)
         return EXIT_HARNESS_ERROR
+    except KeyboardInterrupt:
+        # Before the suites started (the IUT's start) or after they ended: nothing to report.
+        print("voicewire run: interrupted; no case had run", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        console.close()
     print(
-        render_console(report, color=_use_color(args.color, sys.stdout), verbose=args.verbose),
+        render_console(
+            report,
+            color=_use_color(args.color, sys.stdout),
+            verbose=args.verbose,
+            header=not console.header_shown,
+        ),
         end="",
     )
     writers = (

@@ -133,13 +133,24 @@ def _trim_lines(text: str, limit: int | None, *, wrap: int | None = None) -> tup
 # -- console --------------------------------------------------------------------------------
 
 
-def render_console(report: RunReport, *, color: bool = False, verbose: bool = False) -> str:
+def console_header(*, iut: str, seed: int, profile: str, strict: bool, started_at: str) -> str:
+    """The first line of the console report (``voicewire run`` prints it before the first
+    case, then the rest of the report at the end)."""
+    return (
+        f"voicewire run · iut {iut} · seed {seed} · profile {profile} · "
+        f"strict {'on' if strict else 'off'} · {started_at}"
+    )
+
+
+def render_console(
+    report: RunReport, *, color: bool = False, verbose: bool = False, header: bool = True
+) -> str:
     """The terminal report: per-requirement table grouped by area, the cases that did not
     pass, an UNSUPPORTED summary, a summary line and the verdict.
 
     ``color`` puts ANSI colors on the result column (and the verdict word) only; ``verbose``
     shows failed expectations and scenarios in full, each UNSUPPORTED case, and each problem
-    case's journal excerpt.
+    case's journal excerpt. ``header``: whether to start with :func:`console_header`.
     """
     _check_report(report)
     _check_flag("color", color)
@@ -149,12 +160,17 @@ def render_console(report: RunReport, *, color: bool = False, verbose: bool = Fa
         return f"{_MARKS[outcome]}{text}{_MARK_RESET}" if color else text
 
     out: list[str] = []
-    strict = "on" if report.strict else "off"
-    out.append(
-        f"voicewire run · iut {report.iut} · seed {report.seed} · "
-        f"profile {report.hypothesis_profile} · strict {strict} · {report.started_at}"
-    )
-    out.append("")
+    if header:
+        out += [
+            console_header(
+                iut=report.iut,
+                seed=report.seed,
+                profile=report.hypothesis_profile,
+                strict=report.strict,
+                started_at=report.started_at,
+            ),
+            "",
+        ]
     out.extend(_console_table(report, paint))
     out.extend(_console_problems(report, paint, verbose=verbose))
     out.extend(_console_unsupported(report, paint, verbose=verbose))
@@ -197,6 +213,8 @@ def _console_table(report: RunReport, paint: Callable[[Outcome, str], str]) -> l
             # Pad before painting: escape codes must not count towards the column width.
             result = paint(requirement.outcome, requirement.outcome.value)
             result += " " * (result_width - len(requirement.outcome.value))
+            # Titles wrap under their column rather than lose their end to an ellipsis.
+            title, *more = textwrap.wrap(requirement.title, title_width) or [""]
             lines.append(
                 row(
                     requirement.id,
@@ -204,9 +222,10 @@ def _console_table(report: RunReport, paint: Callable[[Outcome, str], str]) -> l
                     requirement.direction,
                     result,
                     _cases_cell(requirement),
-                    _cut(requirement.title, title_width),
+                    title,
                 )
             )
+            lines.extend(" " * (fixed - 1) + f" {line}" for line in more)
     return lines
 
 
@@ -282,7 +301,8 @@ def _summary_line(report: RunReport) -> str:
     if counts:
         cases += f" — {_counts_text(counts)}"
     if report.not_run:
-        cases += f" · {report.not_run} not run (stopped at the first failure)"
+        why = "interrupted by Ctrl-C" if report.interrupted else "stopped at the first failure"
+        cases += f" · {report.not_run} not run ({why})"
     return (
         f"voicewire: {cases} · {_plural(len(report.requirements), 'requirement')} · "
         f"seed {report.seed} · iut {report.iut} · {_duration_text(report.duration)}"

@@ -50,7 +50,8 @@ def verdict(report: RunReport) -> tuple[str, str]:
     ``CONFORMANT``: no MUST rule broken and nothing errored (NON-STRICT results allowed unless
     the run was strict). ``NOT CONFORMANT``: a FAIL (or a NON-STRICT under ``--strict``).
     ``INCONCLUSIVE``: nothing failed but some case could not be carried out (ERROR), so
-    conformance was not shown either way. ``NOTHING RAN``: no case, or every case
+    conformance was not shown either way. ``INTERRUPTED``: nothing failed before a Ctrl-C
+    stopped the run. ``NOTHING RAN``: no case, or every case
     UNSUPPORTED.
     """
     _check_report(report)
@@ -65,6 +66,11 @@ def verdict(report: RunReport) -> tuple[str, str]:
         return "NOTHING RAN", "no case was selected"
     if counts[Outcome.FAIL]:
         return "NOT CONFORMANT", f"{_plural(counts[Outcome.FAIL], 'case')} broke a MUST rule"
+    if report.interrupted:
+        # Nothing failed in what ran, but what did not run could have: no verdict either way.
+        return "INTERRUPTED", (
+            f"stopped by Ctrl-C after {_plural(ran, 'case')}; {report.not_run} not run"
+        )
     if report.strict and counts[Outcome.NON_STRICT]:
         return "NOT CONFORMANT", (
             f"{_plural(counts[Outcome.NON_STRICT], 'case')} broke a SHOULD rule (--strict)"

@@ -29,10 +29,12 @@ import yaml
 from voicewire.harness.atomic_file import write_atomically
 from voicewire.harness.iut import IUTProtocolError, IUTSpecError
 from voicewire.harness.iut_spec import parse_iut_spec
+from voicewire.harness.progress import RunObserver
 from voicewire.harness.protocols import TABLE
 from voicewire.harness.pytest_plugin import PROPERTY_KEY
 from voicewire.harness.replay import REPLAY_FORMAT
 from voicewire.harness.verdicts import (
+    EXIT_INTERRUPTED,
     CaseResult,
     Outcome,
     Repro,
@@ -196,7 +198,15 @@ class _Collector:
     NON-STRICT one only when ``strict``), which pytest's own ``--exitfirst`` cannot know.
     """
 
-    def __init__(self, *, exitfirst: bool = False, strict: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        exitfirst: bool = False,
+        strict: bool = False,
+        observer: RunObserver | None = None,
+    ) -> None:
+        self.observer = observer
+        self.interrupted = False
         self.cases: dict[str, CaseResult] = {}
         self.durations: dict[str, float] = {}
         self.replays: dict[str, dict[str, Any]] = {}
@@ -223,17 +233,35 @@ class _Collector:
         if dsession is not None:
             dsession.shouldstop = reason
 
+    def _set_collected(self, count: int) -> None:
+        self.collected = count
+        if self.observer is not None:
+            self.observer.collected(count)
+
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        self.collected = len(items)
+        self._set_collected(len(items))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_xdist_node_collection_finished(self, node: Any, ids: Sequence[str]) -> None:
         # Under xdist the workers collect; the controlling process only hears the ids.
-        self.collected = len(ids)
+        if len(ids) != self.collected:
+            self._set_collected(len(ids))
+
+    def pytest_keyboard_interrupt(self) -> None:
+        self.interrupted = True
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.started.append(nodeid)
+        if self.observer is not None:
+            self.observer.case_started(nodeid)
+
+    def _record(self, case: CaseResult) -> None:
+        first = case.nodeid not in self.cases
+        self.cases[case.nodeid] = case
+        if first and self.observer is not None:
+            self.observer.case_finished(case)
+        self._stop_if_failing(case)
 
     def missing_results(self) -> list[str]:
         """Cases that started but never reported a verdict (a worker died under them)."""
@@ -246,8 +274,7 @@ class _Collector:
         if data is None:
             if report.failed and nodeid not in self.cases:
                 # A case without spec marks that fails is still an error of the run.
-                self.cases[nodeid] = _error_case(nodeid, str(report.longrepr)[-2000:])
-                self._stop_if_failing(self.cases[nodeid])
+                self._record(_error_case(nodeid, str(report.longrepr)[-2000:]))
             return
         outcome = Outcome(data["outcome"])
         previous = self.cases.get(nodeid)
@@ -255,7 +282,7 @@ class _Collector:
         if previous is not None and outcome is not Outcome.ERROR:
             return
         capability = data["capability"]
-        self.cases[nodeid] = CaseResult(
+        case = CaseResult(
             nodeid=nodeid,
             name=nodeid.rsplit("::", 1)[-1],
             suite=_suite_of(nodeid),
@@ -272,7 +299,7 @@ class _Collector:
         )
         if data.get("replay"):
             self.replays[nodeid] = data["replay"]
-        self._stop_if_failing(self.cases[nodeid])
+        self._record(case)
 
 
 def write_replay(
@@ -346,11 +373,20 @@ def _check_iut(spec: str) -> list[str]:
     return sorted(declared) if isinstance(declared, frozenset) and declared else []
 
 
-def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
+def _pytest_errors(output: str) -> str:
+    """What pytest said was wrong (its ``ERROR:`` lines), without the warnings around it."""
+    errors = [line for line in output.splitlines() if line.startswith(("ERROR:", "E   "))]
+    return "\n".join(errors) if errors else output[-6000:]
+
+
+def run_conformance(
+    options: RunOptions, *, observer: RunObserver | None = None
+) -> tuple[RunReport, str]:
     """Run the suites; return the report and pytest's captured output.
 
-    Raises :class:`HarnessError` when the arguments are wrong or pytest cannot run the suites
-    (the message then includes pytest's output).
+    ``observer`` hears the progress (see :mod:`voicewire.harness.progress`). A Ctrl-C during
+    the run ends it with the partial report of what ran (``interrupted``, exit code 130).
+    Raises :class:`HarnessError` when the arguments are wrong or pytest cannot run the suites.
     """
     try:
         capabilities = _check_iut(options.iut)
@@ -359,8 +395,10 @@ def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
     if options.replay:
         replay = _read_replay(options.replay)
         options.suites = [replay.get("suite", options.suites[0])]
-    collector = _Collector(exitfirst=options.exitfirst, strict=options.strict)
+    collector = _Collector(exitfirst=options.exitfirst, strict=options.strict, observer=observer)
     started_at = dt.datetime.now(dt.timezone.utc)
+    if observer is not None:
+        observer.run_started(started_at.isoformat(timespec="seconds"))
     start = time.monotonic()
     output = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="voicewire-run-") as tmp:
@@ -370,18 +408,17 @@ def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             code = pytest.main(args, plugins=[collector, _SuiteImporter()])
     duration = time.monotonic() - start
-    stopped_by_us = collector.stopped and code == pytest.ExitCode.INTERRUPTED
-    if not stopped_by_us and code in (
-        pytest.ExitCode.INTERRUPTED,
-        pytest.ExitCode.INTERNAL_ERROR,
-        pytest.ExitCode.USAGE_ERROR,
-    ):
+    stopped = code == pytest.ExitCode.INTERRUPTED and (collector.stopped or collector.interrupted)
+    if code == pytest.ExitCode.USAGE_ERROR:
+        raise HarnessError(_pytest_errors(output.getvalue()))
+    if not stopped and code in (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR):
         raise HarnessError(
-            f"pytest could not run the suites (exit {int(code)}):\n{output.getvalue()}"
+            f"pytest could not run the suites (exit {int(code)}):\n{output.getvalue()[-6000:]}"
         )
     if "INTERNALERROR" in output.getvalue():
         raise HarnessError(f"pytest failed internally:\n{output.getvalue()[-6000:]}")
-    for nodeid in collector.missing_results():
+    # A case a Ctrl-C cut short has no verdict: it counts as not run, not as an ERROR.
+    for nodeid in [] if collector.interrupted else collector.missing_results():
         collector.cases[nodeid] = _error_case(
             nodeid, "the case started but reported no result (its worker process died?)"
         )
@@ -391,13 +428,17 @@ def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
         replay = collector.replays.get(case.nodeid)
         if replay is not None and case.outcome is not Outcome.PASS and not options.replay:
             name = re.sub(r"[^A-Za-z0-9_.-]+", "_", case.name)[:80]
-            case.repro = write_replay(
-                Path(options.repro_dir) / f"{case.suite}.{name}.json",
-                case=case,
-                family=replay["family"],
-                example=replay["input"],
-                iut=options.iut,
-            )
+            try:
+                case.repro = write_replay(
+                    Path(options.repro_dir) / f"{case.suite}.{name}.json",
+                    case=case,
+                    family=replay["family"],
+                    example=replay["input"],
+                    iut=options.iut,
+                )
+            except OSError as exc:
+                # The verdict stands without its replay file; the report says why it is missing.
+                case.message += f"\n(no replay file: cannot write into {options.repro_dir}: {exc})"
     if not capabilities:
         capabilities = sorted(
             {c.capability for c in cases if c.capability and c.outcome is not Outcome.UNSUPPORTED}
@@ -415,8 +456,11 @@ def run_conformance(options: RunOptions) -> tuple[RunReport, str]:
         totals={o.value: sum(c.outcome is o for c in cases) for o in Outcome},
         requirements=requirement_results(cases),
         cases=cases,
-        not_run=max(collector.collected - len(cases), 0) if collector.stopped else 0,
-        exit_code=run_exit_code(cases, strict=options.strict),
+        not_run=max(collector.collected - len(cases), 0) if stopped else 0,
+        interrupted=collector.interrupted,
+        exit_code=EXIT_INTERRUPTED
+        if collector.interrupted
+        else run_exit_code(cases, strict=options.strict),
     )
     return report, output.getvalue()
 

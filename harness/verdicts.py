@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from voicewire.harness.requirements import REQUIREMENTS, Level
 
 __all__ = [
+    "EXIT_INTERRUPTED",
     "CaseResult",
     "ExpectationsBroken",
     "Outcome",
@@ -50,6 +51,9 @@ __all__ = [
 ]
 
 REPORT_FORMAT = "voicewire-report/1"
+
+EXIT_INTERRUPTED = 130
+"""The exit status of a run stopped by Ctrl-C (128 + SIGINT, as shells report it)."""
 
 
 class Outcome(str, Enum):
@@ -254,7 +258,11 @@ class RunReport(_Model):
     requirements: list[RequirementResult]
     cases: list[CaseResult]
     not_run: int = Field(
-        default=0, description="cases collected but never run: --exitfirst stopped the run"
+        default=0,
+        description="cases collected but never run: --exitfirst or a Ctrl-C stopped the run",
+    )
+    interrupted: bool = Field(
+        default=False, description="the run was stopped by Ctrl-C: this report is partial"
     )
     exit_code: int
 

@@ -3,8 +3,10 @@ as a user types it: no PYTHONPATH, the current directory wherever the user is.""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import signal
 import subprocess
 import sys
 import textwrap
@@ -169,3 +171,49 @@ def test_the_plugin_names_a_bad_iut_in_one_line(tmp_path):
     assert "1 error" in out and "test_two" not in out, out
     assert "voicewire: the IUT cannot start: cmd:python3 -c pass: the driver exited" in out
     assert "Traceback" not in out and "iut_spec.py" not in out
+
+
+def test_ctrl_c_writes_the_partial_report_and_exits_130(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.Popen(
+        [str(CONSOLE_SCRIPT), "run", "--json", "r.json", "--html", "r.html", "--junit", "r.xml"],
+        cwd=tmp_path,
+        env={**env, "NO_COLOR": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    # Not a terminal: plain progress lines; interrupt once the first tenth is done.
+    for line in proc.stderr:
+        if "cases done" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    assert "Traceback" not in out + err and "KeyboardInterrupt" not in out + err
+    assert "pytest" not in err
+    assert re.search(r"\d+ not run \(interrupted by Ctrl-C\)", out), out[-1500:]
+    assert "verdict: INTERRUPTED — stopped by Ctrl-C after" in out
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["interrupted"] is True and report["exit_code"] == 130
+    assert report["cases"] and report["not_run"] > 0
+    # The case the interrupt cut short is not run, not an ERROR.
+    assert {case["outcome"] for case in report["cases"]} == {"PASS"}
+    assert (tmp_path / "r.html").stat().st_size > 0 and (tmp_path / "r.xml").stat().st_size > 0
+
+
+def test_a_repro_dir_that_is_a_file_is_a_bad_argument(tmp_path):
+    (tmp_path / "voicewire-repro").write_text("not a directory")
+    done = run_console("run", "--suite", "chat_context", "-k", "copy", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout[-2000:] + done.stderr[-2000:]
+    assert done.stderr.strip() == (
+        "voicewire run: --repro-dir voicewire-repro is not a directory (a file is there)"
+    )
+
+
+def test_a_bad_keyword_expression_is_one_error(tmp_path):
+    done = run_console("run", "-k", "copy and (", cwd=tmp_path)
+    assert done.returncode == 3, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Wrong expression passed to '-k'" in done.stderr
+    assert "Warning" not in done.stderr and len(done.stderr.splitlines()) <= 3, done.stderr
