@@ -182,7 +182,13 @@ def _render_rule(
     deviations: Sequence[tuple[str, KnownDeviation]],
     width: int,
 ) -> list[str]:
-    lines = [f"{rule.id}  {rule.title}"]
+    lines = textwrap.wrap(
+        f"{rule.id}  {rule.title}",
+        width=width,
+        subsequent_indent=" " * (len(rule.id) + 2),
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
     for label, value in (
         ("level", f"{rule.level} ({_LEVEL_MEANING[rule.level]})"),
         ("direction", f"{rule.direction} ({_DIRECTION_MEANING[rule.direction]})"),
@@ -295,9 +301,11 @@ def explain(
     out: TextIO,
     *,
     width: int | None = None,
-    cases: Callable[[], Mapping[str, list[str]]] = _catalog_cases,
+    cases: Callable[[], Mapping[str, list[str]]] | None = None,
 ) -> None:
-    """Print to ``out`` what each of ``names`` (rule IDs, ranges, sections, areas) names.
+    """Print to ``out`` what each of ``names`` (rule IDs, ranges, sections, areas) names,
+    wrapped to ``width`` (default: the terminal's, at most 100 columns). ``cases`` gives
+    rule ID → the cases that check it (default: collected from the installed suites).
 
     Raises:
         UnknownName: a name names nothing (raised before anything is printed; the first
@@ -314,7 +322,7 @@ def explain(
         from voicewire.harness.runner import HarnessError
 
         try:
-            case_map = cases()
+            case_map = (cases or _catalog_cases)()
         except HarnessError as exc:
             case_map, failure = None, exc
     shown: set[str] = set()

@@ -647,10 +647,11 @@ REQUIREMENTS: Mapping[str, Requirement] = _catalog(
             "2.3",
             "llm",
             "Interleaved indices, new ids on old indices and id-less calls still assemble",
-            "Fragments of different calls may interleave (header of 0, header of 1, "
-            "arguments of 0, arguments of 1); the client still assembles each call by its "
-            "`index`. A fragment with a new `id` on an `index` already seen starts a new "
-            "call. A fragment with a new `index` but no `id` is still a new call, whose "
+            "Fragments of different calls may interleave (`0-header, 1-header, 0-args, "
+            "1-args`: the header of call 0, then that of call 1, then their arguments); the "
+            "client still assembles each call by its `index`. A fragment with a new `id` on "
+            "an `index` already seen starts a new call. A fragment with a new `index` but no "
+            "`id` is still a new call, whose "
             "`call_id` the client leaves empty or generates.",
         ),
         (

@@ -26,78 +26,21 @@ from typing import Any
 
 import pytest
 from voicewire.harness.llm import ChatRequest, ConnOptions, LLMTarget, ToolSpec
+from voicewire.harness.llm_livekit_deviations import DEVIATIONS
 from voicewire.simulators import SimulatorServer, parse_scenario
 
 EXIT_FAIL = 1
 EXIT_HARNESS_ERROR = 3
 RUN_TIMEOUT = 600.0
 
-# A deviation: (SPEC ID, the requirement's outcome, cases that must have broken that ID).
+# A deviation: (SPEC ID, the requirement's outcome, cases that must have broken that ID). The
+# pinned set is the package's own record of upstream's deviations, the one `voicewire explain`
+# prints (harness/llm_livekit_deviations.py, each with the upstream file and line behind it),
+# so the two cannot drift apart: a deviation recorded there that a run stops reporting fails
+# here, and so does one this run reports that nobody recorded (test_run_reports_no_unknown_
+# deviation).
 KNOWN_DEVIATIONS: list[tuple[str, str, list[str]]] = [
-    (
-        # inference/llm.py:684 emits the pending call only on finish_reason tool_calls/stop
-        "LLM-TC-3",
-        "FAIL",
-        [
-            "test_pending_tool_calls_survive_an_unusual_end[finish_reason_length]",
-            "test_pending_tool_calls_survive_an_unusual_end[finish_reason_content_filter]",
-            "test_pending_tool_calls_survive_an_unusual_end[finish_reason_null]",
-            "test_pending_tool_calls_survive_an_unusual_end[no_finish_chunk]",
-        ],
-    ),
-    (
-        # inference/llm.py:662-682: one pending call, flushed by a new id at another index
-        "LLM-TC-4",
-        "NON-STRICT",
-        [
-            "test_interleaved_fragments_assemble_by_index",
-            "test_new_id_on_a_seen_index_starts_a_new_call",
-            "test_new_index_without_id_is_still_a_new_call",
-        ],
-    ),
-    (
-        # the same single pending call: emitted in flush order, arguments reset by a header
-        "LLM-TC-1",
-        "FAIL",
-        [
-            "test_tool_calls_are_emitted_in_index_order",
-            "test_repeated_call_header_does_not_reset_arguments",
-        ],
-    ),
-    (
-        # inference/llm.py:462: the constructor's extra_kwargs are applied last
-        "LLM-REQ-6",
-        "NON-STRICT",
-        ["test_per_call_options_override_constructor_options"],
-    ),
-    (
-        # llm/llm.py:351: a 499 ends the stream silently, no retry and no error event
-        "RETRY-3",
-        "FAIL",
-        ["test_retryable_client_error_is_retried[499]"],
-    ),
-    (
-        # inference/llm.py:649-650 releases the held tail of a possible <think> marker only
-        # with a finish_reason (llm/utils.py:876): without a finish chunk it is lost
-        "LLM-TXT-1",
-        "FAIL",
-        [
-            "test_a_stream_without_a_finish_chunk_releases_everything[partial_marker]",
-            "test_a_stream_without_a_finish_chunk_releases_everything[lone_bracket]",
-        ],
-    ),
-    (
-        # the openai SDK builds stream models without validation: a 204 with no body
-        # completes as an empty answer, and a content of 1.5 is dropped with a warning
-        # (llm/utils.py _flatten_delta_content) while the stream completes, so the fallback
-        # adapter has nothing to fail over from
-        "LLM-ROB-1",
-        "FAIL",
-        [
-            "test_hostile_bodies",
-            "test_the_fallback_adapter_fails_over_on_a_hostile_stream[content-a-float]",
-        ],
-    ),
+    (deviation.rule, deviation.outcome, list(deviation.cases)) for deviation in DEVIATIONS
 ]
 
 # Rules upstream 1.8.9 follows. CTX-TRUNC-6 is among them: SPEC and upstream-source.md (which
@@ -213,6 +156,13 @@ def test_known_upstream_deviation_is_reported(
     by_name = {c["name"]: c for c in report["cases"]}
     for name in cases:
         assert by_name[name]["outcome"] == outcome, by_name[name]["message"][:500]
+
+
+def test_run_reports_no_unknown_deviation(livekit_run: dict[str, Any]) -> None:
+    """Every requirement the run does not pass is a recorded deviation, and every recorded
+    deviation is among them: the record ``voicewire explain`` prints is the whole truth."""
+    not_passing = {r["id"] for r in livekit_run["report"]["requirements"] if r["outcome"] != "PASS"}
+    assert not_passing == {rule for rule, _, _ in KNOWN_DEVIATIONS}
 
 
 @pytest.mark.parametrize("rule", UPSTREAM_FOLLOWS)

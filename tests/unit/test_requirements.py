@@ -16,13 +16,20 @@ from hypothesis import strategies as st
 from voicewire.harness.requirements import (
     AREAS,
     REQUIREMENTS,
+    SECTIONS,
     Direction,
+    KnownDeviation,
     Level,
     Requirement,
+    Section,
     _catalog,
+    _sections,
+    closest_ids,
     expand_id_range,
     get_requirement,
+    get_section,
     requirements_in_area,
+    requirements_in_section,
 )
 
 ID_REGEX = re.compile(r"^[A-Z]+(-[A-Z]+)*-\d+$")
@@ -39,6 +46,10 @@ RULE_BULLET = re.compile(
     r"(?:\s*\((?P<tag>client|server)\))?"
 )
 SECTION_HEADING = re.compile(r"^#{1,4}\s+(?P<number>\d+[a-z]?(?:\.\d+[a-z]?)*)\.?\s")
+# A section heading with its text: "## 2. LLM: ...", "### 2.4a Hostile streams (client)".
+SECTION_TITLE = re.compile(
+    r"^#{1,4}\s+(?P<number>\d+[a-z]?(?:\.\d+[a-z]?)*)\.?\s+(?P<heading>.+?)\s*$"
+)
 
 PREFIXES: dict[str, list[int]] = defaultdict(list)
 for _rid in REQUIREMENTS:
@@ -324,6 +335,11 @@ def test_expand_id_range_either_names_known_ids_or_raises_value_error(spec):
         ("title", "", ValueError),
         ("title", "x" * 81, ValueError),
         ("title", b"bytes", TypeError),
+        ("section", "9.9", ValueError),
+        ("text", "", ValueError),
+        ("text", " padded ", ValueError),
+        ("text", "short", ValueError),
+        ("text", None, TypeError),
     ],
 )
 def test_requirement_rejects_bad_fields(field, value, error):
@@ -331,3 +347,177 @@ def test_requirement_rejects_bad_fields(field, value, error):
     fields[field] = value
     with pytest.raises(error, match=field):
         Requirement(**fields)  # type: ignore[arg-type]
+
+
+# --- the rules' text and the section table ----------------------------------------------------
+
+
+def _spec_lines() -> list[str]:
+    if not SPEC_PATH.is_file():
+        pytest.skip(f"SPEC.md not found at {SPEC_PATH} (the shared/ folder is not beside the repo)")
+    return SPEC_PATH.read_text(encoding="utf-8").splitlines()
+
+
+def _spec_rule_bodies() -> dict[str, str]:
+    """Each rule's bullet in SPEC.md, continuation lines joined, without its remarks on
+    upstream and on earlier drafts (those are not requirements: the catalog's text leaves
+    them out, and known deviations are recorded per implementation)."""
+    bodies: dict[str, list[str]] = {}
+    current = None
+    for line in _spec_lines():
+        bullet = RULE_BULLET.match(line)
+        if bullet:
+            current = bullet["id"]
+            bodies[current] = [line[bullet.end() :]]
+        elif current is not None and line.startswith("  ") and line.strip():
+            bodies[current].append(line)
+        else:
+            current = None
+    remark = re.compile(r"\((?:[^()]*(?:[Uu]pstream|earlier drafts|Formerly)[^()]*)\)")
+    return {
+        rid: remark.sub("", " ".join(part.strip() for part in parts))
+        for rid, parts in bodies.items()
+    }
+
+
+def test_every_rule_has_its_whole_text_and_a_known_section():
+    for requirement in REQUIREMENTS.values():
+        assert requirement.section in SECTIONS, requirement.id
+        assert requirement.text == requirement.text.strip(), requirement.id
+        assert len(requirement.text) > len(requirement.title), requirement.id
+        # A rule is stated in sentences, not as a table cell.
+        assert requirement.text.endswith((".", ")")), requirement.id
+
+
+def test_rule_texts_keep_every_number_of_spec():
+    # A restatement that drops "10 s", "408, 429 and 499" or "1000 characters" has lost a
+    # condition; numbers are where paraphrases go wrong first.
+    number = re.compile(r"(?<![\w.-])\d+(?:\.\d+)?(?![\w-])")
+    missing = {
+        rid: sorted(n for n in set(number.findall(body)) if n not in REQUIREMENTS[rid].text)
+        for rid, body in _spec_rule_bodies().items()
+    }
+    assert {rid: found for rid, found in missing.items() if found} == {}
+
+
+# SPEC.md code spans the catalog's text restates in words (both name the same condition).
+_PARAPHRASED_CODE = {"len"}
+
+
+def test_rule_texts_keep_every_name_spec_puts_in_code():
+    # Every key, type, message and option SPEC.md writes as code (`session.finalize`,
+    # `"timestampTransportStrategy"`, `APIConnectionError`) is in the text: a restated wire
+    # shape that loses a field is a different shape.
+    name = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_]")
+    missing: dict[str, list[str]] = {}
+    for rid, body in _spec_rule_bodies().items():
+        text = REQUIREMENTS[rid].text
+        words = set(name.findall(text))
+        for code in re.findall(r"`([^`]+)`", body):
+            for token in name.findall(code):
+                if token in words or token in text or token in _PARAPHRASED_CODE:
+                    continue
+                # "RECOGNITION_USAGE.audio_duration" may be said as the event's field.
+                if "." in token and all(part in words for part in token.split(".")):
+                    continue
+                missing.setdefault(rid, []).append(token)
+    assert missing == {}
+
+
+def test_sections_match_spec_headings():
+    headings = {}
+    for line in _spec_lines():
+        match = SECTION_TITLE.match(line)
+        if match:
+            headings[match["number"]] = match["heading"].replace("`", "")
+    assert len(headings) > 20, "the heading pattern no longer recognises SPEC.md's sections"
+    assert list(SECTIONS) == list(headings), "section numbers or their order differ"
+    assert {n: s.heading for n, s in SECTIONS.items()} == headings
+
+
+def test_every_section_of_a_rule_has_a_heading_and_a_parent():
+    for section in SECTIONS.values():
+        assert section.heading, section.number
+        if section.parent is not None:
+            assert section.parent in SECTIONS, section.number
+    assert SECTIONS["2.4a"].parent == "2"
+    assert SECTIONS["6a"].parent is None
+
+
+@pytest.mark.parametrize("spelling", ["2.4", "§2.4", "§ 2.4", " 2.4 "])
+def test_get_section_accepts_report_spellings(spelling):
+    assert get_section(spelling) is SECTIONS["2.4"]
+
+
+def test_get_section_accepts_spec_top_level_dot_and_rejects_unknown():
+    assert get_section("7.") is SECTIONS["7"]
+    assert get_section("§2.4a").heading == "Hostile streams (client)"
+    for unknown in ("2.9", "8", "2.4b", "", "§"):
+        with pytest.raises(KeyError, match="no section"):
+            get_section(unknown)
+    with pytest.raises(TypeError, match="number"):
+        get_section(2.4)  # type: ignore[arg-type]
+
+
+def test_requirements_in_section_includes_subsections_only():
+    assert [r.id for r in requirements_in_section("2.4")] == [f"RETRY-{n}" for n in range(1, 8)]
+    in_two = {r.id for r in requirements_in_section("2")}
+    assert {"LLM-REQ-1", "LLM-SSE-6", "RETRY-7", "LLM-ROB-1", "FALLBACK-5"} <= in_two
+    assert in_two == {r.id for r in REQUIREMENTS.values() if r.section.split(".")[0] == "2"}
+    assert "CLI-ROB-1" not in {r.id for r in requirements_in_section("6")}  # 6a is its own
+    assert requirements_in_section("0") == ()
+
+
+def test_section_table_refuses_a_repeated_number_and_bad_fields():
+    with pytest.raises(ValueError, match=r"2\.4"):
+        _sections([Section("2.4", "A"), Section("2.4", "B")])
+    with pytest.raises(ValueError, match="number"):
+        Section("2.", "Heading")
+    with pytest.raises(ValueError, match="heading"):
+        Section("2", "")
+    with pytest.raises(TypeError, match="summary"):
+        Section("2", "Heading", None)  # type: ignore[arg-type]
+
+
+def test_closest_ids_rank_the_intended_id_first():
+    assert closest_ids("llm-tc-3")[0] == "LLM-TC-3"
+    assert closest_ids("QWERTYUIOP") == []
+
+
+# --- known deviations --------------------------------------------------------------------------
+
+
+def _deviation_fields() -> dict[str, object]:
+    return {
+        "rule": "LLM-TC-3",
+        "release": "some-client 1.0",
+        "explanation": "Drops the pending call.",
+        "source": "client.py:10",
+        "cases": ("test_case",),
+    }
+
+
+def test_known_deviation_outcome_follows_the_level():
+    assert KnownDeviation(**_deviation_fields()).outcome == "FAIL"  # type: ignore[arg-type]
+    fields = {**_deviation_fields(), "rule": "LLM-TC-4"}
+    assert KnownDeviation(**fields).outcome == "NON-STRICT"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error", "match"),
+    [
+        ("rule", "LLM-TC-9", ValueError, "LLM-TC-9"),
+        ("rule", "TTS-S-2", ValueError, "MAY"),
+        ("rule", 3, TypeError, "rule"),
+        ("release", "", ValueError, "release"),
+        ("explanation", "", ValueError, "explanation"),
+        ("source", None, TypeError, "source"),
+        ("cases", (), ValueError, "cases"),
+        ("cases", ["test_case"], ValueError, "cases"),
+        ("cases", ("",), ValueError, "cases"),
+    ],
+)
+def test_known_deviation_rejects_bad_fields(field, value, error, match):
+    fields = {**_deviation_fields(), field: value}
+    with pytest.raises(error, match=match):
+        KnownDeviation(**fields)  # type: ignore[arg-type]
