@@ -172,6 +172,11 @@ def render_console(
             "",
         ]
     out.extend(_console_table(report, paint))
+    if report.requirements:
+        out.append(
+            "  voicewire explain ID prints a rule in full and the cases that check it "
+            "(a section: 2.4)"
+        )
     out.extend(_console_problems(report, paint, verbose=verbose))
     out.extend(_console_unsupported(report, paint, verbose=verbose))
     out.append("")

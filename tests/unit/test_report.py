@@ -315,6 +315,12 @@ def test_console_table_groups_by_area_in_catalog_order_and_fits_100_columns(repo
     assert all(len(line) <= 100 for line in table.splitlines())
     row = next(line for line in text.splitlines() if line.startswith("  LLM-REQ-2 "))
     assert row.split()[:5] == ["LLM-REQ-2", "MUST", "client", "PASS", "1/1"]
+    # Titles wrap under their column: nothing of a rule's title is cut away.
+    assert "…" not in table
+    words = " ".join(line[52:] for line in table.splitlines()[1:] if not line.endswith("───"))
+    for requirement in report.requirements:
+        assert " ".join(requirement.title.split()) in " ".join(words.split())
+    assert "voicewire explain ID prints a rule in full" in text
 
 
 def test_console_details_a_fail_with_its_broken_ids_trimmed_message_and_repro(report):
