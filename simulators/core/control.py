@@ -24,13 +24,14 @@ messages and reset it, so it is guarded twice:
 
 - a **token** (random per simulator unless given): ``Authorization: Bearer <token>`` or
   ``X-Voicewire-Control-Token: <token>``, else 401;
-- a **Host check** against DNS rebinding: the ``Host`` header must name the port the
-  connection reached, with an IP address (``127.0.0.1:<port>``, ``[::1]:<port>``, any other
-  address), ``localhost``, or the host name the server was configured with, else 403, so a
-  web page a browser loads from elsewhere cannot drive it. Rebinding needs a host *name* the
-  attacker controls, so any address is safe to accept, and accepting them keeps the control
-  API reachable through a port forward (``docker run -p 8080:8080``: the client says
-  ``Host: 127.0.0.1:8080`` while the container's socket has another address).
+- a **Host check** against DNS rebinding: the ``Host`` header must name the simulator with an
+  IP address (``127.0.0.1:<port>``, ``[::1]:<port>``, any other address), ``localhost``, or
+  the host name the server was configured with, else 403, so a web page a browser loads from
+  a name that an attacker rebinds to this address cannot drive it. Rebinding needs a host
+  *name* the attacker controls: any address is safe to accept, and so is any port, which
+  keeps the control API reachable through a port forward (``docker run -p 9000:8080``, an
+  SSH tunnel: the client says ``Host: 127.0.0.1:9000`` while the socket it reaches has
+  another address and port).
 
 The protocol endpoints are not concerned: they answer under any ``Host``. Neither are the
 index and ``health``: they reveal nothing and change nothing.
@@ -116,8 +117,8 @@ _HOW_TO_AUTHENTICATE = (
     "SimulatorServer.control_token)"
 )
 _HOST_RULE = (
-    "requests that need the token must also carry a Host naming the simulator's port with an "
-    "IP address, localhost or its configured host name (a guard against DNS rebinding)"
+    "requests that need the token must also carry a Host naming the simulator with an IP "
+    "address, localhost or its configured host name (a guard against DNS rebinding)"
 )
 
 
@@ -137,20 +138,22 @@ def _reached_port(request: web.Request) -> int | None:
     return int(sockname[1])
 
 
-def _split_host(host: str) -> tuple[str, int] | None:
-    """``Host`` as (name, port), brackets off an IPv6 address, port 80 when left out;
-    None when it is malformed."""
-    name, port = host, "80"
+def _host_name(host: str) -> str | None:
+    """The name or address in ``Host`` (brackets off an IPv6 address, port off); None when
+    ``Host`` is malformed."""
+    name, port = host, ""
     if host.startswith("["):
         name, bracket, rest = host[1:].partition("]")
         if not bracket or (rest and not rest.startswith(":")):
             return None
-        port = rest[1:] if rest else "80"
+        port = rest[1:]
     elif ":" in host:
         name, _, port = host.rpartition(":")
-    if not name or not port.isascii() or not port.isdigit() or len(port) > 5:
+        if not port:
+            return None
+    if not name or (port and not (port.isascii() and port.isdigit() and len(port) <= 5)):
         return None
-    return name, int(port)
+    return name
 
 
 def _is_address(name: str) -> bool:
@@ -164,15 +167,11 @@ def _is_address(name: str) -> bool:
 def _host_allowed(request: web.Request, host: str) -> tuple[bool, str]:
     """Whether ``host`` (the ``Host`` header, lower case) may drive the control API, and what
     is accepted (for the 403's message)."""
-    port = _reached_port(request)
     names = sorted({"localhost", *request.app.get(HOST_NAMES_KEY, frozenset())})
-    accepted = f"an IP address or one of {names}, with port {port}"
-    parsed = _split_host(host)
-    if port is None or parsed is None:
-        return False, accepted
-    name, given_port = parsed
+    accepted = f"an IP address or one of {names}"
+    name = _host_name(host)
     # An address cannot be rebound (DNS rebinding needs a name): any address is accepted.
-    return given_port == port and (name in names or _is_address(name)), accepted
+    return name is not None and (name in names or _is_address(name)), accepted
 
 
 def _offered_token(request: web.Request) -> str | None:

@@ -1142,14 +1142,17 @@ async def test_two_simulators_have_different_random_tokens(start_simulator):
         ("127.0.0.1:{port}", 200),
         ("localhost:{port}", 200),
         ("LOCALHOST:{port}", 200),
-        # Any address (no name to rebind): a port forward's, as docker run -p gives.
+        # Any address and any port (no name to rebind): a port forward's, as docker run -p
+        # 9000:8080 or an SSH tunnel give.
         ("10.9.8.7:{port}", 200),
         ("[::1]:{port}", 200),
+        ("127.0.0.1:1", 200),
+        ("127.0.0.1", 200),
         ("evil.example:{port}", 403),
+        ("evil.example", 403),
         ("[::1:{port}", 403),
-        ("127.0.0.1:{port}0", 403),
-        ("127.0.0.1:1", 403),
-        ("127.0.0.1", 403),
+        ("127.0.0.1:x", 403),
+        ("127.0.0.1:", 403),
         ("", 403),
     ],
 )
