@@ -522,8 +522,20 @@ class Chat:
             raise
         except TimeoutError as exc:  # socket.timeout is TimeoutError since Python 3.10
             raise APITimeoutError("Request timed out.", retryable=not self.visible) from exc
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            # Refused, reset, truncated body, malformed SSE or JSON, in-band errors.
+        except (
+            OSError,
+            http.client.HTTPException,
+            ValueError,
+            TypeError,
+            AttributeError,
+            KeyError,
+            IndexError,
+            RecursionError,
+        ) as exc:
+            # Refused, reset, truncated body, malformed SSE or JSON, in-band errors; and
+            # LLM-ROB-1: a field of the wrong type (content 1.5, choices an object ...) or
+            # JSON nested too deep fails where the stream is read: a malformed answer, not a
+            # crash of the client.
             message = f"{type(exc).__name__}: {exc}"
             raise APIConnectionError(message, retryable=not self.visible) from exc
 
@@ -551,6 +563,9 @@ class Chat:
             response = connection.getresponse()
             if not 200 <= response.status < 300:
                 raise self.status_error(response.status, response.read())
+            content_type = response.getheader("Content-Type") or ""
+            if not content_type.startswith("text/event-stream"):  # LLM-ROB-1: not a stream
+                raise ValueError(f"expected a text/event-stream body, got {content_type!r}")
             self.read_stream(response)
         finally:
             connection.close()
@@ -575,7 +590,9 @@ class Chat:
         calls = ToolCalls()
         usages: list[dict[str, Any]] = []
         chunk_id = ""
+        received = False
         for data in sse_data(response):
+            received = True
             if data == "[DONE]":
                 break
             chunk = json.loads(data)  # a ValueError here is a malformed stream
@@ -600,6 +617,12 @@ class Chat:
                 self.emit(chunk_id, text, finished)  # LLM-TC-5: text and calls together
             if chunk.get("usage") is not None:
                 usages.append(chunk["usage"])
+        if not received:
+            # LLM-ROB-1: a body that ends before any event (an empty 200, a 204, comments
+            # only, text that is no SSE) is no answer: a connection error, retryable.
+            raise APIConnectionError(
+                "the stream ended before any chunk or [DONE]", retryable=not self.visible
+            )
         # LLM-TC-3: whatever is pending at the end of the stream is emitted, never dropped.
         self.emit(chunk_id, think.finish(), calls.finish())
         for usage in usages:  # LLM-USG-1: after all content and tool calls
