@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -58,9 +59,32 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``voicewire`` console script; returns the process exit code."""
+    """Entry point of the ``voicewire`` console script; returns the process exit code.
+
+    Every command reports a user's mistake in one line itself; here a Ctrl-C a command does
+    not handle is exit 130 without a traceback, and anything unforeseen is one line naming
+    it (``VOICEWIRE_DEBUG=1`` shows the traceback), exit 3.
+    """
     parser = _build_parser()
     args = parser.parse_args(argv)
+    prog = f"voicewire {args.command}" if args.command else "voicewire"
+    try:
+        return _dispatch(args)
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("VOICEWIRE_DEBUG"):
+            raise
+        print(
+            f"{prog}: internal error: {type(exc).__name__}: {exc} "
+            "(VOICEWIRE_DEBUG=1 shows the traceback; please report it)",
+            file=sys.stderr,
+        )
+        return 3
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.version:
         from importlib.metadata import version
 

@@ -118,6 +118,10 @@ def fuzz(
             pace = (time.monotonic() - began) / examples
             number += 1
             summary.add_round(report.cases)
+            if report.interrupted:
+                # Ctrl-C inside a round: the round's finished families count, then stop.
+                summary.interrupted = True
+                break
             summary.seconds = round(time.monotonic() - start, 1)
             ran = sum(summary.examples.values())
             say(
@@ -224,6 +228,10 @@ def run_fuzz(args: argparse.Namespace) -> int:
     def say(message: str) -> None:
         print(f"voicewire fuzz: {message}", file=sys.stderr, flush=True)
 
+    repro_dir = Path(args.repro_dir)
+    if repro_dir.exists() and not repro_dir.is_dir():
+        say(f"--repro-dir {args.repro_dir} is not a directory (a file is there)")
+        return 2
     try:
         summary = fuzz(
             iut=args.iut,

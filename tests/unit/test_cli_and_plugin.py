@@ -180,3 +180,32 @@ def test_a_seed_chooses_the_examples_also_under_the_derandomized_profile(tmp_pat
     assert first == again
     assert first != other
     assert drawn() == drawn()  # no seed: the derandomized profile, stable as before
+
+
+@pytest.mark.parametrize(
+    ("raised", "code", "line"),
+    [
+        (KeyboardInterrupt(), 130, "voicewire list: interrupted"),
+        (
+            RuntimeError("boom"),
+            3,
+            "voicewire list: internal error: RuntimeError: boom (VOICEWIRE_DEBUG=1 shows the "
+            "traceback; please report it)",
+        ),
+    ],
+)
+def test_the_command_line_never_ends_in_a_traceback(monkeypatch, capsys, raised, code, line):
+    from voicewire.harness import cli
+
+    def fail(args):
+        raise raised
+
+    monkeypatch.setattr(cli, "run_list", fail)
+    monkeypatch.delenv("VOICEWIRE_DEBUG", raising=False)
+    assert cli.main(["list"]) == code
+    captured = capsys.readouterr()
+    assert captured.err.strip() == line and captured.out == ""
+    monkeypatch.setenv("VOICEWIRE_DEBUG", "1")
+    if isinstance(raised, RuntimeError):
+        with pytest.raises(RuntimeError, match="boom"):
+            cli.main(["list"])
