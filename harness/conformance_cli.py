@@ -106,6 +106,16 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
     )
 
 
+def _table_width(stream: TextIO) -> int:
+    """A terminal's width (up to 140 columns, where every title fits on its row); 100 for
+    files and pipes, so saved reports look the same everywhere."""
+    if not stream.isatty():
+        return 100
+    import shutil
+
+    return max(100, min(140, shutil.get_terminal_size().columns))
+
+
 def _use_color(choice: str, stream: TextIO) -> bool:
     if choice == "always":
         return True
@@ -199,6 +209,7 @@ def run_run(args: argparse.Namespace) -> int:
             color=_use_color(args.color, sys.stdout),
             verbose=args.verbose,
             header=not console.header_shown,
+            width=_table_width(sys.stdout),
         ),
         end="",
     )

@@ -143,7 +143,12 @@ def console_header(*, iut: str, seed: int, profile: str, strict: bool, started_a
 
 
 def render_console(
-    report: RunReport, *, color: bool = False, verbose: bool = False, header: bool = True
+    report: RunReport,
+    *,
+    color: bool = False,
+    verbose: bool = False,
+    header: bool = True,
+    width: int = CONSOLE_WIDTH,
 ) -> str:
     """The terminal report: per-requirement table grouped by area, the cases that did not
     pass, an UNSUPPORTED summary, a summary line and the verdict.
@@ -151,6 +156,7 @@ def render_console(
     ``color`` puts ANSI colors on the result column (and the verdict word) only; ``verbose``
     shows failed expectations and scenarios in full, each UNSUPPORTED case, and each problem
     case's journal excerpt. ``header``: whether to start with :func:`console_header`.
+    ``width``: the requirement table's width (a wider terminal keeps titles on one line).
     """
     _check_report(report)
     _check_flag("color", color)
@@ -171,7 +177,7 @@ def render_console(
             ),
             "",
         ]
-    out.extend(_console_table(report, paint))
+    out.extend(_console_table(report, paint, max(width, CONSOLE_WIDTH)))
     if report.requirements:
         out.append(
             "  voicewire explain ID prints a rule in full and the cases that check it "
@@ -194,7 +200,9 @@ def render_console(
     return text.replace(_MARK_RESET, _ANSI_RESET if color else "")
 
 
-def _console_table(report: RunReport, paint: Callable[[Outcome, str], str]) -> list[str]:
+def _console_table(
+    report: RunReport, paint: Callable[[Outcome, str], str], width: int
+) -> list[str]:
     if not report.requirements:
         return ["(no requirement was checked)"]
     id_width = max(len("ID"), *(len(r.id) for r in report.requirements))
@@ -202,7 +210,7 @@ def _console_table(report: RunReport, paint: Callable[[Outcome, str], str]) -> l
     result_width = len("UNSUPPORTED")
     # "  ID  LEVEL   DIR      RESULT       CASES  TITLE"
     fixed = 2 + id_width + 2 + 6 + 2 + 7 + 2 + result_width + 2 + cases_width + 2
-    title_width = max(20, CONSOLE_WIDTH - fixed)
+    title_width = max(20, width - fixed)
 
     def row(rid: str, level: str, direction: str, result: str, cases: str, title: str) -> str:
         return (
@@ -213,7 +221,7 @@ def _console_table(report: RunReport, paint: Callable[[Outcome, str], str]) -> l
     lines = [row("ID", "LEVEL", "DIR", f"{'RESULT':<{result_width}}", "CASES", "TITLE")]
     for area, requirements in _by_area(report):
         heading = f"{area} {_area_sections(requirements)} "
-        lines.append(heading + "─" * max(3, CONSOLE_WIDTH - len(heading)))
+        lines.append(heading + "─" * max(3, width - len(heading)))
         for requirement in requirements:
             # Pad before painting: escape codes must not count towards the column width.
             result = paint(requirement.outcome, requirement.outcome.value)
