@@ -133,7 +133,7 @@ class _ConsoleRun:
         self.progress = progress
         self.header_shown = False
 
-    def run_started(self, started_at: str) -> None:
+    def run_started(self, started_at: str, parallelism: str) -> None:
         from voicewire.harness.report import console_header
 
         options = self.options
@@ -143,10 +143,11 @@ class _ConsoleRun:
             profile=options.profile,
             strict=options.strict,
             started_at=started_at,
+            parallelism=parallelism,
         )
         print(f"{header}\n", flush=True)
         self.header_shown = True
-        self.progress.run_started(started_at)
+        self.progress.run_started(started_at, parallelism)
 
     def collected(self, total: int) -> None:
         self.progress.collected(total)

@@ -25,8 +25,9 @@ __all__ = ["LiveProgress", "PlainProgress", "RunObserver", "progress_for"]
 class RunObserver(Protocol):
     """Receives the run's progress from the runner (in the controlling process)."""
 
-    def run_started(self, started_at: str) -> None:
-        """The IUT started and the suites are about to run (``started_at``: ISO 8601, UTC)."""
+    def run_started(self, started_at: str, parallelism: str) -> None:
+        """The IUT started and the suites are about to run (``started_at``: ISO 8601, UTC;
+        ``parallelism``: serial or the workers, in words)."""
 
     def collected(self, total: int) -> None:
         """The number of cases the run selected (called again if it changes)."""
@@ -60,7 +61,7 @@ class PlainProgress:
         self.stream.write(f"voicewire: {text}\n")
         self.stream.flush()
 
-    def run_started(self, started_at: str) -> None:
+    def run_started(self, started_at: str, parallelism: str) -> None:
         self._start = time.monotonic()
 
     def collected(self, total: int) -> None:
@@ -111,7 +112,7 @@ class LiveProgress:
         )
         self._task = self._progress.add_task("collecting", total=None, problems="")
 
-    def run_started(self, started_at: str) -> None:
+    def run_started(self, started_at: str, parallelism: str) -> None:
         # Only now: the report's header goes to the terminal first, above the live line.
         self._progress.start()
 

@@ -133,12 +133,15 @@ def _trim_lines(text: str, limit: int | None, *, wrap: int | None = None) -> tup
 # -- console --------------------------------------------------------------------------------
 
 
-def console_header(*, iut: str, seed: int, profile: str, strict: bool, started_at: str) -> str:
+def console_header(
+    *, iut: str, seed: int, profile: str, strict: bool, started_at: str, parallelism: str
+) -> str:
     """The first line of the console report (``voicewire run`` prints it before the first
-    case, then the rest of the report at the end)."""
+    case, then the rest of the report at the end); the parallelism only when not serial."""
+    shown = "" if parallelism == "serial" else f" · {parallelism}"
     return (
         f"voicewire run · iut {iut} · seed {seed} · profile {profile} · "
-        f"strict {'on' if strict else 'off'} · {started_at}"
+        f"strict {'on' if strict else 'off'}{shown} · {started_at}"
     )
 
 
@@ -174,6 +177,7 @@ def render_console(
                 profile=report.hypothesis_profile,
                 strict=report.strict,
                 started_at=report.started_at,
+                parallelism=report.parallelism,
             ),
             "",
         ]

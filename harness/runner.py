@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import functools
 import importlib.util
 import io
+import os
 import re
 import shlex
 import tempfile
@@ -49,6 +51,7 @@ __all__ = [
     "HarnessError",
     "RunOptions",
     "catalog",
+    "resolve_workers",
     "run_conformance",
     "suite_table",
     "write_replay",
@@ -379,6 +382,39 @@ def _pytest_errors(output: str) -> str:
     return "\n".join(errors) if errors else output[-6000:]
 
 
+# Measured on the two-core development machine (voicewire run, reference IUT): starting the
+# xdist workers costs about 4 s, and a run gains from them only when cases that wait (stalls,
+# deadlines, property families over sockets) can overlap: the full run took 30 s with
+# -n auto against 39 s serially, the chat_context suite 10.4 s against 5.9 s. The estimate
+# below (per case, per property family) puts that break-even at about 15 s of serial work.
+_SECONDS_PER_CASE = 0.1
+_SECONDS_PER_FAMILY = 2.0
+_WORKERS_PAY_OFF_AT = 15.0
+
+
+def resolve_workers(options: RunOptions) -> tuple[str | None, str]:
+    """The ``-n`` value the run uses and how to say it: ``auto`` becomes serial for a run too
+    small for workers to pay for their start (or on a single core)."""
+    if options.workers != "auto":
+        count = options.workers
+        return count, f"{count} workers" if count else "serial"
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return None, "serial (-n auto: one core)"
+    if options.replay:
+        return None, "serial (-n auto: one replayed example)"
+    entries = catalog(options.suites, keyword=options.keyword)
+    families = sum(entry.family is not None for entry in entries)
+    estimate = _SECONDS_PER_CASE * len(entries) + _SECONDS_PER_FAMILY * families
+    if estimate < _WORKERS_PAY_OFF_AT:
+        return None, (
+            f"serial (-n auto: {len(entries)} cases, {families} property "
+            f"{'family' if families == 1 else 'families'}: too small a run for workers to pay "
+            "for their start)"
+        )
+    return "auto", f"-n auto: {cores} workers"
+
+
 def run_conformance(
     options: RunOptions, *, observer: RunObserver | None = None
 ) -> tuple[RunReport, str]:
@@ -395,10 +431,12 @@ def run_conformance(
     if options.replay:
         replay = _read_replay(options.replay)
         options.suites = [replay.get("suite", options.suites[0])]
+    workers, parallelism = resolve_workers(options)
+    options = dataclasses.replace(options, workers=workers)
     collector = _Collector(exitfirst=options.exitfirst, strict=options.strict, observer=observer)
     started_at = dt.datetime.now(dt.timezone.utc)
     if observer is not None:
-        observer.run_started(started_at.isoformat(timespec="seconds"))
+        observer.run_started(started_at.isoformat(timespec="seconds"), parallelism)
     start = time.monotonic()
     output = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="voicewire-run-") as tmp:
@@ -449,6 +487,7 @@ def run_conformance(
         suites=list(options.suites),
         seed=options.seed,
         hypothesis_profile=options.profile,
+        parallelism=parallelism,
         examples=options.examples,
         strict=options.strict,
         started_at=started_at.isoformat(timespec="seconds"),
@@ -524,8 +563,11 @@ class _CatalogCollector:
             )
 
 
-def catalog(suite_names: Sequence[str] | None = None) -> list[CatalogEntry]:
-    """Every case of the named suites (default: all), without running any."""
+def catalog(
+    suite_names: Sequence[str] | None = None, *, keyword: str | None = None
+) -> list[CatalogEntry]:
+    """Every case of the named suites (default: all; ``keyword``: only those ``-k`` selects),
+    without running any."""
     collector = _CatalogCollector()
     output = io.StringIO()
     with tempfile.TemporaryDirectory(prefix="voicewire-list-") as tmp:
@@ -541,9 +583,12 @@ def catalog(suite_names: Sequence[str] | None = None) -> list[CatalogEntry]:
             "no:cacheprovider",
             "--collect-only",
             "-q",
+            *(["-k", keyword] if keyword else []),
         ]
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             code = pytest.main(args, plugins=[collector, _SuiteImporter()])
+    if code == pytest.ExitCode.USAGE_ERROR:
+        raise HarnessError(_pytest_errors(output.getvalue()))
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         raise HarnessError(
             f"pytest could not collect the suites (exit {int(code)}):\n{output.getvalue()}"

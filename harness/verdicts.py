@@ -250,6 +250,9 @@ class RunReport(_Model):
     suites: list[str]
     seed: int
     hypothesis_profile: str
+    parallelism: str = Field(
+        default="serial", description="serial, or the pytest-xdist workers the run used"
+    )
     examples: int | None = None
     strict: bool
     started_at: str = Field(description="ISO 8601, UTC")

@@ -27,7 +27,7 @@ class _Terminal(io.StringIO):
 def test_plain_progress_prints_every_tenth_and_each_case_that_did_not_pass():
     stream = io.StringIO()
     progress = PlainProgress(stream)
-    progress.run_started("2026-12-01T00:00:00+00:00")
+    progress.run_started("2026-12-01T00:00:00+00:00", "serial")
     progress.collected(20)
     for number in range(20):
         progress.case_started(f"suites/llm/test_x.py::test_{number}")
@@ -55,7 +55,7 @@ def test_a_terminal_gets_the_live_line_with_counts_and_the_running_case():
     progress = progress_for(terminal)
     assert isinstance(progress, LiveProgress)
     assert terminal.getvalue() == ""  # nothing drawn before the header is out
-    progress.run_started("2026-12-01T00:00:00+00:00")
+    progress.run_started("2026-12-01T00:00:00+00:00", "serial")
     progress.collected(3)
     progress.case_started("suites/llm/test_x.py::test_0")
     progress.case_finished(_case(0, Outcome.ERROR))

@@ -85,3 +85,18 @@ def test_a_property_failure_keeps_its_replay_input():
     )
     assert collector.cases[node].broken_ids == ["LLM-TC-1"]
     assert collector.replays[node] == replay
+
+
+def test_n_auto_runs_small_selections_serially_and_says_why():
+    from voicewire.harness.runner import RunOptions, resolve_workers
+
+    workers, said = resolve_workers(RunOptions(suites=["chat_context"], workers="auto"))
+    assert workers is None
+    assert said.startswith("serial (-n auto: 82 cases, 1 property family: too small a run")
+    workers, said = resolve_workers(RunOptions(workers="auto"))
+    assert workers == "auto" and said.startswith("-n auto: ")
+    # -k narrows the estimate like the run itself.
+    workers, said = resolve_workers(RunOptions(workers="auto", keyword="copy"))
+    assert workers is None and "(-n auto: 7 cases, 0 property families" in said
+    assert resolve_workers(RunOptions(workers="2")) == ("2", "2 workers")
+    assert resolve_workers(RunOptions()) == (None, "serial")
