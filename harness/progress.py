@@ -67,7 +67,7 @@ class PlainProgress:
     def collected(self, total: int) -> None:
         if total != self.total:
             self.total = total
-            self._line(f"running {total} cases")
+            self._line(f"running {total} case{'' if total == 1 else 's'}")
 
     def case_started(self, nodeid: str) -> None:
         return None
