@@ -127,7 +127,7 @@ def test_plugin_rejects_unknown_capabilities(tmp_path):
     assert "@pytest.mark.capability needs one of" in done.stdout + done.stderr
 
 
-README_EXAMPLE_START = "<!-- user-test-example -->"
+README_EXAMPLE_START = "<!-- readme-test: file test_my_port.py -->"
 
 
 def _readme_user_example() -> str:
