@@ -252,7 +252,9 @@ class _Collector:
             self._set_collected(len(ids))
 
     def pytest_keyboard_interrupt(self) -> None:
-        self.interrupted = True
+        # pytest reports a stop asked for by --exitfirst (shouldstop) through this hook too.
+        if not self.stopped:
+            self.interrupted = True
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         self.started.append(nodeid)
