@@ -290,6 +290,7 @@ def test_a_registered_protocol_extends_the_schema(toy):
         "llm",
         "schematoy",
         "schematoy.ws",
+        "stt",
     ]
     assert "ToyReply" in schema["$defs"]
     ws_rule = {

@@ -1,0 +1,284 @@
+"""The STT endpoint on the aiohttp server: a WebSocket at ``/stt`` (and ``/v1/stt``).
+
+Before the upgrade, from the request head only: admission by the core (the bearer JWT, AUTH-4:
+a 401 JSON body and no upgrade; the scenario; a session slot), then the rule (``match.model``
+against ``?model=``; the attempt counts connections to the same URL, so a client's reconnect
+is attempt 2), and what a rule answers without a WebSocket (``raw``, a ``status`` fault).
+After it, one :class:`STTConnection` per socket: every client frame is judged by the wire
+module's :class:`~voicewire.reference.stt.wire.ServerSession` (an unparseable or out-of-order
+message gets an ``error`` 400 and the socket stays usable, STT-S-1 and SRV-1; a binary frame a
+close 1003, SRV-3), the audio advances the session's audio clock, and a
+:class:`~.player.Transcriber` says which messages that audio made due. ``session.finalize``
+gets the pending finals, ``session.finalized`` and a close 1000 (STT-S-2).
+
+The journal records every frame both ways (``ws_message``; audio as its duration, sample
+count and CRC-32, never its base64), the closes (``ws_close``) and what the session decided.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from voicewire.reference.stt.wire import (
+    ClientMessage,
+    InputAudio,
+    RemoteProtocolError,
+    ServerMessage,
+    ServerSession,
+    SessionCreate,
+    SessionCreated,
+    SessionFinalize,
+    SessionFinalized,
+    SessionUpdate,
+)
+from voicewire.simulators.core.raw import raw_answer
+from voicewire.simulators.core.serving import admit, error_response, serve_raw, state_of
+from voicewire.simulators.core.state import Exchange
+from voicewire.simulators.scenario import StatusFault
+from voicewire.simulators.stt.player import ScriptPlayer, Transcriber
+from voicewire.simulators.stt.script import STTReply
+
+__all__ = [
+    "CLOSE_IDLE",
+    "CLOSE_UNSUPPORTED_DATA",
+    "ENDPOINT",
+    "FRAME_KIND",
+    "REQUEST_ID_PREFIX",
+    "SESSION_ID_PREFIX",
+    "STTConnection",
+    "add_stt_routes",
+    "audio_summary",
+]
+
+ENDPOINT = "stt"
+"""The scenario endpoint of the STT WebSocket."""
+FRAME_KIND = "ws_message"
+"""The journal ``kind`` of each WebSocket message, both ways."""
+CLOSE_KIND = "ws_close"
+"""The journal ``kind`` of a close frame, both ways."""
+SESSION_ID_PREFIX = "stt_sess_"
+"""``session.created``'s ``session_id`` is this prefix and the exchange's next id."""
+REQUEST_ID_PREFIX = "stt_req_"
+"""A session's transcripts carry this prefix and the exchange's next id as ``request_id``
+(unless the script names one)."""
+CLOSE_UNSUPPORTED_DATA = 1003
+"""The close code of a binary frame where a text frame is expected (SRV-3)."""
+CLOSE_IDLE = 1008
+"""The close code of a session idle longer than ``Limits.idle_timeout`` (SRV-4)."""
+
+# What the journal keeps of a client frame it could not accept: its head, never megabytes of
+# a peer's base64.
+_REFUSED_HEAD = 200
+
+
+def audio_summary(pcm: bytes, sample_rate: int) -> dict[str, Any]:
+    """What the journal keeps of an audio frame: its sample count, duration and CRC-32."""
+    samples = len(pcm) // 2
+    return {
+        "type": "input_audio",
+        "samples": samples,
+        "duration": round(samples / sample_rate, 6),
+        "crc32": f"{zlib.crc32(pcm):08x}",
+    }
+
+
+class STTConnection:
+    """One upgraded STT WebSocket: reads client frames until the session ends, answers them.
+
+    ``reply`` is the rule's script; ``None`` (no rule matched, echo mode) gives a session
+    that transcribes nothing."""
+
+    def __init__(
+        self, ws: web.WebSocketResponse, exchange: Exchange, reply: STTReply | None
+    ) -> None:
+        self.ws = ws
+        self.exchange = exchange
+        self.reply = reply if reply is not None else STTReply()
+        self.session = ServerSession()
+        self.voice: Transcriber | None = None
+        self._sent = 0
+        self._write = exchange.writer(FRAME_KIND)
+
+    async def run(self) -> None:
+        """Serve the session until it ends (closed by either side, or idle too long)."""
+        idle = self.exchange.state.limits.idle_timeout
+        try:
+            while not self.ws.closed:
+                try:
+                    msg = await self.ws.receive(timeout=idle)
+                except TimeoutError:
+                    self.exchange.note("idle", {"seconds": idle})
+                    await self.close(CLOSE_IDLE, f"no message for {idle:g} s")
+                    break
+                if msg.type is aiohttp.WSMsgType.TEXT:
+                    await self.on_text(msg.data)
+                elif msg.type is aiohttp.WSMsgType.BINARY:
+                    self.exchange.frame("in", FRAME_KIND, {"binary": True, "length": len(msg.data)})
+                    await self.close(
+                        CLOSE_UNSUPPORTED_DATA, "binary frame: this endpoint takes JSON text"
+                    )
+                    break
+                elif msg.type is aiohttp.WSMsgType.CLOSE:
+                    self.exchange.frame(
+                        "in", CLOSE_KIND, {"code": msg.data, "reason": msg.extra or ""}
+                    )
+                    break
+                elif msg.type is aiohttp.WSMsgType.ERROR:
+                    # aiohttp closed the socket itself (a message over max_msg_size: 1009).
+                    self.exchange.note(
+                        "ws_error", {"error": str(msg.data), "close_code": self.ws.close_code}
+                    )
+                    break
+                else:  # CLOSING, CLOSED
+                    break
+                code = self.session.close_code
+                if code is not None and not self.ws.closed:
+                    await self.close(code, "")
+                    break
+        except ConnectionError as exc:
+            self.exchange.note("client_gone", str(exc) or type(exc).__name__)
+        finally:
+            self.session.connection_closed()
+
+    async def on_text(self, data: str) -> None:
+        """One client text frame: judged by the session, journaled, answered."""
+        try:
+            message = self.session.receive_frame(data)
+        except RemoteProtocolError as error:
+            self.exchange.frame(
+                "in",
+                FRAME_KIND,
+                {"refused": error.rule, "length": len(data), "head": data[:_REFUSED_HEAD]},
+            )
+            # STT-S-1 / SRV-1: an error 400, and the socket stays usable.
+            await self.send_text(self.session.reject(error))
+            return
+        self._journal_in(message, data)
+        for reply in self.answer(message):
+            await self.send(reply)
+
+    def answer(self, message: ClientMessage) -> list[ServerMessage]:
+        """The messages a client message makes due."""
+        if isinstance(message, SessionCreate):
+            self.voice = self._voice(message)
+            due: list[ServerMessage] = []
+            if self.reply.session_created:
+                session_id = SESSION_ID_PREFIX + self.exchange.next_id("stt_session")
+                due.append(SessionCreated(session_id=session_id))
+            due.extend(self.voice.hear(b"", 0))
+            return due
+        voice = self.voice
+        assert voice is not None  # the session refuses anything before session.create
+        if isinstance(message, InputAudio):
+            due = voice.hear(message.pcm, self.session.samples_received)
+        elif isinstance(message, SessionFinalize):
+            due = [*voice.finish(self.session.samples_received), SessionFinalized()]
+        else:
+            due = []
+        for kind, data in voice.notes:
+            self.exchange.note(kind, data)
+        voice.notes.clear()
+        return due
+
+    def _voice(self, create: SessionCreate) -> Transcriber:
+        request_id = REQUEST_ID_PREFIX + self.exchange.next_id("stt_request")
+        return ScriptPlayer(self.reply, sample_rate=create.sample_rate, request_id=request_id)
+
+    def _journal_in(self, message: ClientMessage, data: str) -> None:
+        if isinstance(message, InputAudio):
+            rate = self.session.sample_rate
+            assert rate is not None  # audio is refused before session.create
+            shown: Any = audio_summary(message.pcm, rate)
+        else:
+            shown = self.exchange.state.journal.body(data.encode())
+        self.exchange.frame("in", FRAME_KIND, shown)
+        if isinstance(message, SessionUpdate):
+            self.exchange.note("session_update", message.settings.model_dump(exclude_none=True))
+
+    async def send(self, message: ServerMessage) -> None:
+        """Send one server message, through the session's checks (STT-S-1, STT-S-2)."""
+        await self.send_text(self.session.send(message))
+
+    async def send_text(self, text: str) -> None:
+        """Send one text frame and journal it with its event index."""
+        await self.ws.send_str(text)
+        self._write(text.encode(), self._sent)
+        self._sent += 1
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the socket with ``code``, journaled."""
+        self.exchange.frame("out", CLOSE_KIND, {"code": code, "reason": reason})
+        await self.ws.close(code=code, message=reason.encode())
+
+
+def _unsupported_faults(faults: list[Any]) -> list[str]:
+    return sorted({fault.kind for fault in faults if not isinstance(fault, StatusFault)})
+
+
+async def _stt(request: web.Request) -> web.StreamResponse:
+    state = state_of(request)
+    exchange = admit(request)  # a Refusal (401, 404, 429) is answered by the core, as JSON
+    exchange.request(request.method, request.path_qs, request.headers, b"")
+    ws = web.WebSocketResponse(max_msg_size=state.limits.max_body_bytes)
+    if not ws.can_prepare(request).ok:
+        message = f"{request.path} is a WebSocket endpoint: send a WebSocket upgrade"
+        exchange.frame("out", "http_error", {"status": 400, "message": message})
+        return error_response(400, message, kind="invalid_request_error")
+
+    model = request.query.get("model")
+    # A client's reconnect asks for the same URL again: that is what counts as a retry here.
+    attempt = exchange.next_attempt(request.path_qs.encode())
+    chosen = exchange.choose_rule(ENDPOINT, attempt=attempt, model=model)
+    scenario = exchange.scenario
+    if chosen is None and scenario.on_unmatched == "error":
+        message = (
+            f"no rule of scenario {scenario.name!r} matches this session "
+            f"(endpoint {ENDPOINT!r}, model {model!r}, attempt {attempt})"
+        )
+        exchange.frame("out", "http_error", {"status": 404, "message": message})
+        return error_response(404, message, kind="scenario_unmatched")
+    exchange.note("rule", {"rule": None if chosen is None else chosen[0], "attempt": attempt})
+    exchange.usage["requests"] += 1
+
+    reply: STTReply | None = None
+    if chosen is not None:
+        rule = chosen[1]
+        if rule.raw is not None:
+            return await serve_raw(request, exchange, raw_answer(exchange, rule.raw))
+        faults = rule.faults_for(attempt)
+        status = next((f for f in faults if isinstance(f, StatusFault)), None)
+        if status is not None:
+            body = status.body
+            headers = {}
+            if status.retry_after is not None:
+                headers["Retry-After"] = f"{status.retry_after:g}"
+            exchange.frame("out", "http_error", {"status": status.code, "headers": headers})
+            kind = "server_error" if status.code >= 500 else "invalid_request_error"
+            if body is not None:
+                return web.json_response(body, status=status.code, headers=headers or None)
+            return error_response(
+                status.code, f"simulated HTTP {status.code}", kind=kind, **headers
+            )
+        unsupported = _unsupported_faults(faults)
+        if unsupported:
+            # Better a clear refusal than a session that silently plays without its faults.
+            message = (
+                f"the {ENDPOINT!r} endpoint does not inject fault(s) {', '.join(unsupported)} "
+                "yet: only 'status' and 'raw' apply to it"
+            )
+            exchange.frame("out", "http_error", {"status": 501, "message": message})
+            return error_response(501, message, kind="server_error")
+        reply = rule.reply
+
+    await ws.prepare(request)
+    exchange.frame("out", "http_response", {"status": 101, "upgrade": "websocket"})
+    await STTConnection(ws, exchange, reply).run()
+    return ws
+
+
+def add_stt_routes(router: web.UrlDispatcher, prefix: str) -> None:
+    """Mount the STT endpoint under ``prefix`` (``""`` or ``"/v1"``)."""
+    router.add_get(f"{prefix}/stt", _stt)
