@@ -51,8 +51,9 @@ class Transcriber(Protocol):
         ...
 
 
-_Due = tuple[int, int, ServerMessage]
-"""A planned message: its position (samples), its segment's index, the message."""
+_Due = tuple[int, int, "ServerMessage | None"]
+"""A planned message: its position (samples), its segment's index, the message (None: an
+interim left out)."""
 
 
 class ScriptPlayer:
@@ -96,6 +97,10 @@ class ScriptPlayer:
                 text = self._prefix(segment, at)
                 if text or self._reply.empty_interims:
                     yield where, index, self._transcript(InterimTranscript, segment, text, at)
+                else:
+                    # A silent step still takes its place on the clock: the plan advances with
+                    # the audio, never ahead of it, however long the run of empty prefixes.
+                    yield where, index, None
                 step += 1
         yield end, index, self._final(segment)
 
@@ -160,7 +165,8 @@ class ScriptPlayer:
         listened to: the script says what it contains)."""
         due: list[ServerMessage] = []
         while self._next is not None and self._next[0] <= samples_received:
-            due.append(self._next[2])
+            if self._next[2] is not None:
+                due.append(self._next[2])
             self._next = next(self._planned, None)
         return due
 

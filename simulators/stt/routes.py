@@ -37,7 +37,7 @@ from voicewire.reference.stt.wire import (
 from voicewire.simulators.core.raw import raw_answer
 from voicewire.simulators.core.serving import admit, error_response, serve_raw, state_of
 from voicewire.simulators.core.state import Exchange
-from voicewire.simulators.scenario import StatusFault
+from voicewire.simulators.scenario import StatusFault, Timing
 from voicewire.simulators.stt.player import ScriptPlayer, Transcriber
 from voicewire.simulators.stt.script import STTReply
 
@@ -214,8 +214,20 @@ class STTConnection:
         await self.ws.close(code=code, message=reason.encode())
 
 
-def _unsupported_faults(faults: list[Any]) -> list[str]:
-    return sorted({fault.kind for fault in faults if not isinstance(fault, StatusFault)})
+def _unplayable(timing: Timing, faults: list[Any]) -> str | None:
+    """Why a rule's session cannot be played as scripted, or None."""
+    if timing != Timing():
+        return (
+            f"'timing' does not apply to the {ENDPOINT!r} endpoint: its messages follow the "
+            "audio clock"
+        )
+    unsupported = sorted({fault.kind for fault in faults if not isinstance(fault, StatusFault)})
+    if unsupported:
+        return (
+            f"the {ENDPOINT!r} endpoint does not inject fault(s) {', '.join(unsupported)} "
+            "yet: only 'status' and 'raw' apply to it"
+        )
+    return None
 
 
 async def _stt(request: web.Request) -> web.StreamResponse:
@@ -262,15 +274,11 @@ async def _stt(request: web.Request) -> web.StreamResponse:
             return error_response(
                 status.code, f"simulated HTTP {status.code}", kind=kind, **headers
             )
-        unsupported = _unsupported_faults(faults)
-        if unsupported:
-            # Better a clear refusal than a session that silently plays without its faults.
-            message = (
-                f"the {ENDPOINT!r} endpoint does not inject fault(s) {', '.join(unsupported)} "
-                "yet: only 'status' and 'raw' apply to it"
-            )
-            exchange.frame("out", "http_error", {"status": 501, "message": message})
-            return error_response(501, message, kind="server_error")
+        problem = _unplayable(rule.timing, faults)
+        if problem is not None:
+            # Better a clear refusal than a session that silently plays without them.
+            exchange.frame("out", "http_error", {"status": 501, "message": problem})
+            return error_response(501, problem, kind="server_error")
         reply = rule.reply
 
     await ws.prepare(request)

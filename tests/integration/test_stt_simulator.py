@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import zlib
 from collections.abc import AsyncIterator, Iterable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -30,6 +32,7 @@ from voicewire.simulators import (
     Scenario,
     ScenarioError,
     SimulatorServer,
+    load_scenario,
     parse_scenario,
 )
 from voicewire.simulators.stt import CLOSE_IDLE, CLOSE_UNSUPPORTED_DATA, STTReply
@@ -498,6 +501,14 @@ async def test_a_status_fault_answers_before_the_upgrade_and_other_faults_are_re
             assert "drop" in (await r.json())["error"]["message"]
 
 
+async def test_timing_on_an_stt_rule_is_refused_at_the_upgrade() -> None:
+    timed = scenario({"segments": []}, timing={"ttft": 1.0})
+    async with SimulatorServer(timed) as sim, aiohttp.ClientSession() as http:
+        with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+            await open_ws(sim, http)
+        assert info.value.status == 501
+
+
 # -- the journal -------------------------------------------------------------------------------
 
 
@@ -609,3 +620,58 @@ async def test_reference_client_speech_stream_type() -> None:
             stream.end_input()
             assert [e async for e in stream] == []
         await stt.aclose()
+
+
+# -- the guide's example (docs/scenarios.md) ---------------------------------------------------
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
+
+
+def guide_example(marker: str) -> str:
+    """The fenced YAML block after ``<!-- marker -->`` in docs/scenarios.md."""
+    text = GUIDE.read_text(encoding="utf-8")
+    found = re.search(rf"<!-- {marker} -->\n```yaml\n(.*?)\n```", text, re.DOTALL)
+    assert found is not None, marker
+    return found.group(1) + "\n"
+
+
+async def test_the_guides_stt_example_plays_as_described(tmp_path: Path) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    yaml = pytest.importorskip("yaml")
+    text = guide_example("stt")
+    schema = json.loads((GUIDE.parent / "scenario.schema.json").read_text(encoding="utf-8"))
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(yaml.safe_load(text))) == []
+    path = tmp_path / "stt-hello.yaml"
+    path.write_text(text, encoding="utf-8")
+    async with SimulatorServer(load_scenario(path)) as sim:
+        stt = STT(
+            MODEL,
+            language="en",
+            base_url=sim.base_url,
+            api_key=sim.api_key,
+            api_secret=sim.api_secret,
+            time_scale=0.01,
+        )
+        stream = stt.stream()
+        async with stream:
+            for frame in frames_10ms(pcm(2.0)):
+                stream.push_frame(AudioFrame(frame, sample_rate=RATE, num_channels=1))
+            stream.end_input()
+            events = [e async for e in stream]
+        await stt.aclose()
+        sent = out_messages(sim)
+    assert [m["type"] for m in sent] == [
+        "session.created",
+        "start_of_speech",
+        "interim_transcript",
+        "final_transcript",
+        "start_of_speech",
+        "final_transcript",
+        "session.finalized",
+    ]
+    assert sent[2]["transcript"] == "hello" and sent[2]["duration"] == pytest.approx(0.4)
+    assert [w["word"] for w in sent[3]["words"]] == ["hello", "world"]
+    assert sent[5]["transcript"] == "" and sent[5]["start"] == 1.5
+    assert types_of(events) == [START, INTERIM, USAGE, FINAL, END, START, USAGE, FINAL, END]
+    texts = [e.alternatives[0].text for e in events if e.type in (INTERIM, FINAL)]
+    assert texts == ["hello", "hello world", ""]
