@@ -158,6 +158,12 @@ def _journal_command(server: SimulatorServer) -> str:
     )
 
 
+def _ws(url: str) -> str:
+    """The WebSocket URL a livekit-agents client makes of an HTTP base URL: its first
+    ``http`` becomes ``ws`` (so ``https`` becomes ``wss``)."""
+    return url.replace("http", "ws", 1)
+
+
 def _banner(server: SimulatorServer, scenario: Scenario, source: str | None) -> str:
     origin = f"from {source}, {len(scenario.rules)} rule(s)" if source else "echo mode"
     base = server.base_url
@@ -166,6 +172,7 @@ def _banner(server: SimulatorServer, scenario: Scenario, source: str | None) -> 
     return (
         f"voicewire simulator listening on {base}\n"
         f"  LLM base URL: {base}/v1  (also served under {base}/)\n"
+        f"  STT URL:      {_ws(base)}/v1/stt?model=<model>  (also served under {_ws(base)}/stt)\n"
         f"  API key:      {server.api_key}\n"
         f"  API secret:   {server.api_secret}\n"
         f"  scenario:     {scenario.name} ({origin})\n"

@@ -214,3 +214,29 @@ async def test_the_printed_journal_command_reads_the_journal_and_the_token_may_c
     lines = out.decode().splitlines()
     assert "POST /v1/chat/completions" in lines[0] and '"content":"journal me"' in lines[0]
     assert "http_response  200" in lines[-1]
+
+
+async def test_the_printed_stt_url_upgrades_to_an_stt_session():
+    proc, base = await _start()
+    try:
+        banner = "\n".join(await _banner_lines(proc))
+        [url, also] = re.findall(r"STT URL:      (\S+)  \(also served under (\S+)\)", banner)[0]
+        assert url == "ws" + base[len("http") :] + "/v1/stt?model=<model>"
+        assert also == "ws" + base[len("http") :] + "/stt"
+        token = create_access_token(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(
+                url.replace("<model>", "deepgram/nova-3"),
+                headers={"Authorization": f"Bearer {token}"},
+            ) as ws,
+        ):
+            await ws.send_str(
+                '{"settings": {"sample_rate": "16000", "encoding": "pcm_s16le", "extra": {}}, '
+                '"type": "session.create"}'
+            )
+            message = await ws.receive(timeout=30)
+            assert message.json()["type"] == "session.created"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
