@@ -3,12 +3,16 @@
 A protocol module of the simulator core. It registers (:data:`PROTOCOL`, see
 ``simulators/protocols.py``) its route (``GET /stt`` upgraded to a WebSocket, under ``/`` and
 ``/v1/``) and its scenario endpoint ``stt`` (a WebSocket endpoint), whose rules' replies are
-:class:`STTReply` transcript scripts played on the audio clock.
+:class:`STTReply` transcript scripts played on the audio clock; a session no rule scripts
+(echo mode) is transcribed from its audio with the tone code.
 
 - :mod:`.script`: the reply vocabulary (:class:`STTReply`, :class:`SegmentScript`,
   :class:`WordScript`);
 - :mod:`.player`: audio in, due messages out, with no I/O (:class:`Transcriber`,
   :class:`ScriptPlayer`);
+- :mod:`.transcribe`: the transcription of what a session hears when no rule scripts it
+  (:class:`ToneTranscriber`: the tone code's text, or a placeholder naming other speech's
+  duration);
 - :mod:`.routes`: the aiohttp handler and the per-socket :class:`STTConnection`.
 """
 
@@ -34,6 +38,7 @@ from voicewire.simulators.stt.script import (
     STTReply,
     WordScript,
 )
+from voicewire.simulators.stt.transcribe import ToneTranscriber, speech_placeholder
 
 __all__ = [
     "CLOSE_IDLE",
@@ -49,11 +54,13 @@ __all__ = [
     "STTReply",
     "ScriptPlayer",
     "SegmentScript",
+    "ToneTranscriber",
     "Transcriber",
     "WordScript",
     "add_stt_routes",
     "audio_summary",
     "position",
+    "speech_placeholder",
 ]
 
 PROTOCOL = SimulatedProtocol(

@@ -40,6 +40,7 @@ from voicewire.simulators.core.state import Exchange
 from voicewire.simulators.scenario import StatusFault, Timing
 from voicewire.simulators.stt.player import ScriptPlayer, Transcriber
 from voicewire.simulators.stt.script import STTReply
+from voicewire.simulators.stt.transcribe import ToneTranscriber
 
 __all__ = [
     "CLOSE_IDLE",
@@ -88,15 +89,15 @@ def audio_summary(pcm: bytes, sample_rate: int) -> dict[str, Any]:
 class STTConnection:
     """One upgraded STT WebSocket: reads client frames until the session ends, answers them.
 
-    ``reply`` is the rule's script; ``None`` (no rule matched, echo mode) gives a session
-    that transcribes nothing."""
+    ``reply`` is the rule's script; ``None`` (no rule matched, echo mode): the session
+    transcribes what it hears (:class:`~.transcribe.ToneTranscriber`)."""
 
     def __init__(
         self, ws: web.WebSocketResponse, exchange: Exchange, reply: STTReply | None
     ) -> None:
         self.ws = ws
         self.exchange = exchange
-        self.reply = reply if reply is not None else STTReply()
+        self.reply = reply
         self.session = ServerSession()
         self.voice: Transcriber | None = None
         self._sent = 0
@@ -165,7 +166,7 @@ class STTConnection:
         if isinstance(message, SessionCreate):
             self.voice = self._voice(message)
             due: list[ServerMessage] = []
-            if self.reply.session_created:
+            if self.reply is None or self.reply.session_created:
                 session_id = SESSION_ID_PREFIX + self.exchange.next_id("stt_session")
                 due.append(SessionCreated(session_id=session_id))
             due.extend(self.voice.hear(b"", 0))
@@ -185,6 +186,8 @@ class STTConnection:
 
     def _voice(self, create: SessionCreate) -> Transcriber:
         request_id = REQUEST_ID_PREFIX + self.exchange.next_id("stt_request")
+        if self.reply is None:
+            return ToneTranscriber(sample_rate=create.sample_rate, request_id=request_id)
         return ScriptPlayer(self.reply, sample_rate=create.sample_rate, request_id=request_id)
 
     def _journal_in(self, message: ClientMessage, data: str) -> None:

@@ -675,3 +675,115 @@ async def test_the_guides_stt_example_plays_as_described(tmp_path: Path) -> None
     assert types_of(events) == [START, INTERIM, USAGE, FINAL, END, START, USAGE, FINAL, END]
     texts = [e.alternatives[0].text for e in events if e.type in (INTERIM, FINAL)]
     assert texts == ["hello", "hello world", ""]
+
+
+# -- without a scenario: what it hears, through the tone code ----------------------------------
+
+
+def heard_audio(rate: int) -> bytes:
+    """0.3 s of silence, "hello world" in the tone code, 0.5 s of silence, 1.2 s of speech
+    that is no tone code (two sines), 0.5 s of silence."""
+    from voicewire.reference.tone_code import encode_tone
+
+    def silence(seconds: float) -> bytes:
+        return bytes(2 * round(seconds * rate))
+
+    t = np.arange(round(1.2 * rate)) / rate
+    burst = np.sin(2 * np.pi * 220 * t) * 6000 + np.sin(2 * np.pi * 1234 * t) * 3000
+    return (
+        silence(0.3)
+        + encode_tone("hello world", sample_rate=rate).to_bytes()
+        + silence(0.5)
+        + burst.astype("<i2").tobytes()
+        + silence(0.5)
+    )
+
+
+@pytest.mark.parametrize("push_rate", [16000, 48000])
+async def test_without_a_scenario_the_reference_client_gets_what_it_said(push_rate: int) -> None:
+    async with SimulatorServer() as sim:
+        stt = STT(MODEL, base_url=sim.base_url, api_key=sim.api_key, api_secret=sim.api_secret)
+        stream = stt.stream()
+        async with stream:
+            # The client resamples 48 kHz to the session's 16 kHz: the code survives it.
+            for frame in frames_10ms(heard_audio(push_rate), push_rate):
+                stream.push_frame(AudioFrame(frame, sample_rate=push_rate, num_channels=1))
+            stream.end_input()
+            events = [e async for e in stream]
+        await stt.aclose()
+        journal = sim.journal.entries()
+    assert types_of(events) == [START, USAGE, FINAL, END, START, USAGE, FINAL, END]
+    finals = [e.alternatives[0] for e in events if e.type is FINAL]
+    assert finals[0].text == "hello world"
+    assert finals[0].start_time == pytest.approx(0.3, abs=0.01)
+    assert [w.text for w in finals[0].words or []] == ["hello", "world"]
+    assert finals[1].text == "[speech 1.20 s]"
+    assert finals[1].end_time - finals[1].start_time == pytest.approx(1.2, abs=0.011)
+    # Both finals went out as the audio completed them, before the client's finalize.
+    in_types = [
+        (e.get("direction"), e["data"].get("type") if e.get("direction") == "in" else None)
+        for e in journal
+        if e["kind"] == "ws_message"
+    ]
+    finalize_at = in_types.index(("in", "session.finalize"))
+    sent = [
+        json.loads(e["data"])
+        for e in journal
+        if e.get("direction") == "out" and e["kind"] == "ws_message"
+    ]
+    assert [m["type"] for m in sent] == [
+        "session.created",
+        "final_transcript",
+        "final_transcript",
+        "session.finalized",
+    ]
+    out_positions = [i for i, (d, _) in enumerate(in_types) if d == "out"]
+    assert out_positions[1] < finalize_at and out_positions[2] < finalize_at
+
+
+async def test_without_a_scenario_upstream_gets_what_it_said() -> None:
+    from livekit import rtc
+    from livekit.agents import APIConnectOptions as UpstreamOptions
+    from livekit.agents import inference
+    from livekit.agents.stt import SpeechEventType as Upstream
+
+    async with SimulatorServer() as sim, aiohttp.ClientSession() as http:
+        stt = inference.STT(
+            model=MODEL,
+            language="en",
+            base_url=sim.base_url + "/v1",
+            api_key=sim.api_key,
+            api_secret=sim.api_secret,
+            http_session=http,
+        )
+        stream = stt.stream(conn_options=UpstreamOptions(max_retry=0, timeout=5.0))
+        for frame in frames_10ms(heard_audio(RATE)):
+            stream.push_frame(
+                rtc.AudioFrame(
+                    frame, sample_rate=RATE, num_channels=1, samples_per_channel=len(frame) // 2
+                )
+            )
+        stream.end_input()
+
+        async def collect() -> list[Any]:
+            return [e async for e in stream]
+
+        events = await asyncio.wait_for(collect(), 10.0)
+        await stream.aclose()
+        await stt.aclose()
+    finals = [e.alternatives[0] for e in events if e.type == Upstream.FINAL_TRANSCRIPT]
+    assert [f.text for f in finals] == ["hello world", "[speech 1.20 s]"]
+    assert [e.type for e in events].count(Upstream.END_OF_SPEECH) == 2
+
+
+async def test_a_rate_the_tone_code_cannot_hear_is_served_untranscribed() -> None:
+    async with SimulatorServer() as sim, aiohttp.ClientSession() as http:
+        ws = await open_ws(sim, http)
+        await ws.send_str(encode_message(session_create(sample_rate=4000)))
+        assert (await next_json(ws))["type"] == "session.created"
+        await ws.send_str(encode_message(InputAudio.from_pcm(pcm(0.05, 4000))))
+        await ws.send_str('{"type": "session.finalize"}')
+        assert (await next_json(ws))["type"] == "session.finalized"
+        await ws.close()
+        notes = [e for e in sim.journal.entries() if e["kind"] == "not_transcribed"]
+    assert "4000 Hz" in notes[0]["data"]["reason"]
