@@ -13,12 +13,14 @@ A protocol module of the simulator core. It registers (:data:`PROTOCOL`, see
 - :mod:`.transcribe`: the transcription of what a session hears when no rule scripts it
   (:class:`ToneTranscriber`: the tone code's text, or a placeholder naming other speech's
   duration);
+- :mod:`.faults`: message-level faults between a session and its socket (:class:`FaultPlan`);
 - :mod:`.routes`: the aiohttp handler and the per-socket :class:`STTConnection`.
 """
 
 from __future__ import annotations
 
 from voicewire.simulators.core.registry import EndpointSpec, SimulatedProtocol
+from voicewire.simulators.stt.faults import MALFORMED_FRAME, FaultPlan
 from voicewire.simulators.stt.player import ScriptPlayer, Transcriber, position
 from voicewire.simulators.stt.routes import (
     CLOSE_IDLE,
@@ -45,11 +47,13 @@ __all__ = [
     "CLOSE_UNSUPPORTED_DATA",
     "ENDPOINT",
     "FRAME_KIND",
+    "MALFORMED_FRAME",
     "MAX_SCRIPT_SECONDS",
     "MIN_INTERIM_INTERVAL",
     "PROTOCOL",
     "REQUEST_ID_PREFIX",
     "SESSION_ID_PREFIX",
+    "FaultPlan",
     "STTConnection",
     "STTReply",
     "ScriptPlayer",

@@ -11,13 +11,19 @@ close 1003, SRV-3), the audio advances the session's audio clock, and a
 :class:`~.player.Transcriber` says which messages that audio made due. ``session.finalize``
 gets the pending finals, ``session.finalized`` and a close 1000 (STT-S-2).
 
+A rule's faults act on the session's messages as a broken server would (:mod:`.faults`):
+drop, duplicate, reorder or replace the k-th, insert an ``error``, pause before it, close with
+a code or reset the connection after it.
+
 The journal records every frame both ways (``ws_message``; audio as its duration, sample
 count and CRC-32, never its base64), the closes (``ws_close``) and what the session decided.
 """
 
 from __future__ import annotations
 
+import asyncio
 import zlib
+from collections.abc import Sequence
 from typing import Any
 
 import aiohttp
@@ -38,6 +44,13 @@ from voicewire.simulators.core.raw import raw_answer
 from voicewire.simulators.core.serving import admit, error_response, serve_raw, state_of
 from voicewire.simulators.core.state import Exchange
 from voicewire.simulators.scenario import StatusFault, Timing
+from voicewire.simulators.stt.faults import (
+    FaultPlan,
+    FaultStep,
+    Pause,
+    SendFrame,
+    unsupported_faults,
+)
 from voicewire.simulators.stt.player import ScriptPlayer, Transcriber
 from voicewire.simulators.stt.script import STTReply
 from voicewire.simulators.stt.transcribe import ToneTranscriber
@@ -90,24 +103,34 @@ class STTConnection:
     """One upgraded STT WebSocket: reads client frames until the session ends, answers them.
 
     ``reply`` is the rule's script; ``None`` (no rule matched, echo mode): the session
-    transcribes what it hears (:class:`~.transcribe.ToneTranscriber`)."""
+    transcribes what it hears (:class:`~.transcribe.ToneTranscriber`). ``faults`` act on the
+    session's messages (:class:`~.faults.FaultPlan`); ``transport`` is the connection's, which
+    a ``disconnect`` fault in ``reset`` mode aborts."""
 
     def __init__(
-        self, ws: web.WebSocketResponse, exchange: Exchange, reply: STTReply | None
+        self,
+        ws: web.WebSocketResponse,
+        exchange: Exchange,
+        reply: STTReply | None,
+        *,
+        faults: Sequence[Any] = (),
+        transport: asyncio.BaseTransport | None = None,
     ) -> None:
         self.ws = ws
         self.exchange = exchange
         self.reply = reply
         self.session = ServerSession()
         self.voice: Transcriber | None = None
-        self._sent = 0
+        self.plan = FaultPlan(faults, time_scale=exchange.time_scale)
         self._write = exchange.writer(FRAME_KIND)
+        self._ended = False
+        self._transport = transport
 
     async def run(self) -> None:
         """Serve the session until it ends (closed by either side, or idle too long)."""
         idle = self.exchange.state.limits.idle_timeout
         try:
-            while not self.ws.closed:
+            while not self.ws.closed and not self._ended:
                 try:
                     msg = await self.ws.receive(timeout=idle)
                 except TimeoutError:
@@ -135,8 +158,13 @@ class STTConnection:
                     break
                 else:  # CLOSING, CLOSED
                     break
+                if self._ended:
+                    break
                 code = self.session.close_code
                 if code is not None and not self.ws.closed:
+                    # A frame a reorder fault held back goes out before the end.
+                    for step in self.plan.flush():
+                        await self.act(step)
                     await self.close(code, "")
                     break
         except ConnectionError as exc:
@@ -154,11 +182,14 @@ class STTConnection:
                 FRAME_KIND,
                 {"refused": error.rule, "length": len(data), "head": data[:_REFUSED_HEAD]},
             )
-            # STT-S-1 / SRV-1: an error 400, and the socket stays usable.
-            await self.send_text(self.session.reject(error))
+            # STT-S-1 / SRV-1: an error 400, and the socket stays usable. Not a scripted
+            # event: faults address the session's own messages.
+            await self.send_text(self.session.reject(error), None)
             return
         self._journal_in(message, data)
         for reply in self.answer(message):
+            if self._ended:
+                break
             await self.send(reply)
 
     def answer(self, message: ClientMessage) -> list[ServerMessage]:
@@ -202,14 +233,34 @@ class STTConnection:
             self.exchange.note("session_update", message.settings.model_dump(exclude_none=True))
 
     async def send(self, message: ServerMessage) -> None:
-        """Send one server message, through the session's checks (STT-S-1, STT-S-2)."""
-        await self.send_text(self.session.send(message))
+        """Send one server message, built through the session's checks (STT-S-1, STT-S-2),
+        as the rule's faults have it."""
+        for step in self.plan.send(self.session.send(message)):
+            await self.act(step)
 
-    async def send_text(self, text: str) -> None:
-        """Send one text frame and journal it with its event index."""
+    async def act(self, step: FaultStep) -> None:
+        """Carry out one step of the fault plan."""
+        if isinstance(step, SendFrame):
+            if step.fault is not None:
+                self.exchange.note("fault", {"kind": step.fault, "event": step.event})
+            await self.send_text(step.text, step.event)
+        elif isinstance(step, Pause):
+            self.exchange.note("sleep", {"seconds": step.seconds, "fault": step.fault})
+            await asyncio.sleep(step.seconds)
+        else:
+            self._ended = True
+            self.exchange.note("fault", {"kind": step.fault, "mode": step.mode})
+            if step.mode == "reset":
+                self.exchange.frame("out", "disconnect", {"mode": "reset"})
+                if self._transport is not None:
+                    self._transport.abort()
+            else:
+                await self.close(step.code, f"simulated {step.fault}")
+
+    async def send_text(self, text: str, event: int | None) -> None:
+        """Send one text frame and journal it with its event index (None: no event)."""
         await self.ws.send_str(text)
-        self._write(text.encode(), self._sent)
-        self._sent += 1
+        self._write(text.encode(), event)
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket with ``code``, journaled."""
@@ -224,11 +275,11 @@ def _unplayable(timing: Timing, faults: list[Any]) -> str | None:
             f"'timing' does not apply to the {ENDPOINT!r} endpoint: its messages follow the "
             "audio clock"
         )
-    unsupported = sorted({fault.kind for fault in faults if not isinstance(fault, StatusFault)})
+    unsupported = unsupported_faults(faults)
     if unsupported:
         return (
-            f"the {ENDPOINT!r} endpoint does not inject fault(s) {', '.join(unsupported)} "
-            "yet: only 'status' and 'raw' apply to it"
+            f"fault(s) {', '.join(unsupported)} do not apply to the {ENDPOINT!r} endpoint: a "
+            "WebSocket message is never split into writes a client could see"
         )
     return None
 
@@ -259,6 +310,7 @@ async def _stt(request: web.Request) -> web.StreamResponse:
     exchange.usage["requests"] += 1
 
     reply: STTReply | None = None
+    faults: list[Any] = []
     if chosen is not None:
         rule = chosen[1]
         if rule.raw is not None:
@@ -286,7 +338,8 @@ async def _stt(request: web.Request) -> web.StreamResponse:
 
     await ws.prepare(request)
     exchange.frame("out", "http_response", {"status": 101, "upgrade": "websocket"})
-    await STTConnection(ws, exchange, reply).run()
+    connection = STTConnection(ws, exchange, reply, faults=faults, transport=request.transport)
+    await connection.run()
     return ws
 
 

@@ -468,7 +468,7 @@ async def test_an_unmatched_session_is_refused_with_404_before_the_upgrade() -> 
         await ws.close()
 
 
-async def test_a_status_fault_answers_before_the_upgrade_and_other_faults_are_refused() -> None:
+async def test_a_status_fault_answers_before_the_upgrade_and_byte_split_is_refused() -> None:
     faulty = parse_scenario(
         {
             "name": "faulty",
@@ -479,7 +479,7 @@ async def test_a_status_fault_answers_before_the_upgrade_and_other_faults_are_re
                 },
                 {
                     "match": {"endpoint": "stt"},
-                    "faults": [{"kind": "drop", "at_event": 1}],
+                    "faults": [{"kind": "byte_split", "sizes": [1]}],
                 },
             ],
         }
@@ -498,7 +498,154 @@ async def test_a_status_fault_answers_before_the_upgrade_and_other_faults_are_re
             assert (await r.json())["error"]["code"] == 503
         async with http.get(f"{sim.base_url}/stt?model=b", headers=upgrade) as r:
             assert r.status == 501
-            assert "drop" in (await r.json())["error"]["message"]
+            assert "byte_split" in (await r.json())["error"]["message"]
+
+
+# -- message-level faults ----------------------------------------------------------------------
+
+# Events of this script for 1 s of audio: 0 session.created, 1 start_of_speech, 2 interim
+# "a", 3 final "a b", 4 start_of_speech, 5 final "c", 6 session.finalized.
+FAULT_REPLY: dict[str, Any] = {
+    "interim_interval": 0.25,
+    "start_of_speech": True,
+    "segments": [
+        {"text": "a b", "start": 0.0, "duration": 0.4},
+        {"text": "c", "start": 0.5, "duration": 0.2},
+    ],
+}
+
+
+async def faulted_session(
+    *faults: dict[str, Any], time_scale: float = 1.0
+) -> tuple[list[str], int | None, SimulatorServer]:
+    """The text frames a raw client gets for 1 s of audio under ``faults``, and the close."""
+    sim_scenario = parse_scenario(
+        {
+            "name": "faulted",
+            "time_scale": time_scale,
+            "rules": [{"match": {"endpoint": "stt"}, "reply": FAULT_REPLY, "faults": list(faults)}],
+        }
+    )
+    async with SimulatorServer(sim_scenario) as sim, aiohttp.ClientSession() as http:
+        ws = await open_ws(sim, http)
+        try:
+            await ws.send_str(encode_message(session_create(sample_rate=RATE)))
+            audio = pcm(1.0)
+            for at in range(0, len(audio), 1600):
+                await ws.send_str(encode_message(InputAudio.from_pcm(audio[at : at + 1600])))
+            await ws.send_str('{"type": "session.finalize"}')
+        except ConnectionError:
+            pass  # a reset fault may cut the sending short
+        texts = []
+        async for message in ws:
+            if message.type is aiohttp.WSMsgType.TEXT:
+                texts.append(message.data)
+        await ws.close()
+        return texts, ws.close_code, sim
+
+
+def kinds(texts: list[str]) -> list[str]:
+    out = []
+    for text in texts:
+        try:
+            out.append(json.loads(text)["type"])
+        except ValueError:
+            out.append("<malformed>")
+    return out
+
+
+CLEAN = [
+    "session.created",
+    "start_of_speech",
+    "interim_transcript",
+    "final_transcript",
+    "start_of_speech",
+    "final_transcript",
+    "session.finalized",
+]
+
+
+async def test_without_faults_the_fault_script_plays_its_seven_events() -> None:
+    texts, code, _ = await faulted_session()
+    assert kinds(texts) == CLEAN and code == 1000
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ({"kind": "drop", "at_event": 3}, [*CLEAN[:3], *CLEAN[4:]]),
+        ({"kind": "duplicate", "at_event": 5}, [*CLEAN[:6], CLEAN[5], CLEAN[6]]),
+        ({"kind": "reorder", "at_event": 5}, [*CLEAN[:5], CLEAN[6], CLEAN[5]]),
+        ({"kind": "malformed", "at_event": 2}, [*CLEAN[:2], "<malformed>", *CLEAN[3:]]),
+        ({"kind": "error_event", "at_event": 3, "code": 503}, [*CLEAN[:3], "error", *CLEAN[3:]]),
+        ({"kind": "delay", "at_event": 1, "seconds": 5}, CLEAN),
+    ],
+)
+async def test_a_message_fault_acts_on_its_event(
+    fault: dict[str, Any], expected: list[str]
+) -> None:
+    texts, code, _ = await faulted_session(fault, time_scale=0.001)
+    assert kinds(texts) == expected
+    assert code == 1000
+    if fault["kind"] == "error_event":
+        assert json.loads(texts[3])["code"] == 503
+
+
+async def test_a_ws_close_fault_closes_with_its_code_before_the_finalize() -> None:
+    texts, code, sim = await faulted_session({"kind": "ws_close", "at_event": 3, "code": 4001})
+    assert kinds(texts) == CLEAN[:4]
+    assert code == 4001
+    assert any(e["kind"] == "fault" for e in sim.journal.entries())
+
+
+async def test_a_disconnect_reset_fault_cuts_the_connection() -> None:
+    texts, code, _ = await faulted_session({"kind": "disconnect", "at_event": 1, "mode": "reset"})
+    assert kinds(texts) == CLEAN[:2]
+    assert code != 1000
+
+
+async def test_the_reference_client_retries_a_close_before_finalize() -> None:
+    retry = parse_scenario(
+        {
+            "name": "retry",
+            "rules": [
+                {
+                    "match": {"endpoint": "stt"},
+                    "reply": {
+                        "interim_interval": None,
+                        "segments": [{"text": "again", "start": 0, "duration": 0.2}],
+                    },
+                    "faults": [{"kind": "ws_close", "at_event": 0, "code": 1011, "attempt": 1}],
+                }
+            ],
+        }
+    )
+    async with SimulatorServer(retry) as sim:
+        stt = STT(
+            MODEL,
+            base_url=sim.base_url,
+            api_key=sim.api_key,
+            api_secret=sim.api_secret,
+            time_scale=0.01,
+        )
+        failed = asyncio.Event()
+        stt.on("error", lambda _: failed.set())
+        stream = stt.stream(
+            conn_options=APIConnectOptions(max_retry=1, retry_interval=0.1, timeout=5.0)
+        )
+        async with stream:
+            iterator = aiter(stream)
+            await asyncio.wait_for(failed.wait(), 5.0)
+            # The first session was closed right after session.created; audio pushed now
+            # goes to the second one, the client's retry.
+            for frame in frames_10ms(pcm(0.3)):
+                stream.push_frame(AudioFrame(frame, sample_rate=RATE, num_channels=1))
+            stream.end_input()
+            events = [e async for e in iterator]
+        await stt.aclose()
+        rules = [e["data"] for e in sim.journal.entries() if e["kind"] == "rule"]
+    assert [r["attempt"] for r in rules] == [1, 2]
+    assert [e.alternatives[0].text for e in events if e.type is FINAL] == ["again"]
 
 
 async def test_timing_on_an_stt_rule_is_refused_at_the_upgrade() -> None:
