@@ -398,6 +398,69 @@ async def test_an_idle_session_is_closed() -> None:
         assert any(e["kind"] == "idle" for e in sim.journal.entries())
 
 
+async def test_a_message_over_the_size_limit_is_closed_with_1009() -> None:
+    limits = Limits(max_body_bytes=4096)
+    async with (
+        SimulatorServer(scenario({"segments": []}), limits=limits) as sim,
+        aiohttp.ClientSession() as http,
+    ):
+        ws = await open_ws(sim, http)
+        await ws.send_str(encode_message(session_create(sample_rate=RATE)))
+        assert (await next_json(ws))["type"] == "session.created"
+        await ws.send_str('{"type": "input_audio", "audio": "' + "A" * 8192 + '"}')
+        assert (await ws.receive(timeout=5.0)).type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == 1009
+        await ws.close()
+
+
+async def test_a_misbehaving_session_does_not_disturb_another() -> None:
+    # SRV-2: one client's binary frame closes its own socket; the other session, opened
+    # before and finished after, plays its whole script.
+    async with (
+        SimulatorServer(scenario(HELLO_REPLY)) as sim,
+        aiohttp.ClientSession() as http,
+    ):
+        good = await open_ws(sim, http)
+        bad = await open_ws(sim, http)
+        for ws in (good, bad):
+            await ws.send_str(encode_message(session_create(sample_rate=RATE)))
+            assert (await next_json(ws))["type"] == "session.created"
+        audio = pcm(1.0)
+        for at in range(0, len(audio) // 2, 1600):
+            await good.send_str(encode_message(InputAudio.from_pcm(audio[at : at + 1600])))
+        await bad.send_bytes(b"\xff")
+        assert (await bad.receive(timeout=5.0)).type is aiohttp.WSMsgType.CLOSE
+        assert bad.close_code == CLOSE_UNSUPPORTED_DATA
+        for at in range(len(audio) // 2, len(audio), 1600):
+            await good.send_str(encode_message(InputAudio.from_pcm(audio[at : at + 1600])))
+        await good.send_str('{"type": "session.finalize"}')
+        types = [json.loads(m.data)["type"] async for m in good]
+        assert types == [
+            "interim_transcript",
+            "final_transcript",
+            "session.finalized",
+        ]
+        assert good.close_code == 1000
+        await bad.close()
+
+
+async def test_session_update_is_accepted_and_journaled() -> None:
+    async with (
+        SimulatorServer(scenario({"segments": []})) as sim,
+        aiohttp.ClientSession() as http,
+    ):
+        ws = await open_ws(sim, http)
+        await ws.send_str(encode_message(session_create(sample_rate=RATE, language="en")))
+        assert (await next_json(ws))["type"] == "session.created"
+        await ws.send_str('{"type": "session.update", "settings": {"language": "fr"}}')
+        await ws.send_str('{"type": "session.finalize"}')
+        # No error in between: the update was taken.
+        assert (await next_json(ws))["type"] == "session.finalized"
+        await ws.close()
+        notes = [e["data"] for e in sim.journal.entries() if e["kind"] == "session_update"]
+    assert notes == [{"language": "fr"}]
+
+
 async def test_session_close_from_the_client_ends_it_with_1000() -> None:
     async with (
         SimulatorServer(scenario({"segments": []})) as sim,
