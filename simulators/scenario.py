@@ -44,6 +44,8 @@ request whose body is identical to an earlier one under the same scenario select
 - ``byte_split``: write the stream in pieces of the given ``sizes`` (cycled) or of seeded random
   sizes, so frames straddle network writes.
 - ``ws_close``: close a WebSocket with ``code`` after event ``at_event`` (WebSocket endpoints only).
+- ``binary_frame``: send a binary frame (the ``hex`` bytes) before event ``at_event``, where a
+  client expects text (WebSocket endpoints only).
 
 Events are numbered from 0 in the order the stream would send them (each protocol module says
 what its events are).
@@ -86,6 +88,7 @@ __all__ = [
     "DEFAULT_MATCH_TIMEOUT",
     "ENDPOINTS",
     "SCENARIO_SCHEMA_FILE",
+    "BinaryFrameFault",
     "ByteSplitFault",
     "DelayFault",
     "DisconnectFault",
@@ -503,6 +506,29 @@ class WsCloseFault(_EventFault):
     )
 
 
+class BinaryFrameFault(_EventFault):
+    """Send a binary frame holding ``hex`` before event ``at_event``."""
+
+    kind: Literal["binary_frame"] = Field(
+        description="`binary_frame`: a binary frame where text is expected (WebSocket "
+        "endpoints only)."
+    )
+    hex: StrictStr = Field(
+        default="00",
+        pattern=r"^(?:[0-9a-fA-F]{2})*$",
+        description="The frame's bytes, as hex digits (`ff00` is two bytes; an empty string: an "
+        "empty binary frame).",
+    )
+
+    def data(self) -> bytes:
+        """The frame's bytes."""
+        return bytes.fromhex(self.hex)
+
+
+# Fault kinds only a WebSocket endpoint can act on.
+_WEBSOCKET_FAULTS = ("ws_close", "binary_frame")
+
+
 Fault = Annotated[
     StatusFault
     | DisconnectFault
@@ -514,7 +540,8 @@ Fault = Annotated[
     | DuplicateFault
     | ReorderFault
     | ByteSplitFault
-    | WsCloseFault,
+    | WsCloseFault
+    | BinaryFrameFault,
     Field(discriminator="kind"),
 ]
 
@@ -635,7 +662,8 @@ class Rule(_Script):
     replaces the whole answer with exact bytes, so it takes no reply, timing or faults."""
 
     # The schema says what _raw_stands_alone checks; what depends on the endpoint (the reply
-    # model, ws_close) is added by scenario_json_schema from the registered endpoints.
+    # model, the WebSocket-only faults) is added by scenario_json_schema from the registered
+    # endpoints.
     model_config = ConfigDict(
         json_schema_extra={
             "allOf": [
@@ -702,9 +730,10 @@ class Rule(_Script):
         spec = ENDPOINTS.get(self.match.endpoint)
         websocket = spec is not None and spec.websocket
         for fault in self.faults:
-            if fault.kind == "ws_close" and not websocket:
+            if fault.kind in _WEBSOCKET_FAULTS and not websocket:
                 raise ValueError(
-                    f"fault 'ws_close' applies to WebSocket endpoints, not {self.match.endpoint!r}"
+                    f"fault {fault.kind!r} applies to WebSocket endpoints, not "
+                    f"{self.match.endpoint!r}"
                 )
         return self
 
@@ -949,10 +978,10 @@ def scenario_json_schema(endpoints: EndpointTable | None = None) -> dict[str, An
     match addresses (``null`` or absent: that model's defaults), so a protocol that registers
     an endpoint extends the schema with nothing else to do. Checks that are no types
     (exactly one of ``sizes``/``seed``, of ``text``/``hex``/``sleep``; ``raw`` alone; header
-    names; ``ws_close`` only on WebSocket endpoints) are stated in JSON Schema too. What it
-    cannot state is checked by the loader alone: whether a pattern compiles (with the
-    ``regex`` package's syntax) and backtracks catastrophically, and pydantic's lax
-    conversions (the loader takes ``"5"`` for ``5``; the schema wants the number).
+    names; ``ws_close`` and ``binary_frame`` only on WebSocket endpoints) are stated in JSON
+    Schema too. What it cannot state is checked by the loader alone: whether a pattern
+    compiles (with the ``regex`` package's syntax) and backtracks catastrophically, and
+    pydantic's lax conversions (the loader takes ``"5"`` for ``5``; the schema wants the number).
     """
     table = ENDPOINTS if endpoints is None else endpoints
     specs = sorted(table, key=lambda spec: spec.name)
@@ -983,7 +1012,7 @@ def scenario_json_schema(endpoints: EndpointTable | None = None) -> dict[str, An
         then: dict[str, Any] = {"properties": {"reply": {"anyOf": [reply_ref, {"type": "null"}]}}}
         if not spec.websocket:
             then["properties"]["faults"] = {
-                "items": {"properties": {"kind": {"not": {"const": "ws_close"}}}}
+                "items": {"properties": {"kind": {"not": {"enum": list(_WEBSOCKET_FAULTS)}}}}
             }
         condition = _endpoint_is_default(spec.name) if spec.default else _endpoint_is(spec.name)
         conditions.append({"if": condition, "then": then})

@@ -84,6 +84,23 @@ def test_scenarios_can_be_built_in_python():
         ),
         ({"rules": [{"faults": [{"kind": "byte_split"}]}]}, "rules[0].faults[0]", "exactly one of"),
         ({"rules": [{"faults": [{"kind": "ws_close", "at_event": 0}]}]}, "rules[0]", "WebSocket"),
+        (
+            {"rules": [{"faults": [{"kind": "binary_frame", "at_event": 0}]}]},
+            "rules[0]",
+            "WebSocket",
+        ),
+        (
+            {
+                "rules": [
+                    {
+                        "match": {"endpoint": "stt"},
+                        "faults": [{"kind": "binary_frame", "at_event": 0, "hex": "f"}],
+                    }
+                ]
+            },
+            "rules[0].faults[0].hex",
+            "pattern",
+        ),
         ({"time_scale": -1}, "time_scale", "greater than or equal to 0"),
         ({"name": "has space"}, "name", "pattern"),
         (

@@ -213,6 +213,7 @@ REFUSED = {
     "byte_split with neither": _fault(kind="byte_split"),
     "byte_split with empty sizes": _fault(kind="byte_split", sizes=[]),
     "ws_close on the llm endpoint": _fault(kind="ws_close", at_event=1),
+    "binary_frame on the llm endpoint": _fault(kind="binary_frame", at_event=1),
     "raw beside a reply": _with("rules.1.reply", {"content": "x"}),
     "raw beside a null reply": _with("rules.1.reply", None),
     "raw beside faults": _with("rules.1.faults", []),

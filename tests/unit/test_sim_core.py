@@ -493,8 +493,11 @@ def test_a_registered_protocol_gets_its_routes_and_its_reply_model(toy):
     assert "Extra inputs" in problems["rules[3].reply.word"]
 
 
-def test_ws_close_is_valid_for_websocket_endpoints_only(toy):
-    close = {"kind": "ws_close", "at_event": 0}
+@pytest.mark.parametrize(
+    "close",
+    [{"kind": "ws_close", "at_event": 0}, {"kind": "binary_frame", "at_event": 0, "hex": "ff"}],
+)
+def test_websocket_faults_are_valid_for_websocket_endpoints_only(toy, close):
     ws = parse_scenario({"rules": [{"match": {"endpoint": "toy.ws"}, "reply": {"word": "x"}}]})
     assert ws.rules[0].match.endpoint == "toy.ws"
     parse_scenario(
