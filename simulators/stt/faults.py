@@ -7,10 +7,11 @@ broken server would: each frame is an event (numbered from 0 in the order the un
 session sends them: ``session.created``, ``start_of_speech``, transcripts,
 ``session.finalized``; the ``error`` answers to bad client messages are not events), and a
 rule's faults act on the event they address. For one event: its pauses (``stall``,
-``delay``) and inserted ``error_event`` come first, in the order listed, then the event itself
-(replaced by ``malformed``, left out by ``drop``, repeated by ``duplicate``, held back by
-``reorder`` until the next one has gone), then a close (``ws_close`` with its code,
-``disconnect``: close 1000 or a TCP reset). Nothing follows a close.
+``delay``), inserted ``error_event`` and ``binary_frame`` come first, in the order listed,
+then the event itself (replaced by ``malformed``, left out by ``drop``, repeated by
+``duplicate``, held back by ``reorder`` until the next one has gone), then a close
+(``ws_close`` with its code, ``disconnect``: close 1000 or a TCP reset). Nothing follows a
+close.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Literal
 
 from voicewire.reference.stt.wire import ErrorMessage, encode_message
 from voicewire.simulators.scenario import (
+    BinaryFrameFault,
     DelayFault,
     DisconnectFault,
     DropFault,
@@ -49,9 +51,10 @@ MALFORMED_FRAME = '{"type": "final_transcript", "transcript": '
 
 @dataclass(frozen=True)
 class SendFrame:
-    """Send ``text`` as a text frame; ``event`` is the event it belongs to (None: inserted)."""
+    """Send ``text`` as a text frame (``bytes``: a binary frame); ``event`` is the event it
+    belongs to (None: inserted)."""
 
-    text: str
+    text: str | bytes
     event: int | None
     fault: str | None = None
 
@@ -79,6 +82,7 @@ FaultStep = SendFrame | Pause | Shut
 
 # The fault kinds a WebSocket session can act on, besides status (answered at the upgrade).
 _MESSAGE_FAULTS = (
+    BinaryFrameFault,
     StallFault,
     DelayFault,
     ErrorEventFault,
@@ -130,6 +134,8 @@ class FaultPlan:
             elif isinstance(fault, ErrorEventFault):
                 error = encode_message(ErrorMessage(message=fault.message, code=fault.code))
                 steps.append(SendFrame(error, None, fault.kind))
+            elif isinstance(fault, BinaryFrameFault):
+                steps.append(SendFrame(fault.data(), None, fault.kind))
         frames = [SendFrame(text, event)]
         for fault in faults:
             if isinstance(fault, MalformedFault):

@@ -12,8 +12,8 @@ close 1003, SRV-3), the audio advances the session's audio clock, and a
 gets the pending finals, ``session.finalized`` and a close 1000 (STT-S-2).
 
 A rule's faults act on the session's messages as a broken server would (:mod:`.faults`):
-drop, duplicate, reorder or replace the k-th, insert an ``error``, pause before it, close with
-a code or reset the connection after it.
+drop, duplicate, reorder or replace the k-th, insert an ``error`` or a binary frame or a pause
+before it, close with a code or reset the connection after it.
 
 The journal records every frame both ways (``ws_message``; audio as its duration, sample
 count and CRC-32, never its base64), the closes (``ws_close``) and what the session decided.
@@ -257,8 +257,13 @@ class STTConnection:
             else:
                 await self.close(step.code, f"simulated {step.fault}")
 
-    async def send_text(self, text: str, event: int | None) -> None:
-        """Send one text frame and journal it with its event index (None: no event)."""
+    async def send_text(self, text: str | bytes, event: int | None) -> None:
+        """Send one text frame (``bytes``: a binary one, a fault) and journal it with its
+        event index (None: no event)."""
+        if isinstance(text, bytes):
+            await self.ws.send_bytes(text)
+            self.exchange.frame("out", FRAME_KIND, {"binary": True, "length": len(text)})
+            return
         await self.ws.send_str(text)
         self._write(text.encode(), event)
 

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 from voicewire.reference.audio import AudioFrame
 from voicewire.reference.auth import create_access_token
-from voicewire.reference.errors import APIConnectOptions
+from voicewire.reference.errors import APIConnectOptions, APIError
 from voicewire.reference.stt import STT, SpeechEvent, SpeechEventType, SpeechStream
 from voicewire.reference.stt.wire import InputAudio, encode_message, session_create
 from voicewire.simulators import (
@@ -652,6 +652,47 @@ async def test_a_message_fault_acts_on_its_event(
     assert code == 1000
     if fault["kind"] == "error_event":
         assert json.loads(texts[3])["code"] == 503
+
+
+async def test_a_binary_frame_fault_sends_one_before_its_event() -> None:
+    faulty = parse_scenario(
+        {
+            "name": "binary",
+            "rules": [
+                {
+                    "match": {"endpoint": "stt"},
+                    "reply": FAULT_REPLY,
+                    "faults": [{"kind": "binary_frame", "at_event": 1, "hex": "ff00"}],
+                }
+            ],
+        }
+    )
+    async with SimulatorServer(faulty) as sim, aiohttp.ClientSession() as http:
+        ws = await open_ws(sim, http)
+        await ws.send_str(encode_message(session_create(sample_rate=RATE)))
+        assert (await next_json(ws))["type"] == "session.created"
+        await ws.send_str(encode_message(InputAudio.from_pcm(pcm(0.05))))
+        binary = await ws.receive(timeout=5.0)
+        assert binary.type is aiohttp.WSMsgType.BINARY and binary.data == b"\xff\x00"
+        assert (await next_json(ws))["type"] == "start_of_speech"
+        await ws.close()
+        shown = [e["data"] for e in sim.journal.entries() if e.get("direction") == "out"]
+    assert {"binary": True, "length": 2} in shown
+
+
+async def test_the_reference_client_fails_on_a_binary_frame() -> None:
+    # CLI-ROB-1: a binary frame where text is expected ends the attempt with an APIError.
+    faulty = scenario(FAULT_REPLY, faults=[{"kind": "binary_frame", "at_event": 0}])
+    async with SimulatorServer(faulty) as sim:
+        stt = STT(MODEL, base_url=sim.base_url, api_key=sim.api_key, api_secret=sim.api_secret)
+        stream = stt.stream(conn_options=APIConnectOptions(max_retry=0, timeout=5.0))
+        async with stream:
+            stream.push_frame(AudioFrame(pcm(0.1), sample_rate=RATE, num_channels=1))
+            stream.end_input()
+            with pytest.raises(APIError):
+                async for _ in stream:
+                    pass
+        await stt.aclose()
 
 
 async def test_a_ws_close_fault_closes_with_its_code_before_the_finalize() -> None:

@@ -61,6 +61,12 @@ def test_an_event_fault_changes_what_goes_on_the_wire(
     assert wire(run(spec)) == expected
 
 
+def test_a_binary_frame_goes_before_its_event() -> None:
+    steps = run({"kind": "binary_frame", "at_event": 1, "hex": "ff00"})
+    assert steps[1] == SendFrame(b"\xff\x00", None, "binary_frame")
+    assert steps[2] == SendFrame("f1", 1)
+
+
 def test_an_error_event_and_pauses_come_before_their_event() -> None:
     steps = run(
         {"kind": "stall", "at_event": 2, "seconds": 10},
