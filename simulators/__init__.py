@@ -3,8 +3,8 @@ scenarios.
 
 One protocol-agnostic core (:mod:`.core`: state and admission, limits, journal, clock, actions
 and their executor, app factory and control API, protocol registry, socket server) and one
-module per protocol (:mod:`.llm`), registered in :mod:`.protocols`, which this package imports
-so the registry is filled whenever the simulators are used.
+module per protocol (:mod:`.llm`, :mod:`.stt`), registered in :mod:`.protocols`, which this
+package imports so the registry is filled whenever the simulators are used.
 """
 
 from voicewire.simulators import protocols  # noqa: F401  (fills the protocol registry)
