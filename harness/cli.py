@@ -25,19 +25,20 @@ Installed:
   voicewire explain  a SPEC rule in full (LLM-TC-3), a section (2.4) or an area (llm)
   voicewire fuzz   the robustness families (hostile streams, hostile requests) at fuzzing
                    depth: outcome classes, and a replay command for every failure
-  voicewire serve  the LLM simulator (/chat/completions, /models) with scenarios, faults,
-                   a journal and a control API
+  voicewire serve  the simulator: LLM (/chat/completions, /models) and LiveKit STT (/stt),
+                   with scenarios, faults, a journal and a control API
   voicewire journal  a running simulator's journal, one line per frame (--follow, --json)
   voicewire bench  llm: simulator SSE throughput vs a bare aiohttp server and aimock;
                    mutation: how many mutants of the sans-IO cores the suites kill
 
   voicewire.reference.llm
                    chat context, openai message format, tools, the inference LLM client,
-                   FallbackAdapter; voicewire.reference.auth, .errors, .audio
+                   FallbackAdapter; voicewire.reference.stt (the STT wire module and
+                   client); voicewire.reference.auth, .errors, .audio, .tone_code
   pytest plugin    fixtures voicewire_iut / voicewire_simulator / voicewire_scenario,
                    --voicewire-iut, the spec and capability markers, hypothesis profiles
 
-Not yet available: STT/TTS/Inworld simulators and suites.
+Not yet available: STT suites and IUT adapters; TTS and Inworld.
 """
 
 
