@@ -21,10 +21,18 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from voicewire.harness.capabilities import CapabilityTable
 
-__all__ = ["IUT", "IUTProtocolError", "IUTSpecError", "Target", "check_adapter", "perform"]
+__all__ = [
+    "IUT",
+    "ConnOptions",
+    "IUTProtocolError",
+    "IUTSpecError",
+    "Target",
+    "check_adapter",
+    "perform",
+]
 
 
 class Target(BaseModel):
@@ -37,6 +45,18 @@ class Target(BaseModel):
     base_url: str
     api_key: str
     api_secret: str
+
+
+class ConnOptions(BaseModel):
+    """``APIConnectOptions`` (SPEC §2.4) of a client operation: every client protocol's
+    retry loop follows the same attempt limits and waits, so the model is shared here rather
+    than owned by one protocol."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_retry: int = Field(default=3, ge=0)
+    retry_interval: float = Field(default=2.0, ge=0)
+    timeout: float = Field(default=10.0, ge=0)
 
 
 @runtime_checkable

@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from voicewire.harness.capabilities import Capability, Operation, ProtocolSpec
 from voicewire.harness.events import BaseEvent, ErrorInfo
-from voicewire.harness.iut import IUTProtocolError, Target
+from voicewire.harness.iut import ConnOptions, IUTProtocolError, Target
 
 __all__ = [
     "CHAT_CONTEXT",
@@ -132,14 +132,6 @@ class ToolSpec(_Request):
         default_factory=lambda: {"type": "object", "properties": {}, "required": []}
     )
     raw: bool = False
-
-
-class ConnOptions(_Request):
-    """``APIConnectOptions`` (SPEC §2.4)."""
-
-    max_retry: int = Field(default=3, ge=0)
-    retry_interval: float = Field(default=2.0, ge=0)
-    timeout: float = Field(default=10.0, ge=0)
 
 
 class FallbackSpec(_Request):

@@ -7,7 +7,14 @@ in the harness reads :data:`TABLE`.
 
 from __future__ import annotations
 
-from voicewire.harness import llm, llm_livekit, llm_livekit_deviations, llm_reference
+from voicewire.harness import (
+    llm,
+    llm_livekit,
+    llm_livekit_deviations,
+    llm_reference,
+    stt,
+    stt_reference,
+)
 from voicewire.harness.capabilities import CapabilityTable, ProtocolSpec
 from voicewire.harness.events import WireFrame, WireNote
 
@@ -30,6 +37,7 @@ TABLE = CapabilityTable(
         ).with_implementation(
             "livekit", llm_livekit.LivekitLLM, deviations=llm_livekit_deviations.DEVIATIONS
         ),
+        stt.PROTOCOL.with_implementation("reference", stt_reference.STTReference),
     ]
 )
 """Every registered capability, operation and event type."""

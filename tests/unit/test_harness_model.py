@@ -143,11 +143,18 @@ def test_again_after_asks_for_two_calls_and_the_outcome_splits_them():
 
 
 def test_the_table_knows_each_capability_its_protocol_direction_and_operations():
-    assert TABLE.names == {"llm.chat", "llm.fallback", "chat_context", "llm.server"}
+    assert TABLE.names == {
+        "llm.chat",
+        "llm.fallback",
+        "chat_context",
+        "llm.server",
+        "stt.stream",
+        "stt.server",
+    }
     assert TABLE.direction_of("llm.server") == "server"
     assert TABLE.direction_of("chat_context") == "client"
     assert TABLE.direction_of(None) == "client"
-    assert TABLE.with_direction("server") == {"llm.server"}
+    assert TABLE.with_direction("server") == {"llm.server", "stt.server"}
     operation, capability = TABLE.operation("llm.fallback")
     assert (operation.method, operation.request, capability.name) == (
         "llm_fallback",

@@ -1,0 +1,209 @@
+"""The reference implementation's STT part: voicewire's reference client
+(:mod:`voicewire.reference.stt`) behind the operation ``stt.stream``.
+
+:class:`STTReference` opens one ``SpeechStream``, plays the request's script into it while a
+consumer task records every SpeechEvent, then waits for the stream's end. A variant swaps
+``stt_class`` or overrides :meth:`STTReference.make_stt` and hands the part to
+``ReferenceIUT(parts={"stt": MySTT()}, name="my-variant")``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import time
+from collections import Counter
+from typing import Any
+
+from voicewire.harness.events import ErrorInfo
+from voicewire.harness.stt import (
+    EndInputStep,
+    FlushStep,
+    PushAudioStep,
+    PushToneStep,
+    SpeechEventRecord,
+    STTAlternative,
+    STTAttemptErrorEvent,
+    STTEndEvent,
+    STTStreamAnswer,
+    STTStreamRequest,
+    STTWord,
+    UpdateOptionsStep,
+    WaitEventStep,
+)
+from voicewire.reference.audio import AudioFrame
+from voicewire.reference.errors import APIConnectOptions
+from voicewire.reference.stt import STT, SpeechEvent, SpeechStream, STTErrorEvent
+
+__all__ = ["STTReference", "audio_frames", "speech_record"]
+
+
+class STTReference:
+    """The reference client performing the STT protocol's operation."""
+
+    stt_class: type[STT] = STT
+    """The STT class :meth:`make_stt` builds."""
+
+    def make_stt(self, request: STTStreamRequest) -> STT:
+        """One reference ``STT`` for the request's target and options."""
+        target = request.target
+        return self.stt_class(
+            request.model,
+            language=request.language,
+            base_url=target.base_url,
+            api_key=target.api_key,
+            api_secret=target.api_secret,
+            sample_rate=request.sample_rate,
+            extra_kwargs=request.extra_kwargs,
+        )
+
+    async def stt_stream(self, request: STTStreamRequest) -> STTStreamAnswer:
+        """Operation ``stt.stream``."""
+        started = time.monotonic()
+        events: list[Any] = []
+        seen: Counter[str] = Counter()
+        changed = asyncio.Event()
+
+        def now() -> float:
+            return time.monotonic() - started
+
+        def on_error(event: STTErrorEvent) -> None:
+            events.append(
+                STTAttemptErrorEvent(
+                    t=now(), error=ErrorInfo.of(event.error), recoverable=event.recoverable
+                )
+            )
+
+        try:
+            stt = self.make_stt(request)
+        except Exception as exc:  # a refused construction is the observation
+            return STTStreamAnswer(events=[STTEndEvent(t=now(), error=ErrorInfo.of(exc))])
+        stt.on("error", on_error)
+        conn = request.conn_options
+        stream = stt.stream(
+            conn_options=APIConnectOptions(
+                max_retry=conn.max_retry, retry_interval=conn.retry_interval, timeout=conn.timeout
+            )
+        )
+        failure: list[BaseException] = []
+
+        async def consume() -> None:
+            try:
+                async for event in stream:
+                    record = speech_record(event, now())
+                    events.append(record)
+                    seen[record.speech_type] += 1
+                    changed.set()
+            except Exception as exc:  # the stream's error is an observation
+                failure.append(exc)
+            finally:
+                changed.set()
+
+        consumer = asyncio.get_running_loop().create_task(consume())
+        try:
+            script_error = await self._play(request, stream, consumer, seen, changed)
+            done, _ = await asyncio.wait({consumer}, timeout=request.end_timeout)
+            if not done and script_error is None:
+                script_error = TimeoutError(
+                    f"the stream did not end within {request.end_timeout} s of the script's end"
+                )
+        finally:
+            await stream.aclose()
+            consumer.cancel()
+            with contextlib.suppress(BaseException):
+                await consumer
+            await stt.aclose()
+        error = failure[0] if failure else script_error
+        events.append(STTEndEvent(t=now(), error=None if error is None else ErrorInfo.of(error)))
+        return STTStreamAnswer(events=events)
+
+    async def _play(
+        self,
+        request: STTStreamRequest,
+        stream: SpeechStream,
+        consumer: asyncio.Task[None],
+        seen: Counter[str],
+        changed: asyncio.Event,
+    ) -> Exception | None:
+        """Play the script; a step the stream refuses (``push_frame`` after the stream failed)
+        ends the script, and is the stream's end unless the stream raised first."""
+        try:
+            for step in request.script:
+                if isinstance(step, PushToneStep):
+                    step = step.as_audio()
+                if isinstance(step, PushAudioStep):
+                    for frame in audio_frames(step):
+                        stream.push_frame(frame)
+                elif isinstance(step, FlushStep):
+                    stream.flush()
+                elif isinstance(step, EndInputStep):
+                    stream.end_input()
+                elif isinstance(step, UpdateOptionsStep):
+                    stream.update_options(
+                        model=step.model, language=step.language, extra_kwargs=step.extra_kwargs
+                    )
+                elif isinstance(step, WaitEventStep):
+                    await _wait_for(step, consumer, seen, changed)
+        except Exception as exc:
+            return exc
+        return None
+
+
+async def _wait_for(
+    step: WaitEventStep, consumer: asyncio.Task[None], seen: Counter[str], changed: asyncio.Event
+) -> None:
+    """Until ``step.count`` events of its type came, the stream ended, or the step's timeout."""
+    deadline = asyncio.get_running_loop().time() + step.timeout
+    while seen[step.speech_type] < step.count and not consumer.done():
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return
+        changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(changed.wait(), remaining)
+
+
+def audio_frames(step: PushAudioStep) -> list[AudioFrame]:
+    """The step's audio cut into ``frame_ms`` frames (the last one shorter)."""
+    data = step.audio
+    per_frame = max(1, math.floor(step.sample_rate * step.frame_ms / 1000)) * 2 * step.num_channels
+    return [
+        AudioFrame(
+            data[i : i + per_frame], sample_rate=step.sample_rate, num_channels=step.num_channels
+        )
+        for i in range(0, len(data), per_frame)
+    ]
+
+
+def speech_record(event: SpeechEvent, t: float) -> SpeechEventRecord:
+    """The canonical event of one SpeechEvent (the reference's field names, which upstream's
+    share)."""
+    usage = event.recognition_usage
+    return SpeechEventRecord(
+        t=t,
+        speech_type=event.type.value,
+        request_id=event.request_id or "",
+        alternatives=tuple(
+            STTAlternative(
+                text=alt.text,
+                start_time=alt.start_time,
+                end_time=alt.end_time,
+                confidence=alt.confidence,
+                language=alt.language or "",
+                speaker_id=alt.speaker_id,
+                words=tuple(
+                    STTWord(
+                        text=str(word),
+                        start_time=word.start_time,
+                        end_time=word.end_time,
+                        confidence=word.confidence,
+                        speaker_id=word.speaker_id,
+                    )
+                    for word in alt.words
+                ),
+            )
+            for alt in event.alternatives
+        ),
+        audio_duration=None if usage is None else usage.audio_duration,
+    )
