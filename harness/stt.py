@@ -171,12 +171,13 @@ class UpdateOptionsStep(_Model):
 
 
 class WaitEventStep(_Model):
-    """Wait until the stream has emitted ``count`` SpeechEvents of type ``speech_type`` in
-    all (or has ended, or ``timeout`` seconds passed: the script then goes on, and the
-    events say what came)."""
+    """Wait until the stream has emitted ``count`` events of kind ``event`` in all: a
+    SpeechEvent type, or ``error`` for a failed attempt (the IUT's error event, e.g. before it
+    reconnects). The wait also ends when the stream ended or ``timeout`` seconds passed: the
+    script then goes on, and the events say what came."""
 
     op: Literal["wait_event"] = "wait_event"
-    speech_type: SpeechType
+    event: SpeechType | Literal["error"]
     count: int = Field(default=1, ge=1)
     timeout: float = Field(default=10.0, gt=0, le=60)
 

@@ -74,6 +74,8 @@ class STTReference:
                     t=now(), error=ErrorInfo.of(event.error), recoverable=event.recoverable
                 )
             )
+            seen["error"] += 1
+            changed.set()
 
         try:
             stt = self.make_stt(request)
@@ -153,9 +155,9 @@ class STTReference:
 async def _wait_for(
     step: WaitEventStep, consumer: asyncio.Task[None], seen: Counter[str], changed: asyncio.Event
 ) -> None:
-    """Until ``step.count`` events of its type came, the stream ended, or the step's timeout."""
+    """Until ``step.count`` events of its kind came, the stream ended, or the step's timeout."""
     deadline = asyncio.get_running_loop().time() + step.timeout
-    while seen[step.speech_type] < step.count and not consumer.done():
+    while seen[step.event] < step.count and not consumer.done():
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining <= 0:
             return

@@ -82,7 +82,7 @@ def test_request_round_trips_as_json_and_rejects_bad_steps() -> None:
             PushToneStep(text="hi"),
             {"op": "flush"},
             {"op": "update_options", "language": "fr"},
-            {"op": "wait_event", "speech_type": "final_transcript"},
+            {"op": "wait_event", "event": "final_transcript"},
             {"op": "end_input"},
         ],
     )
@@ -145,7 +145,7 @@ def test_reference_part_records_the_scripted_segments_and_usage() -> None:
     }
     script = [
         PushAudioStep.of(silence(0.8), RATE),
-        {"op": "wait_event", "speech_type": "final_transcript"},
+        {"op": "wait_event", "event": "final_transcript"},
         PushAudioStep.of(silence(0.2), RATE),
         {"op": "end_input"},
     ]
