@@ -15,4 +15,5 @@ SUITES: dict[str, str] = {
     "chat_context": "chat context operations and the openai format (SPEC §6)",
     "server": "LLM server: framing, auth rejection, error bodies, usage (SPEC §1.1, §2.2, §7)",
     "robustness": "hostile peers: streams to clients, requests to servers (SPEC §2.4a, §7)",
+    "stt": "STT client: session.create, 50 ms frames, finalize, speech events, retries (SPEC §3)",
 }

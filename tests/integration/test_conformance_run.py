@@ -59,7 +59,7 @@ def test_reference_passes_every_case(reference_run):
         k: v for k, v in outcomes.items() if v != "PASS"
     }
     assert {r["outcome"] for r in report["requirements"]} == {"PASS"}
-    assert set(report["suites"]) == {"llm", "retry", "chat_context", "server", "robustness"}
+    assert set(report["suites"]) == {"llm", "retry", "chat_context", "server", "robustness", "stt"}
     # Every suite contributed, in both directions.
     assert {case["suite"] for case in report["cases"]} == set(report["suites"])
     assert {case["direction"] for case in report["cases"]} == {"client", "server"}
