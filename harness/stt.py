@@ -385,11 +385,16 @@ def transcribe(
     driver: _Performer, request: STTStreamRequest | None = None, /, **fields: Any
 ) -> STTOutcome:
     """``voicewire_iut.transcribe(...)``: run one speech stream to its end. Pass a request,
-    or its fields as keywords (``target=`` a simulator session or server, ``script=[...]``)."""
+    or its fields as keywords (``target=`` a simulator session or server, ``script=[...]``).
+
+    Tone steps are synthesised here, before the IUT sees the request: an implementation is
+    sent audio only, so a driver in any language needs no tone code of its own."""
     if request is None:
         request = STTStreamRequest(**fields)
     elif fields:
-        request = request.model_copy(update=fields)
+        request = STTStreamRequest.model_validate({**request.model_dump(), **fields})
+    if any(isinstance(step, PushToneStep) for step in request.script):
+        request = request.model_copy(update={"script": request.audio_script()})
     answer = driver.perform(STT_STREAM, request)
     if answer.calls != 1:
         raise IUTProtocolError(f"{STT_STREAM}: the answer reports {answer.calls} streams, not 1")

@@ -221,3 +221,31 @@ def test_push_tone_is_the_tone_code() -> None:
     audio = np.frombuffer(step.as_audio().audio, dtype="<i2")
     tone = encode_tone("ab", sample_rate=8000).samples
     assert np.array_equal(audio[: tone.size], tone) and audio.size == tone.size + 80
+
+
+def test_transcribe_sends_tone_steps_as_audio() -> None:
+    from voicewire.harness.stt import transcribe
+
+    seen: list[STTStreamRequest] = []
+
+    class Recorder:
+        def perform(self, operation: str, request: STTStreamRequest) -> STTStreamAnswer:
+            assert operation == STT_STREAM
+            seen.append(request)
+            return STTStreamAnswer(events=[STTEndEvent(t=0.0)])
+
+    where = Target(base_url="http://h/v1", api_key="k", api_secret="s")
+    outcome = transcribe(Recorder(), target=where, script=[PushToneStep(text="hi")])
+    assert outcome.error is None
+    assert [step.op for step in seen[0].script] == ["push_audio"]
+
+
+def test_the_documented_stt_stream_examples_are_valid() -> None:
+    from pathlib import Path
+
+    doc = (Path(__file__).parents[2] / "docs" / "iut-protocol.md").read_text()
+    section = doc[doc.index("## 6a. `stt.stream`") : doc.index("## 7. `shutdown`")]
+    blocks = section.split("```json\n")[1:]
+    request, answer = (json.loads(block.split("```")[0]) for block in blocks)
+    STTStreamRequest.model_validate(request)
+    assert STTStreamAnswer.model_validate(answer).calls == 1
