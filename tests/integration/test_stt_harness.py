@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -67,8 +68,6 @@ def test_registration_declares_the_capabilities_and_events() -> None:
 
 
 def test_committed_event_schema_has_the_stt_events() -> None:
-    from pathlib import Path
-
     committed = json.loads((Path(__file__).parents[2] / "docs" / "events.schema.json").read_text())
     assert committed == json.loads(json.dumps(event_json_schema(TABLE)))
 
@@ -241,11 +240,42 @@ def test_transcribe_sends_tone_steps_as_audio() -> None:
 
 
 def test_the_documented_stt_stream_examples_are_valid() -> None:
-    from pathlib import Path
-
     doc = (Path(__file__).parents[2] / "docs" / "iut-protocol.md").read_text()
     section = doc[doc.index("## 6a. `stt.stream`") : doc.index("## 7. `shutdown`")]
     blocks = section.split("```json\n")[1:]
     request, answer = (json.loads(block.split("```")[0]) for block in blocks)
     STTStreamRequest.model_validate(request)
     assert STTStreamAnswer.model_validate(answer).calls == 1
+
+
+def test_the_example_stt_driver_passes_the_stt_suite(tmp_path: Path) -> None:
+    """docs/examples/stt_driver.py, a cmd: driver with its own STT client, is conformant."""
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    driver = repo / "docs" / "examples" / "stt_driver.py"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "voicewire.harness.cli",
+            "run",
+            "--iut",
+            f"cmd:{sys.executable} {driver}",
+            "--suite",
+            "stt",
+            "--json",
+            str(tmp_path / "report.json"),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(repo), "NO_COLOR": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    report = json.loads((tmp_path / "report.json").read_text())
+    outcomes = {case["nodeid"]: case["outcome"] for case in report["cases"]}
+    assert len(outcomes) >= 19 and set(outcomes.values()) == {"PASS"}, outcomes
