@@ -13,6 +13,8 @@ from voicewire.harness import (
     llm_livekit_deviations,
     llm_reference,
     stt,
+    stt_livekit,
+    stt_livekit_deviations,
     stt_reference,
 )
 from voicewire.harness.capabilities import CapabilityTable, ProtocolSpec
@@ -37,7 +39,13 @@ TABLE = CapabilityTable(
         ).with_implementation(
             "livekit", llm_livekit.LivekitLLM, deviations=llm_livekit_deviations.DEVIATIONS
         ),
-        stt.PROTOCOL.with_implementation("reference", stt_reference.STTReference),
+        stt.PROTOCOL.with_implementation(
+            "reference", stt_reference.STTReference
+        ).with_implementation(
+            "livekit",
+            stt_livekit.LivekitSTT,
+            deviations=stt_livekit_deviations.STT_DEVIATIONS,
+        ),
     ]
 )
 """Every registered capability, operation and event type."""

@@ -4,7 +4,9 @@
 :class:`STTReference` opens one ``SpeechStream``, plays the request's script into it while a
 consumer task records every SpeechEvent, then waits for the stream's end. A variant swaps
 ``stt_class`` or overrides :meth:`STTReference.make_stt` and hands the part to
-``ReferenceIUT(parts={"stt": MySTT()}, name="my-variant")``.
+``ReferenceIUT(parts={"stt": MySTT()}, name="my-variant")``; another implementation's part
+(upstream's) overrides the three translation steps too: :meth:`STTReference.make_frame`,
+:meth:`STTReference.error_info` and :meth:`STTReference.record`.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from voicewire.reference.audio import AudioFrame
 from voicewire.reference.errors import APIConnectOptions
 from voicewire.reference.stt import STT, SpeechEvent, SpeechStream, STTErrorEvent
 
-__all__ = ["STTReference", "audio_frames", "speech_record"]
+__all__ = ["STTReference", "audio_frames", "frame_bytes", "speech_record"]
 
 
 class STTReference:
@@ -71,7 +73,7 @@ class STTReference:
         def on_error(event: STTErrorEvent) -> None:
             events.append(
                 STTAttemptErrorEvent(
-                    t=now(), error=ErrorInfo.of(event.error), recoverable=event.recoverable
+                    t=now(), error=self.error_info(event.error), recoverable=event.recoverable
                 )
             )
             seen["error"] += 1
@@ -80,11 +82,11 @@ class STTReference:
         try:
             stt = self.make_stt(request)
         except Exception as exc:  # a refused construction is the observation
-            return STTStreamAnswer(events=[STTEndEvent(t=now(), error=ErrorInfo.of(exc))])
+            return STTStreamAnswer(events=[STTEndEvent(t=now(), error=self.error_info(exc))])
         stt.on("error", on_error)
         conn = request.conn_options
         stream = stt.stream(
-            conn_options=APIConnectOptions(
+            conn_options=self.connect_options(
                 max_retry=conn.max_retry, retry_interval=conn.retry_interval, timeout=conn.timeout
             )
         )
@@ -93,7 +95,7 @@ class STTReference:
         async def consume() -> None:
             try:
                 async for event in stream:
-                    record = speech_record(event, now())
+                    record = self.record(event, now())
                     events.append(record)
                     seen[record.speech_type] += 1
                     changed.set()
@@ -117,8 +119,26 @@ class STTReference:
                 await consumer
             await stt.aclose()
         error = failure[0] if failure else script_error
-        events.append(STTEndEvent(t=now(), error=None if error is None else ErrorInfo.of(error)))
+        events.append(STTEndEvent(t=now(), error=None if error is None else self.error_info(error)))
         return STTStreamAnswer(events=events)
+
+    # -- translation steps (another implementation's part overrides them) ------------------
+
+    def connect_options(self, **options: Any) -> Any:
+        """The implementation's ``APIConnectOptions``."""
+        return APIConnectOptions(**options)
+
+    def make_frame(self, data: bytes, sample_rate: int, num_channels: int) -> Any:
+        """One audio frame of the implementation."""
+        return AudioFrame(data, sample_rate=sample_rate, num_channels=num_channels)
+
+    def error_info(self, error: BaseException) -> ErrorInfo:
+        """An error the implementation raised or reported, in the event model."""
+        return ErrorInfo.of(error)
+
+    def record(self, event: Any, t: float) -> SpeechEventRecord:
+        """The canonical event of one of the implementation's SpeechEvents."""
+        return speech_record(event, t)
 
     async def _play(
         self,
@@ -135,8 +155,10 @@ class STTReference:
                 if isinstance(step, PushToneStep):
                     step = step.as_audio()
                 if isinstance(step, PushAudioStep):
-                    for frame in audio_frames(step):
-                        stream.push_frame(frame)
+                    for data in frame_bytes(step):
+                        stream.push_frame(
+                            self.make_frame(data, step.sample_rate, step.num_channels)
+                        )
                 elif isinstance(step, FlushStep):
                     stream.flush()
                 elif isinstance(step, EndInputStep):
@@ -166,15 +188,18 @@ async def _wait_for(
             await asyncio.wait_for(changed.wait(), remaining)
 
 
-def audio_frames(step: PushAudioStep) -> list[AudioFrame]:
-    """The step's audio cut into ``frame_ms`` frames (the last one shorter)."""
+def frame_bytes(step: PushAudioStep) -> list[bytes]:
+    """The step's PCM cut into ``frame_ms`` frames (the last one shorter)."""
     data = step.audio
     per_frame = max(1, math.floor(step.sample_rate * step.frame_ms / 1000)) * 2 * step.num_channels
+    return [data[i : i + per_frame] for i in range(0, len(data), per_frame)]
+
+
+def audio_frames(step: PushAudioStep) -> list[AudioFrame]:
+    """The step's audio as reference frames of ``frame_ms`` (the last one shorter)."""
     return [
-        AudioFrame(
-            data[i : i + per_frame], sample_rate=step.sample_rate, num_channels=step.num_channels
-        )
-        for i in range(0, len(data), per_frame)
+        AudioFrame(data, sample_rate=step.sample_rate, num_channels=step.num_channels)
+        for data in frame_bytes(step)
     ]
 
 

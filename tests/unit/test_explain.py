@@ -28,6 +28,7 @@ from voicewire.harness.requirements import (
     requirements_in_area,
 )
 from voicewire.harness.runner import HarnessError, catalog
+from voicewire.harness.stt_livekit_deviations import STT_DEVIATIONS
 
 REPO = Path(__file__).resolve().parents[2]
 UPSTREAM_REPORT = REPO / "docs" / "upstream-livekit-1.8.9.md"
@@ -241,11 +242,13 @@ def test_the_installed_command_exits_2_without_a_traceback(tmp_path):
 
 
 def test_livekit_deviations_are_registered_with_the_livekit_implementation():
-    (llm,) = [spec for spec in TABLE.protocols if "livekit" in spec.implementations]
+    llm = TABLE.protocol("llm")
     assert llm.deviations["livekit"] == DEVIATIONS
     assert "reference" not in llm.deviations
+    assert TABLE.protocol("stt").deviations["livekit"] == STT_DEVIATIONS
     by_rule = known_deviations()
     assert [impl for impl, _ in by_rule["LLM-TC-3"]] == ["livekit"]
+    assert [impl for impl, _ in by_rule["STT-RETRY-1"]] == ["livekit"]
     assert "AUTH-1" not in by_rule
 
 
