@@ -359,6 +359,55 @@ class ThinkFilter:
 # -- LLM-TC-1..5: assembling tool calls from fragments ----------------------------------------
 
 
+# Every chunk field this client reads and its JSON type (null is always allowed): a field of
+# another type makes the stream malformed (LLM-ROB-1), never a completion or a crash.
+_INT = (int,)
+_CHOICE_FIELDS = {"index": _INT, "delta": (dict,), "finish_reason": (str,)}
+_DELTA_FIELDS = {"content": (str,), "role": (str,), "tool_calls": (list,)}
+_CALL_FIELDS = {"index": _INT, "id": (str,), "function": (dict,)}
+_FUNCTION_FIELDS = {"name": (str,), "arguments": (str,)}
+_USAGE_FIELDS = {"prompt_tokens": _INT, "completion_tokens": _INT, "total_tokens": _INT}
+
+
+def _field_problem(
+    where: str, node: dict[str, Any], fields: dict[str, tuple[type, ...]]
+) -> str | None:
+    for key, kinds in fields.items():
+        value = node.get(key)
+        wrong = value is not None and (
+            not isinstance(value, kinds) or (kinds is _INT and isinstance(value, bool))
+        )
+        if wrong:
+            return f"{where}{key} is {type(value).__name__}, not {kinds[0].__name__}"
+    return None
+
+
+def chunk_type_problem(chunk: dict[str, Any]) -> str | None:
+    """What is mistyped in a chunk, or None."""
+    problem = _field_problem("", chunk, {"id": (str,), "choices": (list,), "usage": (dict,)})
+    if problem is not None:
+        return problem
+    for number, choice in enumerate(chunk.get("choices") or []):
+        if not isinstance(choice, dict):
+            return f"choices[{number}] is {type(choice).__name__}, not an object"
+        where = f"choices[{number}]."
+        problem = _field_problem(where, choice, _CHOICE_FIELDS)
+        delta = choice.get("delta") or {}
+        problem = problem or _field_problem(f"{where}delta.", delta, _DELTA_FIELDS)
+        for at, call in enumerate(delta.get("tool_calls") or []):
+            if problem is not None:
+                break
+            if not isinstance(call, dict):
+                return f"{where}delta.tool_calls[{at}] is not an object"
+            call_where = f"{where}delta.tool_calls[{at}]."
+            problem = _field_problem(call_where, call, _CALL_FIELDS) or _field_problem(
+                f"{call_where}function.", call.get("function") or {}, _FUNCTION_FIELDS
+            )
+        if problem is not None:
+            return problem
+    return _field_problem("usage.", chunk.get("usage") or {}, _USAGE_FIELDS)
+
+
 class ToolCalls:
     """Calls are held until the completion ends: fragments of different indices may
     interleave, so only the end proves a call complete (and it is then never lost)."""
@@ -598,6 +647,9 @@ class Chat:
             chunk = json.loads(data)  # a ValueError here is a malformed stream
             if not isinstance(chunk, dict):
                 raise ValueError(f"SSE event is not a JSON object: {data[:80]!r}")
+            problem = chunk_type_problem(chunk)
+            if problem is not None:
+                raise ValueError(f"malformed chunk: {problem}")  # LLM-ROB-1
             if chunk.get("error"):
                 error = chunk["error"]
                 message = error.get("message") if isinstance(error, dict) else str(error)
