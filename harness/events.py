@@ -34,6 +34,7 @@ __all__ = [
     "ErrorInfo",
     "WireFrame",
     "WireNote",
+    "describe_events",
     "dump_events",
     "event_json_schema",
     "load_events",
@@ -78,6 +79,19 @@ class ErrorInfo(BaseModel):
                 body=error.body if status else None,
             )
         return cls(kind=type(error).__name__, message=str(error))
+
+
+def describe_events(events: Sequence[BaseEvent], limit: int) -> str:
+    """Events one per line (time, type, the other fields that are set), at most ``limit`` of
+    them: how an operation's outcome shows in a failure message."""
+    lines = [
+        f"  {e.t:7.3f} {getattr(e, 'type', '?')} "
+        + str(e.model_dump(mode="json", exclude={"t", "type"}, exclude_defaults=True))
+        for e in events[:limit]
+    ]
+    if len(events) > limit:
+        lines.append(f"  ... {len(events) - limit} more events")
+    return "\n".join(lines)
 
 
 def dump_events(events: Iterable[BaseModel]) -> list[dict[str, Any]]:

@@ -34,7 +34,7 @@ from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from voicewire.harness.capabilities import Capability, Operation, ProtocolSpec
-from voicewire.harness.events import BaseEvent, ErrorInfo
+from voicewire.harness.events import BaseEvent, ErrorInfo, describe_events
 from voicewire.harness.iut import ConnOptions, IUTProtocolError, Target
 
 __all__ = [
@@ -364,14 +364,7 @@ class STTOutcome:
 
     def describe(self, limit: int = 40) -> str:
         """A compact, one-event-per-line rendering for failure messages."""
-        lines = [
-            f"  {e.t:7.3f} {e.type} "
-            + str(e.model_dump(mode="json", exclude={"t", "type"}, exclude_defaults=True))
-            for e in self.events[:limit]
-        ]
-        if len(self.events) > limit:
-            lines.append(f"  ... {len(self.events) - limit} more events")
-        return "\n".join(lines)
+        return describe_events(self.events, limit)
 
 
 # -- driver conveniences -------------------------------------------------------------------------

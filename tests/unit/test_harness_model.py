@@ -401,3 +401,18 @@ def test_exit_codes():
     assert run_exit_code([passed, _case("c", ["LLM-TC-1"], Outcome.ERROR)], strict=False) == 1
     assert run_exit_code([], strict=False) == 5
     assert run_exit_code([_case("d", ["LLM-TC-1"], Outcome.UNSUPPORTED)], strict=False) == 5
+
+
+def test_outcomes_describe_their_events_one_per_line_up_to_a_limit():
+    from voicewire.harness.events import describe_events
+    from voicewire.harness.llm import ChatEndEvent, ChunkEvent
+
+    events = [ChunkEvent(t=0.5 * n, id="c1", content=f"part {n}") for n in range(3)]
+    events.append(ChatEndEvent(t=2.0))
+    text = describe_events(events, 2)
+    assert text.splitlines() == [
+        "    0.000 llm.chunk {'id': 'c1', 'content': 'part 0'}",
+        "    0.500 llm.chunk {'id': 'c1', 'content': 'part 1'}",
+        "  ... 2 more events",
+    ]
+    assert describe_events(events, 10).splitlines()[-1] == "    2.000 llm.end {}"
