@@ -38,7 +38,7 @@ Installed:
   pytest plugin    fixtures voicewire_iut / voicewire_simulator / voicewire_scenario,
                    --voicewire-iut, the spec and capability markers, hypothesis profiles
 
-Not yet available: the STT server suite, STT property families and bench; TTS and Inworld.
+Not yet available: STT property families, mutants and bench; TTS and Inworld.
 """
 
 
