@@ -34,10 +34,12 @@ from voicewire.reference.stt.wire import (
     RemoteProtocolError,
     ServerMessage,
     ServerSession,
+    SessionClosed,
     SessionCreate,
     SessionCreated,
     SessionFinalize,
     SessionFinalized,
+    SessionState,
     SessionUpdate,
 )
 from voicewire.simulators.core.raw import raw_answer
@@ -161,7 +163,7 @@ class STTConnection:
                 if self._ended:
                     break
                 code = self.session.close_code
-                if code is not None and not self.ws.closed:
+                if code is not None and not self.ws.closed and not self._held_open():
                     # A frame a reorder fault held back goes out before the end.
                     for step in self.plan.flush():
                         await self.act(step)
@@ -208,12 +210,23 @@ class STTConnection:
             due = voice.hear(message.pcm, self.session.samples_received)
         elif isinstance(message, SessionFinalize):
             due = [*voice.finish(self.session.samples_received), SessionFinalized()]
+            if self.reply is not None and self.reply.after_finalize == "session_closed":
+                due.append(SessionClosed())
         else:
             due = []
         for kind, data in voice.notes:
             self.exchange.note(kind, data)
         voice.notes.clear()
         return due
+
+    def _held_open(self) -> bool:
+        # A script may keep the socket open after session.finalized: the client's own
+        # session.close (STT-C-4) or the idle limit ends it then.
+        return (
+            self.reply is not None
+            and self.reply.after_finalize == "stay_open"
+            and self.session.state is SessionState.FINALIZED
+        )
 
     def _voice(self, create: SessionCreate) -> Transcriber:
         request_id = REQUEST_ID_PREFIX + self.exchange.next_id("stt_request")

@@ -28,7 +28,7 @@ the problem.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
@@ -180,6 +180,13 @@ class STTReply(_Script):
     request_id: StrictStr | None = Field(
         default=None,
         description="The transcripts' `request_id` (absent: a deterministic one per session).",
+    )
+    after_finalize: Literal["close", "session_closed", "stay_open"] = Field(
+        default="close",
+        description="How the session ends after `session.finalized`: `close` closes with 1000; "
+        "`session_closed` sends `session.closed` first; `stay_open` leaves the socket open "
+        "until the client closes it (a server that breaks STT-S-2, to test a client's "
+        "STT-C-4 timers).",
     )
 
     @model_validator(mode="after")

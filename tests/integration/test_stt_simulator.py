@@ -475,6 +475,42 @@ async def test_session_close_from_the_client_ends_it_with_1000() -> None:
         await ws.close()
 
 
+async def test_after_finalize_session_closed_comes_before_the_close() -> None:
+    async with (
+        SimulatorServer(scenario({"after_finalize": "session_closed"})) as sim,
+        aiohttp.ClientSession() as http,
+    ):
+        ws = await open_ws(sim, http)
+        await ws.send_str(encode_message(session_create(sample_rate=RATE)))
+        assert (await next_json(ws))["type"] == "session.created"
+        await ws.send_str('{"type": "session.finalize"}')
+        assert (await next_json(ws))["type"] == "session.finalized"
+        assert (await next_json(ws))["type"] == "session.closed"
+        assert (await ws.receive(timeout=5.0)).type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == 1000
+
+
+async def test_after_finalize_stay_open_waits_for_the_clients_close() -> None:
+    async with (
+        SimulatorServer(scenario({"after_finalize": "stay_open"})) as sim,
+        aiohttp.ClientSession() as http,
+    ):
+        ws = await open_ws(sim, http)
+        await ws.send_str(encode_message(session_create(sample_rate=RATE)))
+        assert (await next_json(ws))["type"] == "session.created"
+        await ws.send_str('{"type": "session.finalize"}')
+        assert (await next_json(ws))["type"] == "session.finalized"
+        # Still open: a bad message after the finalized is answered, not met with a close.
+        await ws.send_str("{")
+        answer = await next_json(ws)
+        assert (answer["type"], answer["code"]) == ("error", 400)
+        await ws.send_str('{"type": "session.close"}')
+        assert (await ws.receive(timeout=5.0)).type is aiohttp.WSMsgType.CLOSE
+        assert ws.close_code == 1000
+        closes = [e["data"]["code"] for e in sim.journal.entries() if e["kind"] == "ws_close"]
+    assert closes == [1000]
+
+
 # -- admission before the upgrade (AUTH-4) ------------------------------------------------------
 
 
