@@ -67,10 +67,12 @@ from voicewire.reference.stt.speech import SpeechEvent
 from voicewire.reference.stt.wire import (
     ENCODING,
     NORMAL_CLOSURE,
+    AudioFramer,
     ClientSession,
     ConnectionSettings,
     FallbackModel,
     RemoteProtocolError,
+    SegmentTracker,
     SessionCreate,
     SessionState,
     session_create,
@@ -343,6 +345,15 @@ class SpeechStream:
     to the next one; what was sent to a failed connection is not sent again (as upstream).
     """
 
+    # The wire objects a stream is made of; a variant (a mutant of the zoo) swaps one.
+    session_class: type[ClientSession] = ClientSession
+    """The wire session of every connection (a reconnect's session is the previous one's
+    :meth:`~voicewire.reference.stt.wire.ClientSession.reconnect`, of the same class)."""
+    tracker_class: type[SegmentTracker] = SegmentTracker
+    """The segment tracker the stream's sessions share."""
+    framer_class: type[AudioFramer] = AudioFramer
+    """The audio framer the stream's sessions share."""
+
     def __init__(self, stt: STT, *, create: SessionCreate, conn_options: APIConnectOptions) -> None:
         loop = asyncio.get_running_loop()
         self._stt = stt
@@ -355,8 +366,16 @@ class SpeechStream:
         # timers (3 s, 30 s on that clock) last time_scale times as long in real time.
         scale = self._time_scale
         self._clock: Callable[[], float] = lambda: loop.time() / scale
-        self._session = ClientSession(
-            create, clock=self._clock, strict=stt.strict, request_id=self._request_id
+        self._session = self.session_class(
+            create,
+            clock=self._clock,
+            tracker=self.tracker_class(
+                sample_rate=create.sample_rate,
+                language=create.settings.language,
+                request_id=self._request_id,
+            ),
+            framer=self.framer_class(create.sample_rate),
+            strict=stt.strict,
         )
         self._pending: collections.deque[object] = collections.deque()
         # Set whenever the sender has something new to look at: input, or (after the input

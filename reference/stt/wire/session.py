@@ -382,7 +382,8 @@ class ClientSession:
         per session).
         """
         self._tracker.reconnect(offset)
-        return ClientSession(
+        # type(self): a subclass's sessions stay that subclass across reconnects.
+        return type(self)(
             self._create,
             clock=self._clock,
             tracker=self._tracker,
