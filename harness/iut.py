@@ -29,6 +29,7 @@ __all__ = [
     "ConnOptions",
     "IUTProtocolError",
     "IUTSpecError",
+    "Performer",
     "Target",
     "check_adapter",
     "perform",
@@ -83,6 +84,15 @@ class IUT(Protocol):
 
     async def aclose(self) -> None:
         """Release everything; called once, after the last case."""
+        ...
+
+
+class Performer(Protocol):
+    """What a protocol's driver convenience (``voicewire_iut.chat``, ``.transcribe``, ...)
+    needs of the driver: running one operation of the capability table."""
+
+    def perform(self, operation: str, request: BaseModel) -> Any:
+        """Run ``operation`` with ``request`` on the IUT; its answer."""
         ...
 
 

@@ -22,12 +22,12 @@ from __future__ import annotations
 import asyncio
 import warnings
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from voicewire.harness.capabilities import Capability, Operation, ProtocolSpec
 from voicewire.harness.events import BaseEvent, ErrorInfo, describe_events
-from voicewire.harness.iut import ConnOptions, IUTProtocolError, Target
+from voicewire.harness.iut import ConnOptions, IUTProtocolError, Performer, Target
 
 __all__ = [
     "CHAT_CONTEXT",
@@ -410,12 +410,8 @@ class ChatOutcome:
 # -- driver conveniences -------------------------------------------------------------------------
 
 
-class _Performer(Protocol):
-    def perform(self, operation: str, request: BaseModel) -> Any: ...
-
-
 def chat(
-    driver: _Performer,
+    driver: Performer,
     request: ChatRequest | FallbackChatRequest | None = None,
     /,
     **fields: Any,
@@ -446,7 +442,7 @@ def chat(
     return ChatOutcome(tuple(answer.events))
 
 
-def context(driver: _Performer, op: str, ctx: dict[str, Any], /, **args: Any) -> ContextResult:
+def context(driver: Performer, op: str, ctx: dict[str, Any], /, **args: Any) -> ContextResult:
     """``voicewire_iut.context(op, ctx, **args)``: apply one chat-context operation."""
     return driver.perform(CHAT_CONTEXT, ContextRequest(op=op, ctx=ctx, args=args))
 
