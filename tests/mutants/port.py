@@ -7,6 +7,12 @@ IUT around it. The seams: the wire objects of each attempt
 ChatChunks, and :class:`~voicewire.reference.llm.wire.RetryPolicy`, which builds errors and
 decides retries), the ``LLM`` client (``request_body``, ``headers``, ``access_token``), the
 fallback adapter (its ``stream_class``, the stream that walks the LLMs) and the chat context.
+
+An STT mutant goes through :func:`stt_mutant` instead, which swaps the wire objects of the
+reference ``SpeechStream`` (:class:`~voicewire.reference.stt.wire.ClientSession`, which builds
+every frame and judges every message and close of one connection;
+:class:`~voicewire.reference.stt.wire.SegmentTracker`, server messages to SpeechEvents;
+:class:`~voicewire.reference.stt.wire.AudioFramer`, the 50 ms frames).
 """
 
 from __future__ import annotations
@@ -15,12 +21,15 @@ from typing import Any
 
 from voicewire.harness.llm_reference import LLMReference
 from voicewire.harness.reference_iut import ReferenceIUT
+from voicewire.harness.stt_reference import STTReference
 from voicewire.reference.llm.chat_context import ChatContext
 from voicewire.reference.llm.fallback import FallbackAdapter
 from voicewire.reference.llm.inference import LLM
 from voicewire.reference.llm.wire import CompletionReader, RetryPolicy
+from voicewire.reference.stt import STT
+from voicewire.reference.stt.wire import AudioFramer, ClientSession, SegmentTracker
 
-__all__ = ["mutant"]
+__all__ = ["mutant", "stt_mutant"]
 
 
 def mutant(
@@ -48,3 +57,27 @@ def mutant(
         {"llm_class": llm_class, "fallback_class": fallback_class, "context_class": context_class},
     )
     return ReferenceIUT(parts={"llm": part()}, name=f"mutant:{name}")
+
+
+def stt_mutant(
+    name: str,
+    *,
+    session_class: type[ClientSession] | None = None,
+    tracker_class: type[SegmentTracker] | None = None,
+    framer_class: type[AudioFramer] | None = None,
+) -> ReferenceIUT:
+    """The reference IUT named ``mutant:<name>`` performing STT only, whose speech streams are
+    built with the given wire classes in place of the reference's own."""
+    swapped: dict[str, Any] = {}
+    if session_class is not None:
+        swapped["session_class"] = session_class
+    if tracker_class is not None:
+        swapped["tracker_class"] = tracker_class
+    if framer_class is not None:
+        swapped["framer_class"] = framer_class
+    if not swapped:
+        raise ValueError("an STT mutant swaps at least one wire class")
+    stream = type(STT.stream_class.__name__, (STT.stream_class,), swapped)
+    stt_class = type(STT.__name__, (STT,), {"stream_class": stream})
+    part = type("MutantSTTReference", (STTReference,), {"stt_class": stt_class})
+    return ReferenceIUT(parts={"stt": part()}, name=f"mutant:{name}")
