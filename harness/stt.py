@@ -452,8 +452,17 @@ PROTOCOL = ProtocolSpec(
     driver_methods={"transcribe": transcribe},
     served_by_default=False,
     credentials_probe=probe_stt_credentials,
-    # No sans_io modules yet: ``voicewire bench mutation`` would mutate them against the
-    # suites, and the STT suites do not yet cover the wire module enough to judge mutants.
+    # The wire module, which both the reference client and the simulator speak through, so
+    # the client and the server suites judge its mutants. The tone code is not here: the
+    # suites use it as an instrument (the harness encodes push_tone, the simulator decodes)
+    # and one server case leans on it only to have a final pending, so its mutants would
+    # mostly survive for want of a judge; its own tests judge it.
+    sans_io=(
+        "voicewire.reference.stt.wire.messages",
+        "voicewire.reference.stt.wire.framing",
+        "voicewire.reference.stt.wire.tracker",
+        "voicewire.reference.stt.wire.session",
+    ),
 )
 """The STT protocol's registration (see :mod:`voicewire.harness.protocols`, which adds the
 reference implementation's part from :mod:`voicewire.harness.stt_reference`)."""

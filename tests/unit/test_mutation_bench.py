@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import pkgutil
 from pathlib import Path
 
 from voicewire.harness.mutation_bench import (
@@ -37,6 +38,20 @@ def test_every_registered_sans_io_module_exists_and_does_no_io():
             if isinstance(node, ast.ImportFrom)
         }
         assert not imported & _IO_MODULES, (name, imported & _IO_MODULES)
+
+
+def test_every_stt_wire_module_is_registered():
+    """A module added to the STT wire package is mutated too (its package __init__ only
+    re-exports)."""
+    package = importlib.import_module("voicewire.reference.stt.wire")
+    wire = {f"{package.__name__}.{info.name}" for info in pkgutil.iter_modules(package.__path__)}
+    assert wire == {
+        "voicewire.reference.stt.wire.messages",
+        "voicewire.reference.stt.wire.framing",
+        "voicewire.reference.stt.wire.tracker",
+        "voicewire.reference.stt.wire.session",
+    }
+    assert wire <= set(sans_io_modules(TABLE))
 
 
 SOURCE = """\
