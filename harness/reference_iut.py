@@ -4,9 +4,10 @@
 Each protocol registers the *parts* of its named implementations
 (``ProtocolSpec.implementations``): objects with one coroutine method per operation. An
 :class:`ImplementationIUT` declares every capability of the protocols its implementation
-covers and hands each operation to the part of its protocol. Its server side is voicewire's
-own simulator (the embedded one the harness starts), so ``voicewire run --iut reference``
-checks both directions of the contract against the executable spec.
+covers (but those a part names in its ``lacks`` attribute) and hands each operation to the
+part of its protocol. Its server side is voicewire's own simulator (the embedded one the
+harness starts), so ``voicewire run --iut reference`` checks both directions of the contract
+against the executable spec.
 
 To test a variant of the reference, replace one part::
 
@@ -58,8 +59,13 @@ class ImplementationIUT:
                     raise IUTSpecError(f"--iut {implementation}: {exc}") from None
         if not self.parts:
             raise IUTSpecError(f"no protocol has an implementation called {implementation!r}")
+        # A part declares its protocol's capabilities but those it names in ``lacks`` (upstream
+        # cannot scale its STT timers: no stt.time_scale).
         self.capabilities = frozenset(
-            capability.name for capability in TABLE if capability.protocol in self.parts
+            capability.name
+            for capability in TABLE
+            if capability.protocol in self.parts
+            and capability.name not in getattr(self.parts[capability.protocol], "lacks", ())
         )
 
     async def start(self) -> None:

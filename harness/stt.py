@@ -6,6 +6,8 @@ Capabilities this module registers (see :mod:`voicewire.harness.capabilities`):
 =================== ========= ===========================================================
 ``stt.stream``      client    an STT client: operation ``stt.stream`` (:class:`STTStreamRequest`
                               → :class:`STTStreamAnswer`)
+``stt.time_scale``  client    an ``stt.stream`` client that runs its own timers (STT-C-4's
+                              close timers) ``time_scale`` times as long, as the request asks
 ``stt.server``      server    an STT server: the suites connect to the IUT's ``/stt``
 =================== ========= ===========================================================
 
@@ -41,6 +43,7 @@ __all__ = [
     "PROTOCOL",
     "STT_SERVER",
     "STT_STREAM",
+    "STT_TIME_SCALE",
     "EndInputStep",
     "FlushStep",
     "PushAudioStep",
@@ -61,6 +64,7 @@ __all__ = [
 
 STT_STREAM = "stt.stream"
 STT_SERVER = "stt.server"
+STT_TIME_SCALE = "stt.time_scale"
 
 SpeechType = Literal[
     "start_of_speech",
@@ -196,6 +200,13 @@ class STTStreamRequest(_Model):
 
     ``end_timeout``: seconds the stream may take to end after the script (a stream that is
     still open then is closed, and its ``stt.end`` says so).
+
+    ``time_scale`` multiplies the client's own timers, those no request field sets (STT-C-4:
+    3 s after the last final, 30 s without one), so a case judges them in milliseconds. Only
+    an IUT that declares ``stt.time_scale`` honours it; the cases that set it need that
+    capability, and are UNSUPPORTED for a client whose timers are fixed (upstream's). A
+    client may scale its waits between attempts by it too: a case that sets it plays no
+    retry.
     """
 
     target: Target
@@ -206,6 +217,7 @@ class STTStreamRequest(_Model):
     conn_options: ConnOptions = Field(default_factory=ConnOptions)
     script: list[STTStep] = Field(default_factory=list)
     end_timeout: float = Field(default=15.0, gt=0, le=120)
+    time_scale: float = Field(default=1.0, gt=0, le=1)
 
     @field_validator("target", mode="before")
     @classmethod
@@ -439,6 +451,13 @@ PROTOCOL = ProtocolSpec(
                 ),
             ),
             "an STT client: one SpeechStream over the WebSocket, with retries (SPEC §3)",
+        ),
+        Capability(
+            STT_TIME_SCALE,
+            "stt",
+            "client",
+            (),
+            "an stt.stream client whose own timers (STT-C-4) follow the request's time_scale",
         ),
         Capability(
             STT_SERVER,

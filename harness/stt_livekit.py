@@ -21,11 +21,13 @@ from voicewire.harness.capabilities import ImplementationUnavailable
 from voicewire.harness.events import ErrorInfo
 from voicewire.harness.llm_livekit import UPSTREAM_VERSION, upstream_error_info
 from voicewire.harness.stt import (
+    STT_TIME_SCALE,
     SpeechEventRecord,
     STTAlternative,
     STTStreamAnswer,
     STTStreamRequest,
     STTWord,
+    UpdateOptionsStep,
 )
 from voicewire.harness.stt_reference import STTReference
 
@@ -45,6 +47,11 @@ def _given(value: Any, default: Any) -> Any:
 
 class LivekitSTT(STTReference):
     """Upstream livekit-agents 1.8.9 performing ``stt.stream``."""
+
+    lacks = frozenset({STT_TIME_SCALE})
+    """Upstream's STT-C-4 timers are module constants (``FINALIZATION_TIMEOUT``,
+    ``FINAL_TRANSCRIPT_INACTIVITY_TIMEOUT``, inference/stt.py:46-47): it cannot follow a
+    request's ``time_scale``."""
 
     def __init__(self) -> None:
         try:
@@ -106,6 +113,18 @@ class LivekitSTT(STTReference):
 
     def error_info(self, error: BaseException) -> ErrorInfo:
         return upstream_error_info(error)
+
+    def update_options(self, stream: Any, step: UpdateOptionsStep) -> None:
+        """Upstream's ``update_options`` names the extra ``extra`` and takes NOT_GIVEN (left
+        out) for what does not change, never None."""
+        options: dict[str, Any] = {}
+        if step.model is not None:
+            options["model"] = step.model
+        if step.language is not None:
+            options["language"] = step.language
+        if step.extra_kwargs is not None:
+            options["extra"] = dict(step.extra_kwargs)
+        stream.update_options(**options)
 
     def record(self, event: Any, t: float) -> SpeechEventRecord:
         """Upstream's SpeechEvent (dataclasses, ``TimedString`` words, NOT_GIVEN fields)."""

@@ -5,8 +5,9 @@
 consumer task records every SpeechEvent, then waits for the stream's end. A variant swaps
 ``stt_class`` or overrides :meth:`STTReference.make_stt` and hands the part to
 ``ReferenceIUT(parts={"stt": MySTT()}, name="my-variant")``; another implementation's part
-(upstream's) overrides the three translation steps too: :meth:`STTReference.make_frame`,
-:meth:`STTReference.error_info` and :meth:`STTReference.record`.
+(upstream's) overrides the translation steps too: :meth:`STTReference.make_frame`,
+:meth:`STTReference.error_info`, :meth:`STTReference.record` and
+:meth:`STTReference.update_options`.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class STTReference:
             api_secret=target.api_secret,
             sample_rate=request.sample_rate,
             extra_kwargs=request.extra_kwargs,
+            time_scale=request.time_scale,
         )
 
     async def stt_stream(self, request: STTStreamRequest) -> STTStreamAnswer:
@@ -140,6 +142,12 @@ class STTReference:
         """The canonical event of one of the implementation's SpeechEvents."""
         return speech_record(event, t)
 
+    def update_options(self, stream: Any, step: UpdateOptionsStep) -> None:
+        """``update_options`` on the implementation's stream with what the step sets."""
+        stream.update_options(
+            model=step.model, language=step.language, extra_kwargs=step.extra_kwargs
+        )
+
     async def _play(
         self,
         request: STTStreamRequest,
@@ -164,9 +172,7 @@ class STTReference:
                 elif isinstance(step, EndInputStep):
                     stream.end_input()
                 elif isinstance(step, UpdateOptionsStep):
-                    stream.update_options(
-                        model=step.model, language=step.language, extra_kwargs=step.extra_kwargs
-                    )
+                    self.update_options(stream, step)
                 elif isinstance(step, WaitEventStep):
                     await _wait_for(step, consumer, seen, changed)
         except Exception as exc:

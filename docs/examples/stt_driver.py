@@ -14,7 +14,8 @@ STT-C-4 close timers and the retry loop with a monotonic timeline. Besides the s
 library it uses only the ``websockets`` package for the WebSocket itself; nothing in it leans
 on voicewire.
 
-It declares only the ``stt.stream`` capability.
+It declares the ``stt.stream`` capability, and ``stt.time_scale``: its close timers follow the
+request's ``time_scale``, so the suite judges them in milliseconds.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from websockets.exceptions import ConnectionClosed
 
 PROTOCOL = 2
 NAME = "example-stt-driver (python + websockets)"
-CAPABILITIES = ["stt.stream"]
+CAPABILITIES = ["stt.stream", "stt.time_scale"]
 FIRST_RETRY_WAIT = 0.1  # SPEC §2.4: the first retry waits 0.1 s, later ones retry_interval
 CLOSE_AFTER_FINAL = 3.0  # STT-C-4
 CLOSE_WITHOUT_FINAL = 30.0
@@ -169,6 +170,8 @@ class Stream:
         self.max_retry = int(options.get("max_retry", 3))
         self.retry_interval = float(options.get("retry_interval", 2.0))
         self.timeout = float(options.get("timeout", 10.0))
+        # stt.time_scale: the STT-C-4 timers run this many times as long.
+        self.time_scale = float(request.get("time_scale", 1.0))
         self.started = time.monotonic()
         self.events: list[dict[str, Any]] = []
         self.counts: dict[str, int] = {}
@@ -367,6 +370,7 @@ class Stream:
                 # STT-C-4: close ourselves if the server does not, 3 s after the last final
                 # (30 s without one).
                 wait = CLOSE_AFTER_FINAL if last_final is not None else CLOSE_WITHOUT_FINAL
+                wait *= self.time_scale
             try:
                 raw = await asyncio.wait_for(ws.recv(), wait)
             except asyncio.TimeoutError:

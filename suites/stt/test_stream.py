@@ -645,3 +645,170 @@ def test_start_time_stays_monotonic_across_a_reconnect(
         "STT-RETRY-1",
         f"the reconnect must send a new session.create ({len(creates)} sent)",
     )
+
+
+# -- STT-C-4 --------------------------------------------------------------------------------
+
+
+def _closes(simulator: CaseSimulator, target: Target) -> tuple[list[str], dict[str, list[Any]]]:
+    """The last connection's client messages (types, in order) and its close codes each way
+    (``in``: the client's close frames, ``out``: the simulator's), from the journal."""
+    entries = simulator.journal(target)
+    exchanges = [e.get("exchange") for e in entries if e.get("kind") == "ws_message"]
+    last = exchanges[-1] if exchanges else None
+    types = [m.get("type") for m in sent(simulator, target) if m["_exchange"] == last]
+    codes: dict[str, list[Any]] = {"in": [], "out": []}
+    for entry in entries:
+        if entry.get("kind") == "ws_close" and entry.get("exchange") == last:
+            codes[entry.get("direction", "in")].append((entry.get("data") or {}).get("code"))
+    return types, codes
+
+
+# The STT-C-4 timers (3 s, 30 s) run 1/100 as long: the embedded simulator closes a session
+# idle for 2.5 s (EMBEDDED_LIMITS), so a client's real 3 s timer never gets its turn.
+TIMER_SCALE = 0.01
+
+
+@pytest.mark.spec("STT-C-4")
+@pytest.mark.capability("stt.time_scale")
+@pytest.mark.parametrize("final", ["after_a_final", "without_a_final"])
+def test_session_close_when_the_server_lingers(
+    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator, final: str
+) -> None:
+    """The server sends ``session.finalized`` but never closes: once its timer runs out (3 s
+    after the last final, 30 s when no final came; scaled by ``time_scale``), the client
+    sends ``session.close`` and closes with 1000, and the stream ends cleanly. (The
+    simulator closes with 1000 as soon as it reads ``session.close``, so the journal holds
+    the client's close frame only when the client closed first.)"""
+    segments = [{"text": "still there", "start": 0, "duration": 0.3}]
+    reply = {
+        "interim_interval": None,
+        "after_finalize": "stay_open",
+        "segments": segments if final == "after_a_final" else [],
+    }
+    outcome, target = play(
+        voicewire_iut,
+        voicewire_simulator,
+        replying(f"stt-close-{final}", reply),
+        [push(0.4), END_INPUT],
+        time_scale=TIMER_SCALE,
+    )
+    require(
+        [e.text for e in outcome.finals] == [s["text"] for s in reply["segments"]],
+        "STT-ORD-4",
+        f"the scripted finals must come through:\n{outcome.describe()}",
+    )
+    types, codes = _closes(voicewire_simulator, target)
+    after = types[types.index("session.finalize") :] if "session.finalize" in types else []
+    timer = "3 s after the last final" if final == "after_a_final" else "30 s after input end"
+    expect(
+        "session.close" in after,
+        "STT-C-4",
+        f"the server never closed after session.finalized: the client must send session.close "
+        f"({timer}, x {TIMER_SCALE}); it sent {types[-4:]}:\n{outcome.describe()}",
+    )
+    # The simulator answers session.close by closing with 1000 itself, so the client's close
+    # is often only the echo of it; a close frame the client sent first must be 1000.
+    expect(
+        all(code == 1000 for code in codes["in"]) and 1000 in codes["in"] + codes["out"],
+        "STT-C-4",
+        f"the client must close with 1000: its close codes were {codes['in']}, the "
+        f"simulator's {codes['out']}",
+    )
+    expect(
+        outcome.error is None,
+        "STT-C-4",
+        f"closing a lingering finalized session must end the stream cleanly:\n{outcome.describe()}",
+    )
+
+
+# -- STT-C-5 --------------------------------------------------------------------------------
+
+UPDATES: dict[str, dict[str, Any]] = {
+    "model": {"model": "deepgram/nova-2"},
+    "language": {"language": "fr"},
+    "extra": {"extra_kwargs": {"smart_format": True, "keyterm": ["voicewire"]}},
+}
+
+
+@pytest.mark.spec("STT-C-5")
+@pytest.mark.capability("stt.stream")
+@pytest.mark.parametrize("change", sorted(UPDATES))
+def test_update_options_mid_stream(
+    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator, change: str
+) -> None:
+    """Once the session is live (its first final came), ``update_options`` changes one
+    option: the client sends ``session.update`` whose ``settings`` carry the change
+    (``model`` inside ``settings``), or reconnects with a ``session.create`` carrying it;
+    either way before ``session.finalize``."""
+    reply = {
+        "interim_interval": None,
+        "segments": [
+            {"text": "before", "start": 0, "duration": 0.3},
+            {"text": "after", "start": 0.4, "duration": 0.3},
+        ],
+    }
+    update = UPDATES[change]
+    script = [
+        push(0.3, seed=1),
+        wait("final_transcript"),
+        {"op": "update_options", **update},
+        push(0.5, seed=2),
+        END_INPUT,
+    ]
+    outcome, target = play(
+        voicewire_iut,
+        voicewire_simulator,
+        replying(f"stt-update-{change}", reply),
+        script,
+        language="en",
+        extra_kwargs={"punctuate": True},
+    )
+    require(
+        outcome.finals[:1] and outcome.finals[0].text == "before",
+        "STT-ORD-4",
+        f"the session must be live before the update:\n{outcome.describe()}",
+    )
+    messages = sent(voicewire_simulator, target)
+    types = [m.get("type") for m in messages]
+    cut = types.index("session.finalize") if "session.finalize" in types else len(types)
+    before_finalize = messages[:cut]
+    want = {
+        "model": update.get("model"),
+        "language": update.get("language"),
+        "extra": update.get("extra_kwargs"),
+    }
+    want = {key: value for key, value in want.items() if value is not None}
+
+    def carries(settings: dict[str, Any]) -> bool:
+        for key, value in want.items():
+            if key == "extra":
+                got = settings.get("extra")
+                if not isinstance(got, dict) or any(got.get(k) != v for k, v in value.items()):
+                    return False
+            elif settings.get(key) != value:
+                return False
+        return True
+
+    updates = [m for m in before_finalize if m.get("type") == "session.update"]
+    recreated = [
+        m
+        for m in before_finalize[1:]
+        if m.get("type") == "session.create"
+        and carries({**(m.get("settings") or {}), "model": m.get("model")})
+    ]
+    good = [m for m in updates if carries(m.get("settings") or {})]
+    expect(
+        good or recreated,
+        "STT-C-5",
+        f"update_options({update}) must send session.update with settings {want} (model "
+        f"inside settings) or reconnect with a session.create carrying it; before "
+        f"session.finalize the client sent: "
+        f"{[m for m in before_finalize if m.get('type') != 'input_audio']}\n"
+        f"{outcome.describe()}",
+    )
+    expect(
+        all("model" not in m for m in updates),
+        "STT-C-5",
+        f"session.update carries model inside settings, not at the top: {updates}",
+    )

@@ -71,6 +71,7 @@ UPSTREAM_FOLLOWS = [
     "CTX-TRUNC-6",
     "CTX-OAI-1",
     "CTX-OAI-3",
+    "STT-C-5",
 ]
 
 
@@ -128,14 +129,16 @@ def _breaking_cases(report: dict[str, Any], rule: str) -> list[str]:
 
 
 def test_run_has_no_error_and_fails_on_must_rules(livekit_run: dict[str, Any]) -> None:
-    """Every case is PASS, FAIL or NON-STRICT (nothing UNSUPPORTED: upstream has every
-    capability), never ERROR; MUST rules break, so the run exits 1."""
+    """Every case is PASS, FAIL or NON-STRICT (UNSUPPORTED only where a case needs
+    stt.time_scale, the one capability upstream lacks: its STT-C-4 timers are constants),
+    never ERROR; MUST rules break, so the run exits 1."""
     report = livekit_run["report"]
     errors = [(c["nodeid"], c["message"][:300]) for c in report["cases"] if c["outcome"] == "ERROR"]
     assert errors == [], errors
     assert report["totals"]["ERROR"] == 0
-    assert report["totals"]["UNSUPPORTED"] == 0
-    assert {c["outcome"] for c in report["cases"]} <= {"PASS", "FAIL", "NON-STRICT"}
+    unsupported = {c["capability"] for c in report["cases"] if c["outcome"] == "UNSUPPORTED"}
+    assert unsupported <= {"stt.time_scale"}, unsupported
+    assert {c["outcome"] for c in report["cases"]} <= {"PASS", "FAIL", "NON-STRICT", "UNSUPPORTED"}
     assert report["iut"] == "livekit"
     assert set(report["capabilities"]) >= {"llm.chat", "llm.fallback", "chat_context", "stt.stream"}
     assert livekit_run["returncode"] == EXIT_FAIL, livekit_run["stderr"][-2000:]
@@ -163,7 +166,9 @@ def test_known_upstream_deviation_is_reported(
 def test_run_reports_no_unknown_deviation(livekit_run: dict[str, Any]) -> None:
     """Every requirement the run does not pass is a recorded deviation, and every recorded
     deviation is among them: the record ``voicewire explain`` prints is the whole truth."""
-    not_passing = {r["id"] for r in livekit_run["report"]["requirements"] if r["outcome"] != "PASS"}
+    requirements = livekit_run["report"]["requirements"]
+    # UNSUPPORTED: no case could run (STT-C-4 needs stt.time_scale); nothing was judged.
+    not_passing = {r["id"] for r in requirements if r["outcome"] not in ("PASS", "UNSUPPORTED")}
     assert not_passing == {rule for rule, _, _ in KNOWN_DEVIATIONS}
 
 

@@ -28,6 +28,7 @@ from voicewire.harness.llm import (
 )
 from voicewire.harness.protocols import TABLE
 from voicewire.harness.reference_iut import ReferenceIUT
+from voicewire.harness.stt_reference import STTReference
 from voicewire.harness.url_iut import URLIUT
 from voicewire.harness.verdicts import (
     CaseResult,
@@ -149,6 +150,7 @@ def test_the_table_knows_each_capability_its_protocol_direction_and_operations()
         "chat_context",
         "llm.server",
         "stt.stream",
+        "stt.time_scale",
         "stt.server",
     }
     assert TABLE.direction_of("llm.server") == "server"
@@ -216,6 +218,20 @@ def test_reference_spec_builds_the_reference_adapter():
     iut = parse_iut_spec("reference")
     assert isinstance(iut, ReferenceIUT)
     assert {"llm.chat", "llm.fallback", "chat_context", "llm.server"} <= iut.capabilities
+    assert {"stt.stream", "stt.time_scale"} <= iut.capabilities
+
+
+def test_a_part_leaves_out_the_capabilities_it_lacks():
+    """A part naming a capability in ``lacks`` (upstream's STT: timers it cannot scale) does
+    not declare it; the rest of its protocol's capabilities it does."""
+
+    class FixedTimers(STTReference):
+        lacks = frozenset({"stt.time_scale"})
+
+    iut = ReferenceIUT(parts={"stt": FixedTimers()}, name="fixed-timers")
+    assert "stt.stream" in iut.capabilities and "stt.server" in iut.capabilities
+    assert "stt.time_scale" not in iut.capabilities
+    assert "llm.chat" in iut.capabilities
 
 
 @pytest.mark.parametrize(
