@@ -22,8 +22,9 @@ count and CRC-32, never its base64), the closes (``ws_close``) and what the sess
 from __future__ import annotations
 
 import asyncio
+import time
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -62,8 +63,10 @@ __all__ = [
     "CLOSE_UNSUPPORTED_DATA",
     "ENDPOINT",
     "FRAME_KIND",
+    "LATENESS_HOOK",
     "REQUEST_ID_PREFIX",
     "SESSION_ID_PREFIX",
+    "LatenessHook",
     "STTConnection",
     "add_stt_routes",
     "audio_summary",
@@ -84,6 +87,14 @@ CLOSE_UNSUPPORTED_DATA = 1003
 """The close code of a binary frame where a text frame is expected (SRV-3)."""
 CLOSE_IDLE = 1008
 """The close code of a session idle longer than ``Limits.idle_timeout`` (SRV-4)."""
+
+LatenessHook = Callable[["STTConnection", ServerMessage, float, float], None]
+"""Told of each message a client message made due, once sent: ``(connection, message,
+arrived, sent)``, both times on ``time.monotonic``: when the handler read the client message,
+and when the message had gone to the socket."""
+LATENESS_HOOK: web.AppKey[LatenessHook] = web.AppKey("stt_lateness_hook")
+"""An app holding a :data:`LatenessHook` under this key calls it for every session (``voicewire
+bench stt`` measures lateness with it); without one nothing is timed."""
 
 # What the journal keeps of a client frame it could not accept: its head, never megabytes of
 # a peer's base64.
@@ -107,7 +118,8 @@ class STTConnection:
     ``reply`` is the rule's script; ``None`` (no rule matched, echo mode): the session
     transcribes what it hears (:class:`~.transcribe.ToneTranscriber`). ``faults`` act on the
     session's messages (:class:`~.faults.FaultPlan`); ``transport`` is the connection's, which
-    a ``disconnect`` fault in ``reset`` mode aborts."""
+    a ``disconnect`` fault in ``reset`` mode aborts; ``lateness`` (optional) is told of each due
+    message once sent (:data:`LatenessHook`)."""
 
     def __init__(
         self,
@@ -117,6 +129,7 @@ class STTConnection:
         *,
         faults: Sequence[Any] = (),
         transport: asyncio.BaseTransport | None = None,
+        lateness: LatenessHook | None = None,
     ) -> None:
         self.ws = ws
         self.exchange = exchange
@@ -127,6 +140,7 @@ class STTConnection:
         self._write = exchange.writer(FRAME_KIND)
         self._ended = False
         self._transport = transport
+        self._lateness = lateness
 
     async def run(self) -> None:
         """Serve the session until it ends (closed by either side, or idle too long)."""
@@ -176,6 +190,8 @@ class STTConnection:
 
     async def on_text(self, data: str) -> None:
         """One client text frame: judged by the session, journaled, answered."""
+        # Read only when a benchmark listens: a session pays nothing for the hook otherwise.
+        arrived = time.monotonic() if self._lateness is not None else 0.0
         try:
             message = self.session.receive_frame(data)
         except RemoteProtocolError as error:
@@ -193,6 +209,8 @@ class STTConnection:
             if self._ended:
                 break
             await self.send(reply)
+            if self._lateness is not None:
+                self._lateness(self, reply, arrived, time.monotonic())
 
     def answer(self, message: ClientMessage) -> list[ServerMessage]:
         """The messages a client message makes due."""
@@ -356,7 +374,14 @@ async def _stt(request: web.Request) -> web.StreamResponse:
 
     await ws.prepare(request)
     exchange.frame("out", "http_response", {"status": 101, "upgrade": "websocket"})
-    connection = STTConnection(ws, exchange, reply, faults=faults, transport=request.transport)
+    connection = STTConnection(
+        ws,
+        exchange,
+        reply,
+        faults=faults,
+        transport=request.transport,
+        lateness=request.app.get(LATENESS_HOOK),
+    )
     await connection.run()
     return ws
 
