@@ -36,6 +36,10 @@ Method
 * **Rounds.** One untimed warm-up request per server, then ``rounds`` rounds of one timed
   request per server, the order rotating each round. Each figure is the median over rounds.
 
+``voicewire bench stt`` (STT simulator lateness under concurrent sessions) is
+:mod:`voicewire.harness.bench_stt`; ``voicewire bench mutation``,
+:mod:`voicewire.harness.mutation_bench`.
+
 Timings are only ever compared within one run; tests check the result's structure, never its
 numbers.
 """
@@ -63,6 +67,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from voicewire.harness.atomic_file import write_atomically
+from voicewire.harness.bench_stt import add_stt_parser, process_cpu, run_stt_bench
 from voicewire.harness.mutation_bench import add_mutation_parser, run_mutation_bench
 from voicewire.harness.protocols import TABLE
 from voicewire.harness.runner import suite_table
@@ -401,16 +406,6 @@ class _Connection:
             await self._writer.wait_closed()
 
 
-def _process_cpu(pid: int) -> float | None:
-    """CPU seconds (user + system) process ``pid`` has used, from ``/proc`` (None elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    # Fields 14 and 15 of stat (utime, stime), counted after the ")" that ends the name.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 # -- measuring ---------------------------------------------------------------------------------
 
 
@@ -545,9 +540,9 @@ async def _measure(
         for round_number in range(1, rounds + 1):
             shift = (round_number - 1) % len(servers)
             for server in servers[shift:] + servers[:shift]:
-                cpu_before = _process_cpu(pids[server])
+                cpu_before = process_cpu(pids[server])
                 response = await stream(server)
-                cpu_after = _process_cpu(pids[server])
+                cpu_after = process_cpu(pids[server])
                 check(server, response.body)
                 runs.append(
                     StreamRun(
@@ -760,7 +755,8 @@ def _count_argument(maximum: int | None) -> Any:
 
 
 def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``bench`` (with its ``llm`` target) to a parser's subparsers; returns the parser."""
+    """Add ``bench`` (with its ``llm``, ``stt`` and ``mutation`` targets) to a parser's
+    subparsers; returns the parser."""
     bench = subparsers.add_parser(
         "bench",
         help="performance benchmarks (ratios measured side by side in one run)",
@@ -806,6 +802,7 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write every figure as JSON to FILE (atomically replaced)",
     )
+    add_stt_parser(targets)
     add_mutation_parser(targets, suites=list(suite_table()))
     return bench
 
@@ -815,6 +812,8 @@ def run_bench(args: argparse.Namespace) -> int:
     0 targets met, 1 a target missed, 2 could not measure or could not write the JSON file."""
     if args.bench_target == "mutation":
         return run_mutation_bench(args, TABLE)
+    if args.bench_target == "stt":
+        return run_stt_bench(args)
     if args.bench_target != "llm":
         print(f"voicewire bench: unknown target {args.bench_target!r}", file=sys.stderr)
         return 2

@@ -1,0 +1,945 @@
+"""``voicewire bench stt``: how late the STT simulator's transcripts are under concurrent load.
+
+``N`` sessions stream audio at real-time pace into the simulator at once, in steps of ``N``
+(50, 100, 200, 400 by default); each step reports the lateness of the messages the audio made
+due (its median, 99th percentile and maximum), the simulator's CPU, and the largest ``N``
+whose p99 stays under :data:`LATENESS_LIMIT_MS` is judged against DESIGN.md's target of
+:data:`TARGET_SESSIONS_PER_CORE` sessions per simulator core.
+
+Method
+------
+* **Processes.** The simulator runs as ``voicewire serve`` runs it (a
+  :class:`~voicewire.simulators.core.socket_server.SimulatorServer` with the default limits,
+  except that the one API key may hold every session of a step) in a child process, on its
+  own event loop; the load generator runs in this process, so it never takes the simulator's
+  loop. The simulator process's CPU time is read from ``/proc`` around each step's streaming.
+* **A session.** It connects and waits until every session of the step has connected; then,
+  at its own offset (the sessions' starts are spread evenly over one frame), it sends
+  ``session.create``, then one 50 ms ``input_audio`` frame (16 kHz, silence) each time 50 ms
+  of real time have passed since its start, for ``duration`` seconds of audio, then
+  ``session.finalize``, and reads until the simulator closes the socket.
+* **The script.** :func:`bench_script`: a segment of two words every 0.5 s of audio, with
+  ``start_of_speech``, interims every 0.1 s and its final: eight messages per second of audio,
+  each due exactly when a frame ends, so every one has a frame that made it due. Only
+  segments that end inside the audio are scripted: ``session.finalize`` makes nothing due but
+  ``session.finalized``.
+* **Lateness.** The simulator's lateness hook
+  (:data:`~voicewire.simulators.stt.routes.LATENESS_HOOK`, off unless a benchmark sets it)
+  records, for each message a client message made due, when the handler read that client
+  message and when the due message had gone to the socket, on the machine's monotonic clock
+  (one clock for every process). A message's *lateness* is the time it was sent minus the
+  time the audio frame that made it due arrived; on loopback a frame arrives when the load
+  generator writes it, so that write (timed just before it) is the arrival: lateness then
+  includes the time the frame waited for the simulator's loop, not only the handler's work
+  (reported on its own as ``handler``). Only the messages the audio made due count
+  (``start_of_speech``, interims, finals), not the answers to ``session.create`` and
+  ``session.finalize``.
+* **Checks.** Every session must receive exactly its script, in order (compared, message by
+  message, with what :class:`~voicewire.simulators.stt.player.ScriptPlayer` plays for the same
+  frames, ``session_id`` and ``request_id`` aside, which must each be the session's own),
+  ``session.created`` first and ``session.finalized`` last, then a close 1000; the hook must
+  have seen each message made due by the frame the script says. A step with a session that
+  got anything else is reported with the reasons and never passes, whatever its lateness.
+* **Sessions per core.** The simulator is one event loop, so it uses at most about one core:
+  a step that passes with ``N`` sessions shows ``N`` sessions per core (divided by the cores
+  it used, if more than one). Each step also shows the seconds of audio it served per second
+  of simulator CPU (what one core would carry at that step's CPU cost), an extrapolation,
+  never what is judged.
+* **The load generator's share.** Its CPU and how late it wrote frames against their
+  schedule (``gen lag``) are reported: when it lags, the step measured the generator too.
+
+Timings are only ever compared within one run; tests check the result's structure, never its
+numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from voicewire.harness.arguments import positive_seconds
+from voicewire.harness.atomic_file import write_atomically
+from voicewire.reference.auth import create_access_token
+from voicewire.reference.stt.wire import (
+    FRAME_DURATION,
+    NORMAL_CLOSURE,
+    FinalTranscript,
+    InputAudio,
+    InterimTranscript,
+    ServerMessage,
+    SessionCreated,
+    SessionFinalize,
+    SessionFinalized,
+    StartOfSpeech,
+    decode_server_message,
+    encode_message,
+    frame_samples,
+    session_create,
+)
+from voicewire.simulators.scenario import Match, Rule, Scenario
+from voicewire.simulators.stt.player import ScriptPlayer
+from voicewire.simulators.stt.script import SegmentScript, STTReply, WordScript
+
+__all__ = [
+    "DEFAULT_DURATION",
+    "DEFAULT_SESSIONS",
+    "LATENESS_LIMIT_MS",
+    "MAX_DURATION",
+    "MAX_SESSIONS",
+    "MAX_STEPS",
+    "MIN_DURATION",
+    "SAMPLE_RATE",
+    "TARGET_SESSIONS_PER_CORE",
+    "STTBenchResult",
+    "STTStep",
+    "ScriptedMessage",
+    "SessionRecord",
+    "add_stt_parser",
+    "bench_script",
+    "bench_stt",
+    "bench_stt_scenario",
+    "check_session",
+    "format_stt_report",
+    "planned_messages",
+    "process_cpu",
+    "run_stt_bench",
+]
+
+TARGET_SESSIONS_PER_CORE = 200
+"""DESIGN.md's target: sessions one simulator core carries with p99 lateness under the limit."""
+LATENESS_LIMIT_MS = 20.0
+"""A step passes when its p99 lateness is below this (and every session got its script)."""
+DEFAULT_SESSIONS = (50, 100, 200, 400)
+"""The steps of ``N`` when none are given."""
+DEFAULT_DURATION = 5.0
+"""Seconds of audio each session streams, per step, when not given."""
+MIN_DURATION = 0.5
+"""The shortest audio per session: one scripted segment."""
+MAX_DURATION = 60.0
+"""The longest audio per session: every message's times are held until the step ends."""
+MAX_SESSIONS = 1000
+"""The most sessions in one step (each holds a socket in both processes)."""
+MAX_STEPS = 12
+"""The most steps in one run: the benchmark stops by itself in bounded time."""
+SAMPLE_RATE = 16000
+"""The sessions' sample rate: 800 samples per 50 ms frame."""
+
+_SEGMENT_PERIOD = 0.5
+_SEGMENT_START = 0.05
+_WORD = 0.2
+_INTERIM_INTERVAL = 0.1
+_WORDS = (
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliett",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+    "uniform",
+    "victor",
+    "whiskey",
+    "xray",
+    "yankee",
+    "zulu",
+)
+_SPEECH = (StartOfSpeech, InterimTranscript, FinalTranscript)
+_CONNECT_TIMEOUT = 60.0
+_CONNECT_PARALLEL = 32
+_START_TIMEOUT = 60.0
+# After its last frame, how long a session may wait for the rest of its script and the close.
+_END_TIMEOUT = 30.0
+_LEAD = 0.2
+_READ_LIMIT = 1 << 28
+_PROBLEMS_SHOWN = 3
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used, from ``/proc`` (None elsewhere).
+
+    Shared by the benchmarks: ``voicewire bench llm`` reads its servers' CPU with it too."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # Fields 14 and 15 of stat (utime, stime), counted after the ")" that ends the name.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# -- the workload ------------------------------------------------------------------------------
+
+
+def _check_duration(duration: object) -> float:
+    if isinstance(duration, bool) or not isinstance(duration, (int, float)):
+        raise TypeError(f"duration must be a number of seconds, got {type(duration).__name__}")
+    if not MIN_DURATION <= duration <= MAX_DURATION:
+        raise ValueError(
+            f"duration must be {MIN_DURATION:g}..{MAX_DURATION:g} s of audio, got {duration!r}"
+        )
+    return float(duration)
+
+
+def _frames(duration: float) -> int:
+    return round(duration / FRAME_DURATION)
+
+
+def bench_script(duration: float) -> STTReply:
+    """The script every session plays: a two-word segment every 0.5 s of audio (0.4 s long,
+    its words 0.2 s each, starting 50 ms into the period), with ``start_of_speech``, interims
+    every 0.1 s and its final; only the segments that end within ``duration`` seconds."""
+    duration = _check_duration(duration)
+    audio = _frames(duration) * FRAME_DURATION
+    segments = []
+    index = 0
+    while True:
+        start = round(_SEGMENT_START + index * _SEGMENT_PERIOD, 6)
+        if start + 2 * _WORD > audio + 1e-9:
+            break
+        first, second = _WORDS[(2 * index) % len(_WORDS)], _WORDS[(2 * index + 1) % len(_WORDS)]
+        words = [
+            WordScript(word=first, start=start, end=round(start + _WORD, 6)),
+            WordScript(word=second, start=round(start + _WORD, 6), end=round(start + 2 * _WORD, 6)),
+        ]
+        segments.append(
+            SegmentScript(text=f"{first} {second}", start=start, duration=2 * _WORD, words=words)
+        )
+        index += 1
+    return STTReply(segments=segments, interim_interval=_INTERIM_INTERVAL, start_of_speech=True)
+
+
+def bench_stt_scenario(duration: float) -> Scenario:
+    """The benchmark's scenario: every STT session plays :func:`bench_script`."""
+    rule = Rule(match=Match(endpoint="stt"), reply=bench_script(duration))
+    return Scenario(name="bench-stt", rules=[rule])
+
+
+@dataclass(frozen=True)
+class ScriptedMessage:
+    """One message of a session's script: what it is (``request_id`` blank) and the frame
+    that makes it due (its index from 0; None: ``session.create`` or ``session.finalize``
+    answers it)."""
+
+    message: ServerMessage
+    frame: int | None
+
+
+def planned_messages(duration: float) -> list[ScriptedMessage]:
+    """Every message a session of the benchmark must receive, in order: ``session.created``
+    (its ``session_id`` blank), the script as :class:`ScriptPlayer` plays it frame by frame,
+    ``session.finalized``."""
+    player = ScriptPlayer(bench_script(duration), sample_rate=SAMPLE_RATE, request_id="")
+    size = frame_samples(SAMPLE_RATE)
+    silence = bytes(2 * size)
+    planned = [ScriptedMessage(SessionCreated(session_id=""), None)]
+    planned += [ScriptedMessage(m, None) for m in player.hear(b"", 0)]
+    for frame in range(_frames(duration)):
+        planned += [ScriptedMessage(m, frame) for m in player.hear(silence, (frame + 1) * size)]
+    planned += [ScriptedMessage(m, None) for m in player.finish(_frames(duration) * size)]
+    planned.append(ScriptedMessage(SessionFinalized(), None))
+    return planned
+
+
+# -- the simulator (run in a child process) ------------------------------------------------------
+
+
+class _Recorder:
+    """The lateness hook of the child: per session, ``[type, samples received, arrived, sent]``
+    of every message a client message made due."""
+
+    def __init__(self) -> None:
+        self.sessions: dict[Any, tuple[list[str], list[list[Any]]]] = {}
+
+    def __call__(
+        self, connection: Any, message: ServerMessage, arrived: float, sent: float
+    ) -> None:
+        entry = self.sessions.get(connection)
+        if entry is None:
+            entry = self.sessions[connection] = ([""], [])
+        if isinstance(message, SessionCreated):
+            entry[0][0] = message.session_id
+        entry[1].append([message.type, connection.session.samples_received, arrived, sent])
+
+    def take(self) -> dict[str, list[list[Any]]]:
+        taken = {ids[0]: records for ids, records in self.sessions.values()}
+        self.sessions.clear()
+        return taken
+
+
+async def _serve(duration: float) -> None:
+    from voicewire.simulators.core.limits import Limits
+    from voicewire.simulators.core.socket_server import SimulatorServer
+    from voicewire.simulators.stt.routes import LATENESS_HOOK
+
+    # The one API key of the load generator holds every session of a step at once.
+    simulator = SimulatorServer(
+        bench_stt_scenario(duration), limits=Limits(max_sessions_per_key=MAX_SESSIONS)
+    )
+    recorder = _Recorder()
+    simulator.app[LATENESS_HOOK] = recorder
+    await simulator.start()
+    loop = asyncio.get_running_loop()
+    try:
+        print(json.dumps({"port": simulator.port}), flush=True)
+        # One command per line: "take" answers with the records since the last one; the
+        # parent ends this process by closing its stdin.
+        while await loop.run_in_executor(None, sys.stdin.readline) == "take\n":
+            print(json.dumps(recorder.take(), separators=(",", ":")), flush=True)
+    finally:
+        await simulator.stop()
+
+
+def _serve_child(duration: float) -> None:
+    """Entry point of the simulator process (see the module docstring)."""
+    asyncio.run(_serve(duration))
+
+
+_CHILD_CODE = (
+    "import sys; from voicewire.harness.bench_stt import _serve_child; "
+    "_serve_child(float(sys.argv[1]))"
+)
+
+
+# -- the load generator --------------------------------------------------------------------------
+
+
+@dataclass
+class SessionRecord:
+    """What one session of the load generator did and saw: when it wrote each frame (and
+    when the schedule said to), every text frame received with its arrival time, the close
+    code, and what went wrong (None: nothing on its side)."""
+
+    index: int
+    frame_written: list[float] = field(default_factory=list)
+    frame_scheduled: list[float] = field(default_factory=list)
+    received: list[tuple[float, str]] = field(default_factory=list)
+    close_code: int | None = None
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class _Streamed:
+    records: list[SessionRecord]
+    wall_seconds: float
+    simulator_cpu_seconds: float | None
+    generator_cpu_seconds: float
+
+
+class _Generator:
+    """The sessions of one step, on one ``aiohttp`` client session."""
+
+    def __init__(self, port: int, duration: float, token: str) -> None:
+        self._url = f"http://127.0.0.1:{port}/stt"
+        self._headers = {"Authorization": f"Bearer {token}"}
+        self._frames = _frames(duration)
+        size = frame_samples(SAMPLE_RATE)
+        self._create = encode_message(session_create(sample_rate=SAMPLE_RATE))
+        self._audio = encode_message(InputAudio.from_pcm(bytes(2 * size)))
+        self._finalize = encode_message(SessionFinalize())
+
+    async def run(self, sessions: int, http: aiohttp.ClientSession, pid: int) -> _Streamed:
+        """Connect ``sessions`` sessions, then stream them all; the CPU of process ``pid``
+        (the simulator's) and this one's are read around the streaming only."""
+        records = [SessionRecord(index) for index in range(sessions)]
+        gate = asyncio.Semaphore(_CONNECT_PARALLEL)
+
+        async def connect(record: SessionRecord) -> aiohttp.ClientWebSocketResponse | None:
+            async with gate:
+                try:
+                    return await http.ws_connect(
+                        self._url, headers=self._headers, autoping=True, max_msg_size=0
+                    )
+                except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                    record.failure = f"could not connect: {exc or type(exc).__name__}"
+                    return None
+
+        sockets = await asyncio.wait_for(
+            asyncio.gather(*(connect(r) for r in records)), _CONNECT_TIMEOUT
+        )
+        cpu_before = process_cpu(pid)
+        own_before = time.process_time()
+        start = time.monotonic() + _LEAD
+        spread = FRAME_DURATION / sessions
+        try:
+            await asyncio.gather(
+                *(
+                    self._session(ws, record, start + record.index * spread)
+                    for ws, record in zip(sockets, records, strict=True)
+                    if ws is not None
+                )
+            )
+        finally:
+            for ws in sockets:
+                if ws is not None and not ws.closed:
+                    await ws.close()
+        wall = time.monotonic() - start
+        cpu_after = process_cpu(pid)
+        return _Streamed(
+            records=records,
+            wall_seconds=wall,
+            simulator_cpu_seconds=(
+                None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+            ),
+            generator_cpu_seconds=time.process_time() - own_before,
+        )
+
+    async def _session(
+        self, ws: aiohttp.ClientWebSocketResponse, record: SessionRecord, begin: float
+    ) -> None:
+        reader = asyncio.create_task(self._read(ws, record))
+        try:
+            await asyncio.sleep(max(0.0, begin - time.monotonic()))
+            await ws.send_str(self._create)
+            for frame in range(self._frames):
+                due = begin + (frame + 1) * FRAME_DURATION
+                wait = due - time.monotonic()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                record.frame_scheduled.append(due)
+                # Timed before the write: the frame cannot reach the simulator earlier.
+                record.frame_written.append(time.monotonic())
+                await ws.send_str(self._audio)
+            await ws.send_str(self._finalize)
+            await asyncio.wait_for(asyncio.shield(reader), _END_TIMEOUT)
+        except (aiohttp.ClientError, ConnectionError) as exc:
+            record.failure = f"the connection failed: {exc or type(exc).__name__}"
+        except asyncio.TimeoutError:
+            record.failure = (
+                f"the simulator did not end the session within {_END_TIMEOUT:g} s of "
+                "session.finalize"
+            )
+        finally:
+            if not reader.done():
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+
+    @staticmethod
+    async def _read(ws: aiohttp.ClientWebSocketResponse, record: SessionRecord) -> None:
+        async for message in ws:
+            if message.type is aiohttp.WSMsgType.TEXT:
+                record.received.append((time.monotonic(), message.data))
+            else:
+                record.failure = record.failure or f"a {message.type.name} frame arrived"
+        record.close_code = ws.close_code
+
+
+# -- checking and figures ------------------------------------------------------------------------
+
+
+def _blank_ids(message: ServerMessage) -> tuple[ServerMessage, str | None]:
+    """``message`` with its ``session_id`` / ``request_id`` blank, and the id it had."""
+    if isinstance(message, SessionCreated):
+        return message.model_copy(update={"session_id": ""}), message.session_id
+    request_id = getattr(message, "request_id", None)
+    if request_id is not None:
+        return message.model_copy(update={"request_id": ""}), request_id
+    return message, None
+
+
+def check_session(
+    planned: Sequence[ScriptedMessage],
+    record: SessionRecord,
+    hooked: dict[str, list[list[Any]]],
+) -> tuple[str | None, list[tuple[float, float, float]]]:
+    """Judge one session against its script: the reason it failed (None: it got exactly its
+    script and a close 1000), and for each message its audio made due ``(lateness, handler,
+    delivered)`` in seconds (see the module docstring; ``delivered``: until the load generator
+    read it). ``hooked``: the simulator's records by ``session_id``."""
+    if record.failure is not None:
+        return record.failure, []
+    if len(record.received) != len(planned):
+        kinds = [_type_of(text) for _, text in record.received]
+        return (
+            f"{len(record.received)} messages arrived, the script has {len(planned)} "
+            f"(arrived: {_summary(kinds)})"
+        ), []
+    session_id = ""
+    request_ids: set[str] = set()
+    for position, ((_, text), expected) in enumerate(zip(record.received, planned, strict=True)):
+        try:
+            message = decode_server_message(text)
+        except ValueError as exc:
+            return f"message {position} is not a server message: {exc}", []
+        blank, known = _blank_ids(message)
+        if blank != expected.message:
+            return (
+                f"message {position} is {text[:200]}, the script has "
+                f"{encode_message(expected.message)[:200]}"
+            ), []
+        if isinstance(message, SessionCreated):
+            session_id = message.session_id
+        elif known is not None:
+            request_ids.add(known)
+    if len(request_ids) > 1:
+        return f"the transcripts carry several request_ids: {sorted(request_ids)}", []
+    if record.close_code != NORMAL_CLOSURE:
+        return f"the socket closed with {record.close_code}, not {NORMAL_CLOSURE}", []
+    hook = hooked.get(session_id)
+    if hook is None:
+        return f"the simulator's lateness hook saw no session {session_id!r}", []
+    if [entry[0] for entry in hook] != [m.message.type for m in planned]:
+        return f"the lateness hook saw {_summary([e[0] for e in hook])}", []
+    size = frame_samples(SAMPLE_RATE)
+    timings = []
+    for expected, entry, (read_at, _) in zip(planned, hook, record.received, strict=True):
+        if expected.frame is None or not isinstance(expected.message, _SPEECH):
+            continue
+        _, samples, arrived, sent = entry
+        if samples != (expected.frame + 1) * size:
+            return (
+                f"{expected.message.type} went out at {samples} samples, the script has it at "
+                f"{(expected.frame + 1) * size}"
+            ), []
+        written = record.frame_written[expected.frame]
+        timings.append((sent - written, sent - arrived, read_at - written))
+    return None, timings
+
+
+def _type_of(text: str) -> str:
+    try:
+        return str(json.loads(text).get("type"))
+    except (ValueError, AttributeError):
+        return "?"
+
+
+def _summary(kinds: Sequence[str]) -> str:
+    counts: dict[str, int] = {}
+    for kind in kinds:
+        counts[kind] = counts.get(kind, 0) + 1
+    return ", ".join(f"{count} {kind}" for kind, count in counts.items()) or "nothing"
+
+
+def _percentile(values: Sequence[float], share: float) -> float:
+    """The nearest-rank percentile of ``values`` (sorted), ``share`` in 0..1."""
+    if not values:
+        return math.nan
+    return values[max(0, math.ceil(share * len(values)) - 1)]
+
+
+@dataclass(frozen=True)
+class STTStep:
+    """One step: ``sessions`` streamed at once for ``audio_seconds`` each.
+
+    Lateness in milliseconds over every message the audio made due (``events``) of the
+    sessions that got their script (``sessions_ok``); ``problems``: the first reasons others
+    failed. ``simulator_cores``: the simulator's CPU seconds over the streaming's wall
+    seconds (None when ``/proc`` is missing); ``generator_cores`` the same for the load
+    generator; ``generator_lag_p99_ms``: how late it wrote frames against their schedule."""
+
+    sessions: int
+    audio_seconds: float
+    sessions_ok: int
+    problems: tuple[str, ...]
+    events: int
+    lateness_p50_ms: float
+    lateness_p99_ms: float
+    lateness_max_ms: float
+    handler_p99_ms: float
+    delivered_p99_ms: float
+    wall_seconds: float
+    simulator_cpu_seconds: float | None
+    generator_cpu_seconds: float
+    generator_lag_p99_ms: float
+
+    @property
+    def passes(self) -> bool:
+        """Every session got its script and p99 lateness is under the limit."""
+        return (
+            self.sessions_ok == self.sessions
+            and self.events > 0
+            and self.lateness_p99_ms < LATENESS_LIMIT_MS
+        )
+
+    @property
+    def simulator_cores(self) -> float | None:
+        if self.simulator_cpu_seconds is None:
+            return None
+        return self.simulator_cpu_seconds / self.wall_seconds
+
+    @property
+    def generator_cores(self) -> float:
+        return self.generator_cpu_seconds / self.wall_seconds
+
+    @property
+    def sessions_per_core(self) -> float | None:
+        """Seconds of audio served per second of simulator CPU: the sessions one core would
+        carry at this step's CPU cost (an extrapolation; None when the CPU is unknown or too
+        small to read)."""
+        cpu = self.simulator_cpu_seconds
+        return None if not cpu else self.sessions * self.audio_seconds / cpu
+
+
+@dataclass(frozen=True)
+class STTBenchResult:
+    """The outcome of :func:`bench_stt`: every step, and the verdict."""
+
+    audio_seconds: float
+    steps: tuple[STTStep, ...]
+
+    @property
+    def largest_passing(self) -> STTStep | None:
+        """The step with the most sessions that passes (None: none does)."""
+        passing = [step for step in self.steps if step.passes]
+        return max(passing, key=lambda step: step.sessions) if passing else None
+
+    @property
+    def sessions_per_core(self) -> float:
+        """What is judged: the largest passing ``N``, divided by the simulator's cores when it
+        used more than one (0 when no step passes)."""
+        step = self.largest_passing
+        if step is None:
+            return 0.0
+        return step.sessions / max(1.0, step.simulator_cores or 0.0)
+
+    @property
+    def meets_target(self) -> bool:
+        return self.sessions_per_core >= TARGET_SESSIONS_PER_CORE
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict: the parameters, every step with its figures, the verdict and the
+        setup (lateness NaN, for a step with no message, becomes null)."""
+        steps = []
+        for step in self.steps:
+            data = asdict(step)
+            data["problems"] = list(step.problems)
+            for key, value in data.items():
+                if isinstance(value, float) and not math.isfinite(value):
+                    data[key] = None
+            data.update(
+                passes=step.passes,
+                simulator_cores=step.simulator_cores,
+                generator_cores=step.generator_cores,
+                sessions_per_core=step.sessions_per_core,
+            )
+            steps.append(data)
+        largest = self.largest_passing
+        return {
+            "audio_seconds": self.audio_seconds,
+            "steps": steps,
+            "lateness_limit_ms": LATENESS_LIMIT_MS,
+            "target_sessions_per_core": TARGET_SESSIONS_PER_CORE,
+            "largest_passing_sessions": None if largest is None else largest.sessions,
+            "sessions_per_core": self.sessions_per_core,
+            "meets_target": self.meets_target,
+            "environment": {
+                "python": platform.python_version(),
+                "aiohttp": aiohttp.__version__,
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+            },
+            "method": (
+                "simulator in a child process, load generator in the parent; N sessions "
+                "stream 50 ms frames at real-time pace; lateness = simulator send time minus "
+                "the load generator's write of the frame that made the message due"
+            ),
+        }
+
+
+def _step(
+    sessions: int,
+    duration: float,
+    planned: Sequence[ScriptedMessage],
+    streamed: _Streamed,
+    hooked: dict[str, list[list[Any]]],
+) -> STTStep:
+    records = streamed.records
+    problems: list[str] = []
+    timings: list[tuple[float, float, float]] = []
+    ok = 0
+    for record in records:
+        problem, mine = check_session(planned, record, hooked)
+        if problem is None:
+            ok += 1
+            timings += mine
+        else:
+            problems.append(f"session {record.index}: {problem}")
+    lag = sorted(
+        max(0.0, written - scheduled)
+        for record in records
+        for written, scheduled in zip(record.frame_written, record.frame_scheduled, strict=True)
+    )
+    lateness = sorted(t[0] for t in timings)
+    handler = sorted(t[1] for t in timings)
+    delivered = sorted(t[2] for t in timings)
+    return STTStep(
+        sessions=sessions,
+        audio_seconds=duration,
+        sessions_ok=ok,
+        problems=tuple(problems[:_PROBLEMS_SHOWN]),
+        events=len(timings),
+        lateness_p50_ms=_percentile(lateness, 0.5) * 1000,
+        lateness_p99_ms=_percentile(lateness, 0.99) * 1000,
+        lateness_max_ms=_percentile(lateness, 1.0) * 1000,
+        handler_p99_ms=_percentile(handler, 0.99) * 1000,
+        delivered_p99_ms=_percentile(delivered, 0.99) * 1000,
+        wall_seconds=streamed.wall_seconds,
+        simulator_cpu_seconds=streamed.simulator_cpu_seconds,
+        generator_cpu_seconds=streamed.generator_cpu_seconds,
+        generator_lag_p99_ms=(_percentile(lag, 0.99) * 1000) if lag else 0.0,
+    )
+
+
+def _check_steps(sessions: object) -> tuple[int, ...]:
+    if isinstance(sessions, (str, bytes)) or not isinstance(sessions, Sequence):
+        raise TypeError("sessions must be a sequence of session counts")
+    if not 1 <= len(sessions) <= MAX_STEPS:
+        raise ValueError(f"sessions must name 1..{MAX_STEPS} steps, got {len(sessions)}")
+    for count in sessions:
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"a session count must be an int, got {type(count).__name__}")
+        if not 1 <= count <= MAX_SESSIONS:
+            raise ValueError(f"a session count must be 1..{MAX_SESSIONS}, got {count}")
+    return tuple(sessions)
+
+
+async def bench_stt(
+    *,
+    sessions: Sequence[int] = DEFAULT_SESSIONS,
+    duration: float = DEFAULT_DURATION,
+    say: Callable[[str], None] | None = None,
+) -> STTBenchResult:
+    """Run one step per count in ``sessions``, each streaming ``duration`` seconds of audio
+    per session (see the module docstring); ``say`` hears a line per step. Raises
+    ``RuntimeError`` if the simulator does not start or a step overruns its time."""
+    steps_wanted = _check_steps(sessions)
+    duration = _check_duration(duration)
+    say = say or (lambda message: None)
+    planned = planned_messages(duration)
+    from voicewire.simulators.core.credentials import DEFAULT_API_KEY, DEFAULT_API_SECRET
+
+    token = create_access_token(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _CHILD_CODE,
+        repr(duration),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=_READ_LIMIT,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    steps: list[STTStep] = []
+    try:
+        line = await asyncio.wait_for(child.stdout.readline(), _START_TIMEOUT)
+        if not line:
+            raise RuntimeError(
+                f"the simulator did not start (exit code {await child.wait()}); its error is "
+                "on stderr"
+            )
+        generator = _Generator(json.loads(line)["port"], duration, token)
+        connector = aiohttp.TCPConnector(limit=0)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            for count in steps_wanted:
+                step_budget = _CONNECT_TIMEOUT + _LEAD + 1 + duration + _END_TIMEOUT + 10
+                try:
+                    streamed = await asyncio.wait_for(
+                        generator.run(count, http, child.pid), step_budget
+                    )
+                except asyncio.TimeoutError:
+                    raise RuntimeError(
+                        f"the step of {count} sessions did not end within {step_budget:g} s"
+                    ) from None
+                child.stdin.write(b"take\n")
+                await child.stdin.drain()
+                answer = await asyncio.wait_for(child.stdout.readline(), _START_TIMEOUT)
+                if not answer:
+                    raise RuntimeError("the simulator process ended during the benchmark")
+                step = _step(count, duration, planned, streamed, json.loads(answer))
+                steps.append(step)
+                say(
+                    f"{count} sessions: p99 lateness {step.lateness_p99_ms:.2f} ms, "
+                    f"{step.sessions_ok}/{count} sessions got their script"
+                )
+    finally:
+        with contextlib.suppress(ConnectionError):
+            child.stdin.close()
+        try:
+            await asyncio.wait_for(child.wait(), 10.0)
+        except asyncio.TimeoutError:
+            child.kill()
+            await child.wait()
+    return STTBenchResult(audio_seconds=duration, steps=tuple(steps))
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+def _ms(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.2f}"
+
+
+def format_stt_report(result: STTBenchResult) -> str:
+    """The human-readable table: one row per step, then the verdict."""
+    events = len([m for m in planned_messages(result.audio_seconds) if m.frame is not None])
+    lines = [
+        f"voicewire bench stt: {result.audio_seconds:g} s of audio per session at real-time "
+        f"pace, 50 ms frames, {events} messages due per session; lateness = sent by the "
+        "simulator - the due frame's arrival",
+        "",
+        f"{'sessions':>8} {'ok':>9} {'messages':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
+        f"{'handler':>8} {'sim CPU':>8} {'per core':>9} {'gen CPU':>8} {'gen lag':>8}  pass",
+    ]
+    for step in result.steps:
+        cores = step.simulator_cores
+        per_core = step.sessions_per_core
+        lines.append(
+            f"{step.sessions:>8} {f'{step.sessions_ok}/{step.sessions}':>9} {step.events:>9} "
+            f"{_ms(step.lateness_p50_ms):>8} {_ms(step.lateness_p99_ms):>8} "
+            f"{_ms(step.lateness_max_ms):>8} {_ms(step.handler_p99_ms):>8} "
+            f"{'n/a' if cores is None else f'{cores:.2f}':>8} "
+            f"{'n/a' if per_core is None else f'{per_core:,.0f}':>9} "
+            f"{step.generator_cores:>8.2f} {_ms(step.generator_lag_p99_ms):>8}  "
+            f"{'yes' if step.passes else 'NO'}"
+        )
+        for problem in step.problems:
+            lines.append(f"{'':>8} ! {problem}")
+    lines += [
+        "",
+        "handler: p99 of sent - read by the handler; sim/gen CPU: cores used while streaming; "
+        "per core: seconds of audio served per simulator CPU second (an extrapolation); "
+        "gen lag: p99 of how late the load generator wrote frames",
+    ]
+    largest = result.largest_passing
+    verdict = "meets the target" if result.meets_target else "BELOW the target"
+    if largest is None:
+        lines.append(
+            f"largest N with p99 < {LATENESS_LIMIT_MS:g} ms: none "
+            f"(target >= {TARGET_SESSIONS_PER_CORE} sessions per core): {verdict}"
+        )
+    else:
+        lines.append(
+            f"largest N with p99 < {LATENESS_LIMIT_MS:g} ms: {largest.sessions} on one "
+            f"simulator event loop = {result.sessions_per_core:,.0f} sessions per core "
+            f"(target >= {TARGET_SESSIONS_PER_CORE}): {verdict}"
+        )
+    return "\n".join(lines)
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def _session_steps(text: str) -> tuple[int, ...]:
+    counts = []
+    for part in text.split(","):
+        try:
+            count = int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"a comma-separated list of session counts, got {text!r}"
+            ) from None
+        if not 1 <= count <= MAX_SESSIONS:
+            raise argparse.ArgumentTypeError(
+                f"each session count must be 1..{MAX_SESSIONS}, got {count}"
+            )
+        counts.append(count)
+    if len(counts) > MAX_STEPS:
+        raise argparse.ArgumentTypeError(f"at most {MAX_STEPS} steps, got {len(counts)}")
+    return tuple(counts)
+
+
+def _duration(text: str) -> float:
+    value = positive_seconds(text)
+    if not MIN_DURATION <= value <= MAX_DURATION:
+        raise argparse.ArgumentTypeError(
+            f"must be {MIN_DURATION:g}..{MAX_DURATION:g} seconds, got {text}"
+        )
+    return value
+
+
+def add_stt_parser(targets: Any) -> argparse.ArgumentParser:
+    """Add the ``stt`` target to ``voicewire bench``'s subparsers; returns its parser."""
+    stt = targets.add_parser(
+        "stt",
+        help="STT simulator lateness under N concurrent real-time sessions",
+        description=(
+            "Stream N concurrent STT sessions at real-time pace from this process into the "
+            "simulator (in its own process), for each N, and print how late the simulator "
+            "sent the transcripts the audio made due (p50, p99, max), its CPU, and the "
+            f"largest N with p99 < {LATENESS_LIMIT_MS:g} ms against the target of "
+            f">= {TARGET_SESSIONS_PER_CORE} sessions per simulator core. Every session "
+            "must get exactly its script. Exit code 0: target met, 1: target missed, "
+            "2: could not measure."
+        ),
+    )
+    stt.add_argument(
+        "--sessions",
+        type=_session_steps,
+        default=DEFAULT_SESSIONS,
+        metavar="N[,N...]",
+        help=f"the steps: concurrent sessions, each 1..{MAX_SESSIONS}, at most {MAX_STEPS} "
+        f"steps (default: {','.join(map(str, DEFAULT_SESSIONS))})",
+    )
+    stt.add_argument(
+        "--duration",
+        type=_duration,
+        default=DEFAULT_DURATION,
+        metavar="SECONDS",
+        help=f"audio each session streams per step, {MIN_DURATION:g}..{MAX_DURATION:g} s "
+        "(default: %(default)s)",
+    )
+    stt.add_argument(
+        "--json",
+        dest="json_path",
+        type=Path,
+        metavar="FILE",
+        help="also write every figure as JSON to FILE (atomically replaced)",
+    )
+    return stt
+
+
+def run_stt_bench(args: argparse.Namespace) -> int:
+    """Run ``voicewire bench stt`` with ``args`` (from :func:`add_stt_parser`); returns the
+    exit code: 0 target met, 1 target missed, 2 could not measure or write the JSON file."""
+    json_path: Path | None = args.json_path
+    if json_path is not None and not json_path.parent.is_dir():
+        print(
+            f"voicewire bench stt: --json {json_path}: no directory {json_path.parent}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        result = asyncio.run(
+            bench_stt(
+                sessions=args.sessions,
+                duration=args.duration,
+                say=lambda message: print(f"voicewire bench stt: {message}", file=sys.stderr),
+            )
+        )
+    except (RuntimeError, OSError, EOFError, ValueError, asyncio.TimeoutError) as exc:
+        print(f"voicewire bench stt: could not measure: {exc}", file=sys.stderr)
+        return 2
+    print(format_stt_report(result))
+    if json_path is not None:
+        try:
+            text = json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"
+            write_atomically(json_path, text)
+        except (OSError, ValueError) as exc:
+            print(f"voicewire bench stt: --json {json_path}: {exc}", file=sys.stderr)
+            return 2
+        print(f"results written to {json_path}")
+    return 0 if result.meets_target else 1
