@@ -47,6 +47,8 @@ Method
   never what is judged.
 * **The load generator's share.** Its CPU and how late it wrote frames against their
   schedule (``gen lag``) are reported: when it lags, the step measured the generator too.
+  So is the machine's load average at the step's end (``load``): on a shared machine the
+  simulator waits for a core whenever more processes than cores want one.
 
 Timings are only ever compared within one run; tests check the result's structure, never its
 numbers.
@@ -540,6 +542,13 @@ def _summary(kinds: Sequence[str]) -> str:
     return ", ".join(f"{count} {kind}" for kind, count in counts.items()) or "nothing"
 
 
+def _load_average() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 def _percentile(values: Sequence[float], share: float) -> float:
     """The nearest-rank percentile of ``values`` (sorted), ``share`` in 0..1."""
     if not values:
@@ -555,7 +564,8 @@ class STTStep:
     sessions that got their script (``sessions_ok``); ``problems``: the first reasons others
     failed. ``simulator_cores``: the simulator's CPU seconds over the streaming's wall
     seconds (None when ``/proc`` is missing); ``generator_cores`` the same for the load
-    generator; ``generator_lag_p99_ms``: how late it wrote frames against their schedule."""
+    generator; ``generator_lag_p99_ms``: how late it wrote frames against their schedule;
+    ``load_average``: the machine's (one minute) at the step's end, None where unknown."""
 
     sessions: int
     audio_seconds: float
@@ -571,6 +581,7 @@ class STTStep:
     simulator_cpu_seconds: float | None
     generator_cpu_seconds: float
     generator_lag_p99_ms: float
+    load_average: float | None = None
 
     @property
     def passes(self) -> bool:
@@ -707,6 +718,7 @@ def _step(
         simulator_cpu_seconds=streamed.simulator_cpu_seconds,
         generator_cpu_seconds=streamed.generator_cpu_seconds,
         generator_lag_p99_ms=(_percentile(lag, 0.99) * 1000) if lag else 0.0,
+        load_average=_load_average(),
     )
 
 
@@ -808,7 +820,8 @@ def format_stt_report(result: STTBenchResult) -> str:
         "simulator - the due frame's arrival",
         "",
         f"{'sessions':>8} {'ok':>9} {'messages':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-        f"{'handler':>8} {'sim CPU':>8} {'per core':>9} {'gen CPU':>8} {'gen lag':>8}  pass",
+        f"{'handler':>8} {'sim CPU':>8} {'per core':>9} {'gen CPU':>8} {'gen lag':>8} {'load':>5}  "
+        "pass",
     ]
     for step in result.steps:
         cores = step.simulator_cores
@@ -819,7 +832,8 @@ def format_stt_report(result: STTBenchResult) -> str:
             f"{_ms(step.lateness_max_ms):>8} {_ms(step.handler_p99_ms):>8} "
             f"{'n/a' if cores is None else f'{cores:.2f}':>8} "
             f"{'n/a' if per_core is None else f'{per_core:,.0f}':>9} "
-            f"{step.generator_cores:>8.2f} {_ms(step.generator_lag_p99_ms):>8}  "
+            f"{step.generator_cores:>8.2f} {_ms(step.generator_lag_p99_ms):>8} "
+            f"{'n/a' if step.load_average is None else f'{step.load_average:.1f}':>5}  "
             f"{'yes' if step.passes else 'NO'}"
         )
         for problem in step.problems:
@@ -828,7 +842,8 @@ def format_stt_report(result: STTBenchResult) -> str:
         "",
         "handler: p99 of sent - read by the handler; sim/gen CPU: cores used while streaming; "
         "per core: seconds of audio served per simulator CPU second (an extrapolation); "
-        "gen lag: p99 of how late the load generator wrote frames",
+        "gen lag: p99 of how late the load generator wrote frames; load: the machine's load "
+        "average",
     ]
     largest = result.largest_passing
     verdict = "meets the target" if result.meets_target else "BELOW the target"

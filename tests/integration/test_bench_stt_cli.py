@@ -40,6 +40,7 @@ def test_voicewire_bench_stt_checks_every_session_and_reports_each_step(tmp_path
         assert 0 <= step["lateness_p50_ms"] <= step["lateness_p99_ms"] <= step["lateness_max_ms"]
         assert step["passes"] == (step["lateness_p99_ms"] < LATENESS_LIMIT_MS)
         assert step["wall_seconds"] > 0.5 and step["generator_cpu_seconds"] >= 0
+        assert step["load_average"] is None or step["load_average"] >= 0
     passing = [s["sessions"] for s in data["steps"] if s["passes"]]
     assert data["largest_passing_sessions"] == (max(passing) if passing else None)
     out = capsys.readouterr().out
