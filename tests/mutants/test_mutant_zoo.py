@@ -360,7 +360,12 @@ MUTANTS = [
     Mutant("fallback_tries_unavailable", "retry", "skips_the_unavailable", ("FALLBACK-1",)),
     # -- LiveKit STT (SPEC §3): the STT reference with one wire class swapped --
     Mutant(
-        "stt_sample_rate_int", "stt", "session_create_opens_the_session and named", ("STT-C-1",)
+        "stt_sample_rate_int",
+        "stt",
+        "session_create_opens_the_session and named",
+        ("STT-C-1",),
+        # The refused session.create opens no session: no audio, finalize, clean end or retry.
+        also=frozenset({"STT-C-2", "STT-C-3", "STT-END-1", "STT-RETRY-1"}),
     ),
     Mutant("stt_20ms_frames", "stt", "exact_50ms_frames and 16000", ("STT-C-2",)),
     Mutant("stt_frames_as_pushed", "stt", "exact_50ms_frames and 16000", ("STT-C-2",)),
@@ -368,11 +373,29 @@ MUTANTS = [
     # closes on the first finalize and reads nothing after it (a gap of the STT-C-3 case).
     Mutant("stt_flush_finalizes", "stt", "exact_50ms_frames and 16000", ("STT-C-2",)),
     Mutant("stt_start_while_open", "stt", "events_form_whole_segments", ("STT-ORD-1", "STT-ORD-2")),
-    Mutant("stt_empty_final_no_end", "stt", "empty_transcripts", ("STT-ORD-3",)),
-    Mutant("stt_empty_interim_emitted", "stt", "empty_transcripts", ("STT-ORD-3",)),
+    Mutant(
+        "stt_empty_final_no_end",
+        "stt",
+        "empty_transcripts",
+        ("STT-ORD-3",),
+        also=frozenset({"STT-ORD-1", "STT-ORD-2"}),  # the next segment never opens
+    ),
+    Mutant(
+        "stt_empty_interim_emitted",
+        "stt",
+        "empty_transcripts",
+        ("STT-ORD-3",),
+        also=frozenset({"STT-ORD-4"}),  # the INTERIM texts are no longer the non-empty ones
+    ),
     Mutant("stt_missing_confidence_zero", "stt", "times_confidence_language", ("STT-ORD-5",)),
     Mutant("stt_usage_not_reset", "stt", "usage_is_the_audio_sent", ("STT-USG-1",)),
-    Mutant("stt_close_after_finalize_is_error", "stt", "close_after_finalize_ends", ("STT-END-1",)),
+    Mutant(
+        "stt_close_after_finalize_is_error",
+        "stt",
+        "close_after_finalize_ends",
+        ("STT-END-1",),
+        also=frozenset({"STT-RETRY-1"}),  # a retried stream cannot end cleanly either
+    ),
     Mutant(
         "stt_error_always_retryable", "stt", "error_message_is_an_api_error and 400", ("STT-END-1",)
     ),
