@@ -1,10 +1,10 @@
 """Mutant (STT): the server's close after ``session.finalize`` is an error.
 
-The port author counted only the client's own close as a clean end (upstream's
-``closing_ws`` flag, set when the client closes, but here never set by the finalize): the
-server's close 1000 after ``session.finalized``, the normal end of every stream, is raised
-as "connection closed unexpectedly", a retryable ``APIStatusError``. With retries on, every
-stream reconnects after its last final and the caller gets an error instead of the end.
+The port author counted only the client's own close as a clean end (upstream expects a
+server close once ``session.finalize`` was sent; this port forgot that case): the server's
+close 1000 after ``session.finalized``, the normal end of every stream, is raised as
+"connection closed unexpectedly", a retryable ``APIStatusError``. With retries on, every
+stream reconnects after its last final, and the caller gets an error instead of the end.
 
 Caught by: STT-END-1 (a server close after ``session.finalize`` ends the stream cleanly).
 """

@@ -1,9 +1,8 @@
 """Mutant (STT): a transcript without ``confidence`` gets confidence 0.0.
 
 The port author used the default the reference gives a *word* without confidence (0.0, as
-upstream) for the transcript too. Providers that send no transcript confidence (the gateway
-leaves it out for several) then look like pure noise, and a caller that drops low-confidence
-finals drops all of them.
+upstream) for the transcript too. A transcript that comes without a confidence then looks
+like pure noise, and a caller that drops low-confidence finals drops it.
 
 Caught by: STT-ORD-5 (a missing ``confidence`` is 1.0).
 """

@@ -1,9 +1,9 @@
 """Mutant (STT): ``session.create`` carries ``settings.sample_rate`` as a JSON number.
 
 The port author built the ``session.create`` object by hand and put the stream's rate in as
-the integer it is (``"sample_rate": 16000``), as nearly every other STT API takes it; the
-LiveKit gateway takes it as a string of digits (``"16000"``, as the wire capture shows), and
-its strict schema refuses the number, so the session never opens.
+the integer it is (``"sample_rate": 16000``), as most STT APIs take it; LiveKit's takes it as a
+string of digits (``"16000"``, as the wire capture shows). A server that holds the client to
+its schema (voicewire's simulator does) refuses the message, so the session never opens.
 
 Caught by: STT-C-1 (``settings.sample_rate`` is the rate as a string).
 """

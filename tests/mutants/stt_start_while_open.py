@@ -1,10 +1,10 @@
 """Mutant (STT): every ``start_of_speech`` message emits START_OF_SPEECH.
 
 The port author mapped the server's ``start_of_speech`` to a START event one to one, without
-asking whether a segment is already open: a server that sends ``start_of_speech`` after the
-first interim of a segment (the gateway may, its VAD and its recogniser run apart) makes the
-client emit a second START inside the open segment, and an agent that counts turns by START
-sees two turns.
+asking whether a segment is already open: a ``start_of_speech`` that arrives after a segment
+was opened by its first interim (SPEC §3.3 lets it come at any time; it opens a segment only
+if none is open) makes the client emit a second START inside the open segment, and an agent
+that counts turns by START sees two turns.
 
 Caught by: STT-ORD-1 (a START is never emitted while a segment is open) and STT-ORD-2 (an
 explicit ``start_of_speech`` opens a segment only if none is open).

@@ -2,8 +2,8 @@
 
 The port author kept one counter of the audio sent and reported it at every final without
 starting it over, as a running total: the second usage event repeats the first's audio, and
-a caller that adds up RECOGNITION_USAGE (as LiveKit's usage collector does, to bill) counts
-the stream's start again at every final.
+a caller that adds up RECOGNITION_USAGE (to bill, or for metrics) counts the stream's start
+again at every final.
 
 Caught by: STT-USG-1 (a usage event reports the audio sent since the previous one).
 """
