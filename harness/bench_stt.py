@@ -382,12 +382,17 @@ class _Generator:
                         self._url, headers=self._headers, autoping=True, max_msg_size=0
                     )
                 except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-                    record.failure = f"could not connect: {exc or type(exc).__name__}"
+                    record.failure = f"could not connect: {str(exc) or type(exc).__name__}"
                     return None
 
-        sockets = await asyncio.wait_for(
-            asyncio.gather(*(connect(r) for r in records)), _CONNECT_TIMEOUT
-        )
+        try:
+            sockets = await asyncio.wait_for(
+                asyncio.gather(*(connect(r) for r in records)), _CONNECT_TIMEOUT
+            )
+        except asyncio.TimeoutError:
+            raise RuntimeError(
+                f"{sessions} sessions did not connect within {_CONNECT_TIMEOUT:g} s"
+            ) from None
         cpu_before = process_cpu(pid)
         own_before = time.process_time()
         start = time.monotonic() + _LEAD
@@ -434,7 +439,7 @@ class _Generator:
             await ws.send_str(self._finalize)
             await asyncio.wait_for(asyncio.shield(reader), _END_TIMEOUT)
         except (aiohttp.ClientError, ConnectionError) as exc:
-            record.failure = f"the connection failed: {exc or type(exc).__name__}"
+            record.failure = f"the connection failed: {str(exc) or type(exc).__name__}"
         except asyncio.TimeoutError:
             record.failure = (
                 f"the simulator did not end the session within {_END_TIMEOUT:g} s of "
