@@ -3,7 +3,9 @@
 - client direction (:mod:`.streams`, :mod:`.test_hostile_streams`): the simulator serves a
   client IUT hostile streams (malformed JSON, wrong types, wrong content types, non-SSE bodies,
   deep nesting, invalid UTF-8, truncated final events, keep-alive floods, stalls, arbitrary
-  byte splits); verdicts on LLM-ROB-1..3 and RETRY-1/2;
+  byte splits); verdicts on LLM-ROB-1..3 and RETRY-1/2; for STT clients
+  (:mod:`.stt_streams`, :mod:`.test_hostile_stt_streams`) hostile server messages, binary
+  frames, closes with any code, resets, unknown types and keys, silences (CLI-ROB-1, STT-END-1);
 - server direction (:mod:`.requests`, :mod:`.test_hostile_requests`): hostile requests to a
   server IUT (voicewire's embedded simulator or a ``url:`` gateway) over raw sockets:
   mistyped, malformed, non-UTF-8, too deep and too large bodies; bad tokens of every AUTH-4
@@ -11,8 +13,11 @@
   AUTH-4 leeway; slow, partial, idle and vanishing connections, several at once; while valid
   streaming sessions run beside them, timed against an unloaded baseline. Verdicts on
   AUTH-4, SRV-1, SRV-2, SRV-4, SRV-5, SRV-6 and SRV-7 (SRV-3 is about WebSockets, which the
-  LLM protocol does not use). ``VOICEWIRE_SERVER_WAITS`` sets how long the checks wait for a
-  server's deadlines.
+  LLM protocol does not use). For STT servers (:mod:`.stt_sessions`,
+  :mod:`.test_hostile_stt_sessions`): bad, mistyped, out-of-order, binary, oversized and
+  flooding frames, bad tokens at the upgrade, half upgrades, resets and quiet sessions (STT-S-1,
+  AUTH-4, SRV-1..4). ``VOICEWIRE_SERVER_WAITS`` sets how long the checks wait for a server's
+  deadlines.
 
 The strategies are public: ``voicewire fuzz`` runs the same families at fuzzing depth, and a
 user's own property tests can draw from them.
