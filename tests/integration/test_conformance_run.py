@@ -70,7 +70,9 @@ def test_reference_passes_every_case(reference_run):
     families = {case["name"]: case for case in report["cases"] if case["examples"] is not None}
     assert families["test_slow_streams"]["examples"] >= 8
     assert families["test_slow_peers"]["examples"] >= 5
-    capped = ("test_slow_streams", "test_slow_peers")
+    assert families["test_stt_silences"]["examples"] >= 2
+    assert families["test_stt_session_peers"]["examples"] >= 4
+    capped = ("test_slow_streams", "test_slow_peers", "test_stt_silences", "test_stt_session_peers")
     others = [case for name, case in families.items() if name not in capped]
     assert others and all(case["examples"] >= 40 for case in others), others
     assert (

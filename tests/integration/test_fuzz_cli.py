@@ -29,10 +29,19 @@ def voicewire(*args: object, cwd: Path) -> subprocess.CompletedProcess:
 def test_the_reference_client_survives_a_small_budget(tmp_path):
     done = voicewire("fuzz", "--direction", "client", "--budget", "3", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "found nothing: every example of 3 families passed" in done.stdout
-    for family in ("test_hostile_bodies", "test_unknown_keys", "test_slow_streams"):
+    assert "found nothing: every example of 6 families passed" in done.stdout
+    # Every client-direction family, of every protocol, is found by its capability's direction.
+    for family in (
+        "test_hostile_bodies",
+        "test_unknown_keys",
+        "test_slow_streams",
+        "test_hostile_stt_messages",
+        "test_unknown_stt_messages",
+        "test_stt_silences",
+    ):
         assert f"\n{family}: " in done.stdout
     assert "unknown_keys → completed" in done.stdout
+    assert "unknown → completed" in done.stdout
     assert "round 1: seed 0" in done.stderr
 
 
