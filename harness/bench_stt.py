@@ -48,7 +48,9 @@ Method
 * **The load generator's share.** Its CPU and how late it wrote frames against their
   schedule (``gen lag``) are reported: when it lags, the step measured the generator too.
   So is the machine's load average at the step's end (``load``): on a shared machine the
-  simulator waits for a core whenever more processes than cores want one.
+  simulator waits for a core whenever more processes than cores want one. And the simulator
+  process's longest garbage collection (``gc``, timed with ``gc.callbacks``): a collection
+  stops its loop, so every frame arriving meanwhile waits.
 
 Timings are only ever compared within one run; tests check the result's structure, never its
 numbers.
@@ -59,6 +61,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import math
 import os
@@ -298,6 +301,26 @@ class _Recorder:
         return taken
 
 
+class _Pauses:
+    """The simulator process's garbage collections, timed (a ``gc.callbacks`` entry): a
+    collection stops the event loop, so its length shows up in lateness."""
+
+    def __init__(self) -> None:
+        self.collections: list[tuple[int, float]] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.collections.append((info["generation"], time.perf_counter() - self._started))
+
+    def take(self) -> list[tuple[int, float]]:
+        """``(generation, seconds)`` of each collection since the last take; forgets them."""
+        taken, self.collections = self.collections, []
+        return taken
+
+
 async def _serve(duration: float) -> None:
     from voicewire.simulators.core.limits import Limits
     from voicewire.simulators.core.socket_server import SimulatorServer
@@ -309,6 +332,8 @@ async def _serve(duration: float) -> None:
     )
     recorder = _Recorder()
     simulator.app[LATENESS_HOOK] = recorder
+    pauses = _Pauses()
+    gc.callbacks.append(pauses)
     await simulator.start()
     loop = asyncio.get_running_loop()
     try:
@@ -316,8 +341,10 @@ async def _serve(duration: float) -> None:
         # One command per line: "take" answers with the records since the last one; the
         # parent ends this process by closing its stdin.
         while await loop.run_in_executor(None, sys.stdin.readline) == "take\n":
-            print(json.dumps(recorder.take(), separators=(",", ":")), flush=True)
+            taken = {"sessions": recorder.take(), "gc": pauses.take()}
+            print(json.dumps(taken, separators=(",", ":")), flush=True)
     finally:
+        gc.callbacks.remove(pauses)
         await simulator.stop()
 
 
@@ -570,7 +597,10 @@ class STTStep:
     failed. ``simulator_cores``: the simulator's CPU seconds over the streaming's wall
     seconds (None when ``/proc`` is missing); ``generator_cores`` the same for the load
     generator; ``generator_lag_p99_ms``: how late it wrote frames against their schedule;
-    ``load_average``: the machine's (one minute) at the step's end, None where unknown."""
+    ``load_average``: the machine's (one minute) at the step's end, None where unknown;
+    ``simulator_gc_max_ms``: the simulator's longest garbage collection (it stops the loop)
+    from the step's connects to its end, ``simulator_full_collections`` how many collected
+    every generation."""
 
     sessions: int
     audio_seconds: float
@@ -587,6 +617,8 @@ class STTStep:
     generator_cpu_seconds: float
     generator_lag_p99_ms: float
     load_average: float | None = None
+    simulator_gc_max_ms: float = 0.0
+    simulator_full_collections: int = 0
 
     @property
     def passes(self) -> bool:
@@ -687,9 +719,11 @@ def _step(
     duration: float,
     planned: Sequence[ScriptedMessage],
     streamed: _Streamed,
-    hooked: dict[str, list[list[Any]]],
+    taken: dict[str, Any],
 ) -> STTStep:
     records = streamed.records
+    hooked: dict[str, list[list[Any]]] = taken["sessions"]
+    pauses = [seconds for _, seconds in taken["gc"]]
     problems: list[str] = []
     timings: list[tuple[float, float, float]] = []
     ok = 0
@@ -724,6 +758,8 @@ def _step(
         generator_cpu_seconds=streamed.generator_cpu_seconds,
         generator_lag_p99_ms=(_percentile(lag, 0.99) * 1000) if lag else 0.0,
         load_average=_load_average(),
+        simulator_gc_max_ms=max(pauses, default=0.0) * 1000,
+        simulator_full_collections=sum(1 for generation, _ in taken["gc"] if generation == 2),
     )
 
 
@@ -816,6 +852,23 @@ def _ms(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.2f}"
 
 
+_COLUMNS = (
+    ("sessions", 8),
+    ("ok", 10),
+    ("messages", 9),
+    ("p50 ms", 9),
+    ("p99 ms", 10),
+    ("max ms", 10),
+    ("handler", 9),
+    ("gc ms", 8),
+    ("sim CPU", 8),
+    ("per core", 9),
+    ("gen CPU", 8),
+    ("gen lag", 9),
+    ("load", 6),
+)
+
+
 def format_stt_report(result: STTBenchResult) -> str:
     """The human-readable table: one row per step, then the verdict."""
     events = len([m for m in planned_messages(result.audio_seconds) if m.frame is not None])
@@ -824,31 +877,36 @@ def format_stt_report(result: STTBenchResult) -> str:
         f"pace, 50 ms frames, {events} messages due per session; lateness = sent by the "
         "simulator - the due frame's arrival",
         "",
-        f"{'sessions':>8} {'ok':>9} {'messages':>9} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-        f"{'handler':>8} {'sim CPU':>8} {'per core':>9} {'gen CPU':>8} {'gen lag':>8} {'load':>5}  "
-        "pass",
+        "".join(f"{title:>{width}}" for title, width in _COLUMNS) + "  pass",
     ]
     for step in result.steps:
         cores = step.simulator_cores
         per_core = step.sessions_per_core
-        lines.append(
-            f"{step.sessions:>8} {f'{step.sessions_ok}/{step.sessions}':>9} {step.events:>9} "
-            f"{_ms(step.lateness_p50_ms):>8} {_ms(step.lateness_p99_ms):>8} "
-            f"{_ms(step.lateness_max_ms):>8} {_ms(step.handler_p99_ms):>8} "
-            f"{'n/a' if cores is None else f'{cores:.2f}':>8} "
-            f"{'n/a' if per_core is None else f'{per_core:,.0f}':>9} "
-            f"{step.generator_cores:>8.2f} {_ms(step.generator_lag_p99_ms):>8} "
-            f"{'n/a' if step.load_average is None else f'{step.load_average:.1f}':>5}  "
-            f"{'yes' if step.passes else 'NO'}"
+        cells = (
+            str(step.sessions),
+            f"{step.sessions_ok}/{step.sessions}",
+            str(step.events),
+            _ms(step.lateness_p50_ms),
+            _ms(step.lateness_p99_ms),
+            _ms(step.lateness_max_ms),
+            _ms(step.handler_p99_ms),
+            f"{step.simulator_gc_max_ms:.1f}",
+            "n/a" if cores is None else f"{cores:.2f}",
+            "n/a" if per_core is None else f"{per_core:,.0f}",
+            f"{step.generator_cores:.2f}",
+            _ms(step.generator_lag_p99_ms),
+            "n/a" if step.load_average is None else f"{step.load_average:.1f}",
         )
+        row = "".join(f"{cell:>{width}}" for cell, (_, width) in zip(cells, _COLUMNS, strict=True))
+        lines.append(f"{row}  {'yes' if step.passes else 'NO'}")
         for problem in step.problems:
             lines.append(f"{'':>8} ! {problem}")
     lines += [
         "",
-        "handler: p99 of sent - read by the handler; sim/gen CPU: cores used while streaming; "
-        "per core: seconds of audio served per simulator CPU second (an extrapolation); "
-        "gen lag: p99 of how late the load generator wrote frames; load: the machine's load "
-        "average",
+        "handler: p99 of sent - read by the handler; gc: the simulator's longest garbage "
+        "collection; sim/gen CPU: cores used while streaming; per core: seconds of audio served "
+        "per simulator CPU second (an extrapolation); gen lag: p99 of how late the load "
+        "generator wrote frames; load: the machine's load average",
     ]
     largest = result.largest_passing
     verdict = "meets the target" if result.meets_target else "BELOW the target"
