@@ -45,8 +45,10 @@ Method
   it used, if more than one). Each step also shows the seconds of audio it served per second
   of simulator CPU (what one core would carry at that step's CPU cost), an extrapolation,
   never what is judged.
-* **The load generator's share.** Its CPU and how late it wrote frames against their
-  schedule (``gen lag``) are reported: when it lags, the step measured the generator too.
+* **The load generator's share.** Its garbage collector is off during a step (a pause of its
+  own would send the simulator a burst of frames). Its CPU and how late it wrote frames
+  against their schedule (``gen lag``) are reported: when it lags, the step measured the
+  generator too.
   So is the machine's load average at the step's end (``load``): on a shared machine the
   simulator waits for a core whenever more processes than cores want one. And the simulator
   process's longest garbage collection (``gc``, timed with ``gc.callbacks``): a collection
@@ -815,6 +817,10 @@ async def bench_stt(
         async with aiohttp.ClientSession(connector=connector) as http:
             for count in steps_wanted:
                 step_budget = _CONNECT_TIMEOUT + _LEAD + 1 + duration + _END_TIMEOUT + 10
+                # The load generator must not stall: a pause of its own would send the
+                # simulator a burst of frames and count as the simulator's lateness.
+                collecting = gc.isenabled()
+                gc.disable()
                 try:
                     streamed = await asyncio.wait_for(
                         generator.run(count, http, child.pid), step_budget
@@ -823,6 +829,9 @@ async def bench_stt(
                     raise RuntimeError(
                         f"the step of {count} sessions did not end within {step_budget:g} s"
                     ) from None
+                finally:
+                    if collecting:
+                        gc.enable()
                 child.stdin.write(b"take\n")
                 await child.stdin.drain()
                 answer = await asyncio.wait_for(child.stdout.readline(), _START_TIMEOUT)
