@@ -87,14 +87,24 @@ def frames(simulator: CaseSimulator, target: Target, direction: str) -> list[dic
         if entry.get("kind") != "ws_message" or entry.get("direction") != direction:
             continue
         data = entry["data"]
+        if isinstance(data, dict) and "refused" in data:
+            # A client message the simulator refused (a second session.finalize, an update
+            # after it) is journaled by its head: still a message the client sent.
+            data = {**_decoded(data.get("head")), "_refused": data["refused"]}
         if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError:
-                continue  # a scripted malformed line
-        if isinstance(data, dict):
+            data = _decoded(data)
+        if isinstance(data, dict) and data:
             found.append({**data, "_exchange": entry.get("exchange")})
     return found
+
+
+def _decoded(text: Any) -> dict[str, Any]:
+    """A journaled frame's JSON object, or {} (a scripted malformed line, a cut head)."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def sent(simulator: CaseSimulator, target: Target) -> list[dict[str, Any]]:
