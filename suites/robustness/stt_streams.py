@@ -410,8 +410,10 @@ def closed(code: int, after: int, prefix: Sequence[Sequence[str]] = ()) -> dict[
         )
     if after == 0:
         # Nothing sent before the close: the first message is dropped, the close follows.
-        faults = [{"kind": "drop", "at_event": 0}, {"kind": "ws_close", "at_event": 0}]
-        faults[1]["code"] = code
+        faults = [
+            {"kind": "drop", "at_event": 0},
+            {"kind": "ws_close", "at_event": 0, "code": code},
+        ]
         where = "before session.created"
     else:
         faults = [{"kind": "ws_close", "at_event": after - 1, "code": code}]

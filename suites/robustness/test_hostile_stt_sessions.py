@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import ssl
 import time
@@ -239,8 +240,7 @@ async def _raw_peer(server: _Server, peer: dict[str, Any]) -> _RawAnswer:
     reader, writer, path = await _open(target)
     try:
         if peer["kind"] == "bad_token":
-            value = authorization_value(peer["token"], target, time.time())
-            authorization = value
+            authorization = authorization_value(peer["token"], target, time.time())
         else:
             token = create_access_token(target.api_key, target.api_secret)
             authorization = f"Bearer {token}".encode()
@@ -444,8 +444,7 @@ def _judge_peer(example: dict[str, Any], peer: Any, server: _Server) -> str:
 
 
 def _error_of(body: bytes) -> Any:
-    import json
-
+    """The ``error`` object of a JSON error body, or None."""
     try:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
