@@ -597,7 +597,7 @@ one mid-segment."""
 
 SILENCE_TIMEOUT = 0.25
 """The client's timeout in silence examples: short, so examples stay quick."""
-_SILENCE_FACTOR = 3.0
+_SILENCE_FACTOR = 2.0
 
 
 def silence(
