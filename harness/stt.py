@@ -32,12 +32,12 @@ import base64
 import binascii
 import warnings
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from voicewire.harness.capabilities import Capability, Operation, ProtocolSpec
 from voicewire.harness.events import BaseEvent, ErrorInfo, describe_events
-from voicewire.harness.iut import ConnOptions, IUTProtocolError, Target
+from voicewire.harness.iut import ConnOptions, IUTProtocolError, Performer, Target
 
 __all__ = [
     "PROTOCOL",
@@ -382,12 +382,8 @@ class STTOutcome:
 # -- driver conveniences -------------------------------------------------------------------------
 
 
-class _Performer(Protocol):
-    def perform(self, operation: str, request: BaseModel) -> Any: ...
-
-
 def transcribe(
-    driver: _Performer, request: STTStreamRequest | None = None, /, **fields: Any
+    driver: Performer, request: STTStreamRequest | None = None, /, **fields: Any
 ) -> STTOutcome:
     """``voicewire_iut.transcribe(...)``: run one speech stream to its end. Pass a request,
     or its fields as keywords (``target=`` a simulator session or server, ``script=[...]``).
