@@ -42,6 +42,35 @@ STT_DEVIATIONS: tuple[KnownDeviation, ...] = (
             "stream's start, on top of what was already transcribed."
         ),
         source="stt/stt.py:479-484 (_start_time_offset += time.time() - last_start_time)",
-        cases=("test_start_time_stays_monotonic_across_a_reconnect",),
+        cases=("test_start_time_stays_monotonic_across_a_reconnect", "test_reconnects"),
+    ),
+    KnownDeviation(
+        rule="STT-C-2",
+        release=_RELEASE,
+        explanation=(
+            "Stereo frames are never mixed down: push_frame passes a frame on with its "
+            "channels (the resampler, when one is needed, is built for one channel), and the "
+            "sender cuts the interleaved bytes into 50 ms frames as if they were mono, so a "
+            "stereo push sends twice its samples, the two channels interleaved. Mono input, "
+            "resampled or not, is framed exactly."
+        ),
+        source="stt/stt.py:560-583 (push_frame); inference/stt.py:1142-1154 (AudioByteStream "
+        "with num_channels=1)",
+        cases=("test_push_patterns",),
+    ),
+    KnownDeviation(
+        rule="CLI-ROB-1",
+        release=_RELEASE,
+        explanation=(
+            "Server messages are trusted: text that is not JSON ends the stream with "
+            "JSONDecodeError, JSON that is not an object with AttributeError, mistyped "
+            "transcript fields (start, duration, words, language) with TypeError or "
+            "AttributeError, none of them an APIError; a binary frame or a message without a "
+            "string type is logged and ignored, and missing or mistyped transcript fields are "
+            "defaulted or passed into the SpeechEvent as they came."
+        ),
+        source="inference/stt.py:1204-1209 (receive loop), 1361-1383 and 1414 "
+        "(_process_transcript); stt/stt.py:517-519 (re-raised as is)",
+        cases=("test_hostile_stt_messages",),
     ),
 )
