@@ -72,7 +72,19 @@ def test_reference_passes_every_case(reference_run):
     assert families["test_slow_peers"]["examples"] >= 5
     assert families["test_stt_silences"]["examples"] >= 2
     assert families["test_stt_session_peers"]["examples"] >= 4
-    capped = ("test_slow_streams", "test_slow_peers", "test_stt_silences", "test_stt_session_peers")
+    # The STT client families stream audio over a socket per example: capped too.
+    assert families["test_transcript_scripts"]["examples"] >= 25
+    assert families["test_push_patterns"]["examples"] >= 25
+    assert families["test_reconnects"]["examples"] >= 10
+    capped = (
+        "test_slow_streams",
+        "test_slow_peers",
+        "test_stt_silences",
+        "test_stt_session_peers",
+        "test_transcript_scripts",
+        "test_push_patterns",
+        "test_reconnects",
+    )
     others = [case for name, case in families.items() if name not in capped]
     assert others and all(case["examples"] >= 40 for case in others), others
     assert (
@@ -143,8 +155,10 @@ def test_a_server_iut_gets_client_cases_unsupported_and_passes_the_server_suite(
         serve.wait(10)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     report = json.loads((tmp_path / "r.json").read_text())
-    # A url: IUT that names no protocols serves no /stt: its stt.server cases are UNSUPPORTED.
-    stt_server = [c for c in report["cases"] if c["suite"] == "stt" and c["direction"] == "server"]
+    # A url: IUT that names no protocols serves no /stt: its stt.server cases (the stt suite's
+    # and the robustness suite's) are UNSUPPORTED.
+    stt_server = [c for c in report["cases"] if c["capability"] == "stt.server"]
+    assert {c["suite"] for c in stt_server} == {"stt", "robustness"}
     assert stt_server and {case["outcome"] for case in stt_server} == {"UNSUPPORTED"}
     cases = [case for case in report["cases"] if case not in stt_server]
     by_direction: dict[str, set[str]] = {}
