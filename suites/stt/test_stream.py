@@ -679,7 +679,7 @@ def _closes(simulator: CaseSimulator, target: Target) -> tuple[list[str], dict[s
 TIMER_SCALE = 0.01
 
 
-@pytest.mark.spec("STT-C-4")
+@pytest.mark.spec("STT-C-4", "STT-C-3")
 @pytest.mark.capability("stt.time_scale")
 @pytest.mark.parametrize("final", ["after_a_final", "without_a_final"])
 def test_session_close_when_the_server_lingers(
@@ -689,7 +689,9 @@ def test_session_close_when_the_server_lingers(
     after the last final, 30 s when no final came; scaled by ``time_scale``), the client
     sends ``session.close`` and closes with 1000, and the stream ends cleanly. (The
     simulator closes with 1000 as soon as it reads ``session.close``, so the journal holds
-    the client's close frame only when the client closed first.)"""
+    the client's close frame only when the client closed first.) The socket staying open
+    after the finalize also shows what a closing server hides: a second ``session.finalize``
+    (STT-C-3)."""
     segments = [{"text": "still there", "start": 0, "duration": 0.3}]
     reply = {
         "interim_interval": None,
@@ -709,6 +711,12 @@ def test_session_close_when_the_server_lingers(
         f"the scripted finals must come through:\n{outcome.describe()}",
     )
     types, codes = _closes(voicewire_simulator, target)
+    expect(
+        types.count("session.finalize") == 1,
+        "STT-C-3",
+        f"session.finalize must be sent once, was sent {types.count('session.finalize')} "
+        f"times:\n{types}",
+    )
     after = types[types.index("session.finalize") :] if "session.finalize" in types else []
     timer = "3 s after the last final" if final == "after_a_final" else "30 s after input end"
     expect(

@@ -8,8 +8,9 @@ closes, so every byte pushed after the flush is lost (the client meets a close w
 has audio to send), and ``session.finalize`` is sent before input ended, and twice.
 
 Caught by: STT-C-2 (the audio sent must be the audio pushed; the flush case pushes more after
-its flush). STT-C-3's case does not see the second finalize: the simulator closes on the
-first one and reads nothing after it (a gap of that case).
+its flush). The second finalize itself is STT-C-3's, judged where the simulator keeps reading
+after the finalize (the STT-C-4 cases: see ``stt_finalize_twice``); the flush case's server
+closes on the first one and reads nothing after it.
 """
 
 from __future__ import annotations

@@ -372,6 +372,13 @@ MUTANTS = [
     # Also sends session.finalize twice, which STT-C-3's case cannot see: the simulator
     # closes on the first finalize and reads nothing after it (a gap of the STT-C-3 case).
     Mutant("stt_flush_finalizes", "stt", "exact_50ms_frames and 16000", ("STT-C-2",)),
+    Mutant(
+        "stt_finalize_twice",
+        "stt",
+        "server_lingers",
+        ("STT-C-3",),
+        also=frozenset({"STT-C-4"}),  # the server answers the second one with an error
+    ),
     Mutant("stt_start_while_open", "stt", "events_form_whole_segments", ("STT-ORD-1", "STT-ORD-2")),
     Mutant(
         "stt_empty_final_no_end",
