@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from typing import Any
 
+from pydantic import ValidationError
 from voicewire.harness.events import ErrorInfo
 from voicewire.harness.stt import (
     EndInputStep,
@@ -39,7 +40,25 @@ from voicewire.reference.audio import AudioFrame
 from voicewire.reference.errors import APIConnectOptions
 from voicewire.reference.stt import STT, SpeechEvent, SpeechStream, STTErrorEvent
 
-__all__ = ["STTReference", "audio_frames", "frame_bytes", "speech_record"]
+__all__ = ["MalformedSpeechEvent", "STTReference", "audio_frames", "frame_bytes", "speech_record"]
+
+
+class MalformedSpeechEvent(Exception):
+    """The implementation emitted a SpeechEvent whose fields have the wrong types (a text
+    that is not a string, a time that is not a number): what a client that passes a
+    server's mistyped message through emits. Recorded as the stream's error, so the case
+    blames the implementation (CLI-ROB-1), not the harness."""
+
+    @classmethod
+    def of(cls, event: Any, error: ValidationError) -> MalformedSpeechEvent:
+        """The error naming the first wrong field of ``event`` and the value it held."""
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        kind = getattr(getattr(event, "type", None), "value", None) or type(event).__name__
+        return cls(
+            f"the implementation emitted a {kind} event whose {where} is "
+            f"{first.get('input')!r}: {first['msg']}"
+        )
 
 
 class STTReference:
@@ -97,7 +116,10 @@ class STTReference:
         async def consume() -> None:
             try:
                 async for event in stream:
-                    record = self.record(event, now())
+                    try:
+                        record = self.record(event, now())
+                    except ValidationError as exc:
+                        raise MalformedSpeechEvent.of(event, exc) from None
                     events.append(record)
                     seen[record.speech_type] += 1
                     changed.set()

@@ -27,7 +27,7 @@ from voicewire.harness.stt import (
     STTStreamRequest,
     probe_stt_credentials,
 )
-from voicewire.harness.stt_reference import STTReference, audio_frames
+from voicewire.harness.stt_reference import MalformedSpeechEvent, STTReference, audio_frames
 from voicewire.simulators import SimulatorServer, parse_scenario
 
 RATE = 16000
@@ -285,3 +285,21 @@ def test_the_example_stt_driver_passes_the_stt_suite(tmp_path: Path) -> None:
     assert len(client) >= 19 and set(client.values()) == {"PASS"}, outcomes
     # A cmd: driver has no server: the stt.server cases are UNSUPPORTED, never skipped silently.
     assert server and set(server.values()) == {"UNSUPPORTED"}, outcomes
+
+
+def test_a_mistyped_speech_event_is_the_implementations_error_not_the_harness() -> None:
+    # What a client that passes a server's mistyped transcript through emits: a text that is
+    # not a string (built without validation, as such a client would).
+    from voicewire.reference.stt import SpeechData, SpeechEvent, SpeechEventType
+
+    alternative = SpeechData.model_construct(language="en", text=1.5, start_time=0.0, end_time=0.1)
+    event = SpeechEvent.model_construct(
+        type=SpeechEventType.FINAL_TRANSCRIPT, request_id="r", alternatives=[alternative]
+    )
+    with pytest.raises(ValidationError) as raised:
+        STTReference().record(event, 0.0)
+    error = MalformedSpeechEvent.of(event, raised.value)
+    assert str(error) == (
+        "the implementation emitted a final_transcript event whose text is 1.5: "
+        "Input should be a valid string"
+    )
