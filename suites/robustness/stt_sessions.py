@@ -59,17 +59,17 @@ __all__ = [
     "OUT_OF_ORDER",
     "SESSION_PEER_BOUNDARIES",
     "bad_message",
-    "bad_token",
-    "binary_frame",
+    "binary_client_frame",
     "flood",
     "half_upgrade",
     "hostile_sessions",
     "idle",
-    "mistyped",
+    "mistyped_field",
     "out_of_order",
     "oversized",
-    "reset",
+    "reset_mid_session",
     "session_peers",
+    "upgrade_bad_token",
 ]
 
 _AUDIO = {"audio": 0.1}
@@ -210,7 +210,7 @@ def _set(message: dict[str, Any], path: str, value: Any) -> None:
     node[last] = value
 
 
-def mistyped(message_type: str, path: str, value: Any) -> dict[str, Any]:
+def mistyped_field(message_type: str, path: str, value: Any) -> dict[str, Any]:
     """``session.create`` (sent instead of the valid one, which follows it) or ``input_audio``
     (sent after ``session.create``) whose ``path`` holds ``value``, a wrong one."""
     if message_type == "session.create":
@@ -259,7 +259,7 @@ def out_of_order(kind: str) -> dict[str, Any]:
     return _session("out_of_order", kind, OUT_OF_ORDER[kind], hostile=_HOSTILE_IN_ORDER[kind])
 
 
-def binary_frame(data: str, before_create: bool = False) -> dict[str, Any]:
+def binary_client_frame(data: str, before_create: bool = False) -> dict[str, Any]:
     """A binary frame (``data``, hex) where text is expected: closed with 1003 (SRV-3)."""
     return _session(
         "binary_frame",
@@ -314,10 +314,12 @@ def hostile_sessions() -> st.SearchStrategy[dict[str, Any]]:
     )
     return st.one_of(
         st.builds(bad_message, st.sampled_from(NOT_A_MESSAGE), st.booleans()),
-        create_fields.flatmap(lambda f: st.just(mistyped(*f))),
-        st.builds(mistyped, st.just("input_audio"), st.just("audio"), audio_values),
+        create_fields.flatmap(lambda f: st.just(mistyped_field(*f))),
+        st.builds(mistyped_field, st.just("input_audio"), st.just("audio"), audio_values),
         st.builds(out_of_order, st.sampled_from(sorted(OUT_OF_ORDER))),
-        st.builds(binary_frame, st.sampled_from(["", "00", "7b7d", "ff" * 1600]), st.booleans()),
+        st.builds(
+            binary_client_frame, st.sampled_from(["", "00", "7b7d", "ff" * 1600]), st.booleans()
+        ),
         st.builds(oversized, st.sampled_from([1, 1024])),
         st.builds(flood, st.integers(20, 300), st.booleans()),
     )
@@ -326,11 +328,11 @@ def hostile_sessions() -> st.SearchStrategy[dict[str, Any]]:
 HOSTILE_SESSION_BOUNDARIES = [
     bad_message("not json at all"),
     bad_message('{"type": "no.such.type"}', before_create=True),
-    mistyped("session.create", "settings.sample_rate", 16000),
-    mistyped("input_audio", "audio", "AQ=="),
+    mistyped_field("session.create", "settings.sample_rate", 16000),
+    mistyped_field("input_audio", "audio", "AQ=="),
     out_of_order("audio before session.create"),
     out_of_order("session.create twice"),
-    binary_frame("00"),
+    binary_client_frame("00"),
     oversized(1),
     flood(200, invalid=True),
 ]
@@ -344,7 +346,7 @@ def _peer(family: str, what: str, **peer: Any) -> dict[str, Any]:
     return {"family": family, "what": what, "peer": {"kind": family, **peer}}
 
 
-def bad_token(variant: str) -> dict[str, Any]:
+def upgrade_bad_token(variant: str) -> dict[str, Any]:
     """An upgrade with the token ``variant`` (a key of ``TOKEN_VARIANTS``): 401 with the
     ``authentication_error`` body, never an upgrade (AUTH-4)."""
     return _peer("bad_token", f"token {variant}", token=TOKEN_VARIANTS[variant], variant=variant)
@@ -356,7 +358,7 @@ def half_upgrade(cut: int) -> dict[str, Any]:
     return _peer("half_upgrade", f"the first {cut} bytes of an upgrade request", cut=cut)
 
 
-def reset(audio: float) -> dict[str, Any]:
+def reset_mid_session(audio: float) -> dict[str, Any]:
     """A valid session that drops its TCP connection (no close frame) after
     ``session.create`` and ``audio`` seconds of audio."""
     frames: list[Any] = ["CREATE", {"audio": audio}] if audio else ["CREATE"]
@@ -374,17 +376,17 @@ def idle(after_create: bool) -> dict[str, Any]:
 def session_peers() -> st.SearchStrategy[dict[str, Any]]:
     """Bad tokens at the upgrade, half upgrades, resets and quiet sessions."""
     return st.one_of(
-        st.builds(bad_token, st.sampled_from(sorted(TOKEN_VARIANTS))),
-        st.builds(reset, st.sampled_from([0.0, 0.05, 0.5])),
+        st.builds(upgrade_bad_token, st.sampled_from(sorted(TOKEN_VARIANTS))),
+        st.builds(reset_mid_session, st.sampled_from([0.0, 0.05, 0.5])),
         st.builds(half_upgrade, st.integers(1, 120)),
         st.builds(idle, st.booleans()),
     )
 
 
 SESSION_PEER_BOUNDARIES = [
-    bad_token("missing"),
-    bad_token("alg none"),
-    reset(0.05),
+    upgrade_bad_token("missing"),
+    upgrade_bad_token("alg none"),
+    reset_mid_session(0.05),
     half_upgrade(30),
     idle(after_create=True),
 ]

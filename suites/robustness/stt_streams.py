@@ -66,21 +66,21 @@ __all__ = [
     "UNKNOWN_TYPES",
     "audio_seconds",
     "bad_type",
-    "binary_frame",
+    "binary_frame_before",
     "closed",
     "final",
     "hostile_messages",
     "interim",
+    "message_not_an_object",
+    "message_wrong_type",
     "missing_field",
-    "not_an_object",
     "not_json",
-    "reset",
-    "silence",
+    "reset_after",
+    "silence_before",
     "silences",
     "stt_scenario",
     "unknown_messages",
     "with_unknown",
-    "wrong_type",
 ]
 
 API_ERRORS = ("APIError", "APIConnectionError", "APIStatusError", "APITimeoutError")
@@ -265,7 +265,7 @@ NOT_AN_OBJECT = ["[1, 2]", "null", '"final_transcript"', "42", "true", "[]"]
 """JSON that is no object."""
 
 
-def not_an_object(line: str, prefix: Sequence[Sequence[str]] = ()) -> dict[str, Any]:
+def message_not_an_object(line: str, prefix: Sequence[Sequence[str]] = ()) -> dict[str, Any]:
     """JSON that is not an object."""
     return _hostile("not_an_object", f"a message that is no object: {line}", line, prefix)
 
@@ -335,7 +335,7 @@ def _set(message: dict[str, Any], path: str, value: Any) -> None:
     node[int(steps[-1]) if steps[-1].isdigit() else steps[-1]] = value
 
 
-def wrong_type(
+def message_wrong_type(
     message_type: str, path: str, type_name: str, prefix: Sequence[Sequence[str]] = ()
 ) -> dict[str, Any]:
     """A message of ``message_type`` (``final_transcript``, ``interim_transcript`` or
@@ -368,7 +368,7 @@ def missing_field(
     return _hostile("missing_field", f"a {message_type} without {field}", message, prefix)
 
 
-def binary_frame(data: str, prefix: Sequence[Sequence[str]] = ()) -> dict[str, Any]:
+def binary_frame_before(data: str, prefix: Sequence[Sequence[str]] = ()) -> dict[str, Any]:
     """A binary frame holding ``data`` (hex) where the next message belongs: it is sent before
     a well-formed final, which a client that took the frame for nothing would read."""
     before = _well_formed(prefix)
@@ -431,7 +431,7 @@ def closed(code: int, after: int, prefix: Sequence[Sequence[str]] = ()) -> dict[
     )
 
 
-def reset(after: int, prefix: Sequence[Sequence[str]] = ()) -> dict[str, Any]:
+def reset_after(after: int, prefix: Sequence[Sequence[str]] = ()) -> dict[str, Any]:
     """The TCP connection drops (no close frame) after ``after`` messages: before
     ``session.finalized`` (the input not ended) an error of the family; after it, either a
     clean end or an error."""
@@ -467,10 +467,12 @@ def hostile_messages() -> st.SearchStrategy[dict[str, Any]]:
     )
     return st.one_of(
         st.builds(not_json, st.sampled_from(NOT_JSON), _prefixes),
-        st.builds(not_an_object, st.sampled_from(NOT_AN_OBJECT), _prefixes),
+        st.builds(message_not_an_object, st.sampled_from(NOT_AN_OBJECT), _prefixes),
         st.builds(bad_type, st.sampled_from(_BAD_TYPES), _prefixes),
         st.one_of(transcript_fields, error_fields).flatmap(
-            lambda f: st.builds(wrong_type, st.just(f[0]), st.just(f[1]), st.just(f[2]), _prefixes)
+            lambda f: st.builds(
+                message_wrong_type, st.just(f[0]), st.just(f[1]), st.just(f[2]), _prefixes
+            )
         ),
         st.builds(
             missing_field,
@@ -478,28 +480,28 @@ def hostile_messages() -> st.SearchStrategy[dict[str, Any]]:
             st.sampled_from(REQUIRED_TRANSCRIPT_FIELDS),
             _prefixes,
         ),
-        st.builds(binary_frame, st.sampled_from(["", "00", "7b7d", "ff" * 64]), _prefixes),
+        st.builds(binary_frame_before, st.sampled_from(["", "00", "7b7d", "ff" * 64]), _prefixes),
         st.builds(closed, st.sampled_from(CLOSE_CODES), st.integers(0, 6), _prefixes),
-        st.builds(reset, st.integers(1, 6), _prefixes),
+        st.builds(reset_after, st.integers(1, 6), _prefixes),
     )
 
 
 HOSTILE_MESSAGE_BOUNDARIES = [
     not_json(NOT_JSON[0]),
     not_json("", prefix=[("final", "hello")]),
-    not_an_object("[1, 2]", prefix=[("session.created", "x")]),
+    message_not_an_object("[1, 2]", prefix=[("session.created", "x")]),
     bad_type("missing"),
-    wrong_type("final_transcript", "transcript", "int"),
-    wrong_type("final_transcript", "start", "str", prefix=[("final", "hello")]),
-    wrong_type("interim_transcript", "words", "object"),
-    wrong_type("final_transcript", "words[0]", "str"),
+    message_wrong_type("final_transcript", "transcript", "int"),
+    message_wrong_type("final_transcript", "start", "str", prefix=[("final", "hello")]),
+    message_wrong_type("interim_transcript", "words", "object"),
+    message_wrong_type("final_transcript", "words[0]", "str"),
     missing_field("final_transcript", "transcript"),
-    binary_frame("00", prefix=[("session.created", "x")]),
+    binary_frame_before("00", prefix=[("session.created", "x")]),
     closed(1011, 0),
     closed(1000, 1, prefix=[("session.created", "x")]),
     closed(1011, 2, prefix=[("interim", "mid segment")]),
     closed(1011, 9, prefix=[("final", "hello")]),
-    reset(1, prefix=[("session.created", "x")]),
+    reset_after(1, prefix=[("session.created", "x")]),
 ]
 """One or two of each kind: before and after ``session.created``, mid-segment, after the
 finalize."""
@@ -600,7 +602,7 @@ SILENCE_TIMEOUT = 0.25
 _SILENCE_FACTOR = 2.0
 
 
-def silence(
+def silence_before(
     before: int, prefix: Sequence[Sequence[str]] = (), timeout: float = SILENCE_TIMEOUT
 ) -> dict[str, Any]:
     """No message for ``_SILENCE_FACTOR`` times ``timeout`` before the ``before``-th message
@@ -623,8 +625,8 @@ def silence(
 
 def silences() -> st.SearchStrategy[dict[str, Any]]:
     """Silence longer than the client's timeout at any point of a session."""
-    return st.builds(silence, st.integers(0, 4), _prefixes)
+    return st.builds(silence_before, st.integers(0, 4), _prefixes)
 
 
-SILENCE_BOUNDARIES = [silence(0), silence(9, prefix=[("final", "hello")])]
+SILENCE_BOUNDARIES = [silence_before(0), silence_before(9, prefix=[("final", "hello")])]
 """Silence before ``session.created`` and after the finalize."""

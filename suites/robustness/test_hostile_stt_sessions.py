@@ -64,11 +64,11 @@ from voicewire.suites.stt.raw_sessions import (
     SESSION_TIMEOUT,
     TRANSCRIPTS,
     Session,
-    audio_frames,
     ends_cleanly,
+    input_audio_frames,
     is_400_error,
     play,
-    silence,
+    silent_pcm,
     speech,
     ws_url,
 )
@@ -112,7 +112,7 @@ def expand(frames: list[Any], max_message: int) -> list[str | bytes]:
         elif frame == "FINALIZE":
             out.append(FINALIZE)
         elif "audio" in frame:
-            out += audio_frames(silence(frame["audio"]))
+            out += input_audio_frames(silent_pcm(frame["audio"]))
         elif "repeat" in frame:
             out += [frame["text"]] * frame["repeat"]
         elif "text" in frame:
@@ -127,7 +127,7 @@ def expand(frames: list[Any], max_message: int) -> list[str | bytes]:
 
 
 def _valid() -> list[str | bytes]:
-    return [CREATE, *audio_frames(speech()), FINALIZE]
+    return [CREATE, *input_audio_frames(speech()), FINALIZE]
 
 
 @dataclass

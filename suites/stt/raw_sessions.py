@@ -4,7 +4,7 @@ hostile-session robustness family both speak.
 A session connects to ``{ws_base}/stt?model=deepgram/nova-3`` with a fresh token (or the
 ``Authorization`` value a case gives), sends text and binary frames as given, and reads every
 message until the server closes (:func:`play`); :func:`upgrade` sends only the upgrade request
-and reports the answer. Audio is 50 ms ``input_audio`` frames (:func:`audio_frames`) of
+and reports the answer. Audio is 50 ms ``input_audio`` frames (:func:`input_audio_frames`) of
 tone-coded speech (:func:`speech`) or silence. Every wait is bounded by
 :data:`SESSION_TIMEOUT`.
 """
@@ -34,11 +34,11 @@ __all__ = [
     "SESSION_TIMEOUT",
     "TRANSCRIPTS",
     "Session",
-    "audio_frames",
     "ends_cleanly",
+    "input_audio_frames",
     "is_400_error",
     "play",
-    "silence",
+    "silent_pcm",
     "speech",
     "upgrade",
     "ws_url",
@@ -63,12 +63,12 @@ def speech() -> bytes:
     return samples.astype("<i2").tobytes()
 
 
-def silence(seconds: float = 1.0) -> bytes:
+def silent_pcm(seconds: float = 1.0) -> bytes:
     """``seconds`` of zeros."""
     return bytes(2 * round(RATE * seconds))
 
 
-def audio_frames(pcm: bytes) -> list[str]:
+def input_audio_frames(pcm: bytes) -> list[str]:
     """``pcm`` as 50 ms ``input_audio`` frames (the last one may be shorter)."""
     step = 2 * FRAME_SAMPLES
     return [

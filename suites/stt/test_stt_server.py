@@ -26,11 +26,11 @@ from voicewire.suites.stt.raw_sessions import (
     FRAME_SAMPLES,
     TRANSCRIPTS,
     Session,
-    audio_frames,
     ends_cleanly,
+    input_audio_frames,
     is_400_error,
     play,
-    silence,
+    silent_pcm,
     speech,
     upgrade,
 )
@@ -56,8 +56,8 @@ def test_finalize_ends_with_finalized_then_close_1000(voicewire_iut: Any, audio:
     Only session.closed may come after session.finalized, and the session ends with a close
     frame and code (SRV-3)."""
     target = voicewire_iut.server()
-    pcm = speech() if audio == "speech" else silence()
-    seen = voicewire_iut.run(play(target, [CREATE, *audio_frames(pcm), FINALIZE]))
+    pcm = speech() if audio == "speech" else silent_pcm()
+    seen = voicewire_iut.run(play(target, [CREATE, *input_audio_frames(pcm), FINALIZE]))
     _upgraded(seen, "STT-S-2")
     types = seen.types()
     require("session.finalized" in types, "STT-S-2", f"no session.finalized: {seen.describe()}")
@@ -86,7 +86,7 @@ def test_audio_before_session_create_gets_an_error_not_a_transcript(voicewire_iu
     Every message before session.created is such an error; afterwards the socket is still
     usable: session.create and session.finalize end the session cleanly."""
     target = voicewire_iut.server()
-    seen = voicewire_iut.run(play(target, [*audio_frames(speech()), CREATE, FINALIZE]))
+    seen = voicewire_iut.run(play(target, [*input_audio_frames(speech()), CREATE, FINALIZE]))
     _upgraded(seen, "STT-S-1")
     types = seen.types()
     # What answered the early audio: every message up to the first that is not an error.

@@ -113,7 +113,7 @@ def test_closes_before_the_finalize_are_errors_and_after_it_clean_ends():
 
 def test_a_right_type_is_no_wrong_type():
     with pytest.raises(ValueError, match="not a wrong type"):
-        stt_streams.wrong_type("final_transcript", "start", "float")
+        stt_streams.message_wrong_type("final_transcript", "start", "float")
 
 
 def test_unknown_keys_reach_messages_and_words():
