@@ -45,9 +45,8 @@ import json
 import math
 import uuid
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, Literal, TypeAlias
 from urllib.parse import quote
 
@@ -63,6 +62,7 @@ from voicewire.reference.errors import (
     APIStatusError,
     APITimeoutError,
 )
+from voicewire.reference.event_stream import EventStream
 from voicewire.reference.stt.speech import SpeechEvent
 from voicewire.reference.stt.wire import (
     ENCODING,
@@ -326,11 +326,7 @@ class _Update:
     extra: Mapping[str, Any] | None
 
 
-# The end of the event queue, once the stream has finished or was closed.
-_DONE = object()
-
-
-class SpeechStream:
+class SpeechStream(EventStream[SpeechEvent]):
     """One streaming transcription: push audio in, iterate SpeechEvents out (SPEC §3).
 
     ``push_frame`` takes audio at any rate and channel count (mixed down to mono and
@@ -386,8 +382,7 @@ class SpeechStream:
         self._finalize_due = False  # the _END item was taken: every new session finalizes
         self._closed = False
         self._attempts = 0
-        self._events: asyncio.Queue[Any] = asyncio.Queue()
-        self._task = loop.create_task(self._main())
+        self._start()
 
     # -- state ---------------------------------------------------------------------------------
 
@@ -501,57 +496,15 @@ class SpeechStream:
 
     # -- output --------------------------------------------------------------------------------
 
-    def __aiter__(self) -> AsyncIterator[SpeechEvent]:
-        return self
-
-    async def __anext__(self) -> SpeechEvent:
-        item = await self._events.get()
-        if item is _DONE:
-            self._events.put_nowait(_DONE)  # iterating again ends again
-            raise StopAsyncIteration
-        if isinstance(item, BaseException):
-            self._events.put_nowait(_DONE)
-            raise item
-        return item
-
     async def aclose(self) -> None:
         """Stop the stream: the connection is closed (close 1000) and nothing is left
         running; iteration then ends. Safe to call more than once."""
         self._closed = True
-        if not self._task.done():
-            self._task.cancel()
-        with contextlib.suppress(BaseException):
-            await self._task
-        # Closed means done: events still queued are not delivered afterwards.
-        while not self._events.empty():
-            self._events.get_nowait()
-        self._events.put_nowait(_DONE)
-
-    async def __aenter__(self) -> SpeechStream:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.aclose()
+        await super().aclose()
 
     # -- the retry loop (STT-RETRY-1, §2.4) ----------------------------------------------------
 
-    async def _main(self) -> None:
-        try:
-            await self._attempts_loop()
-        except asyncio.CancelledError:
-            self._events.put_nowait(_DONE)
-            raise
-        except BaseException as error:
-            self._events.put_nowait(error)
-        else:
-            self._events.put_nowait(_DONE)
-
-    async def _attempts_loop(self) -> None:
+    async def _produce(self) -> None:
         options = self._conn_options
         for attempt in range(options.max_attempts):
             if attempt:
@@ -725,7 +678,7 @@ class SpeechStream:
                 # A binary, malformed or (strict) out-of-order frame (CLI-ROB-1).
                 raise APIConnectionError(f"LiveKit Inference STT sent {exc}") from exc
             for event in events:
-                self._events.put_nowait(event)
+                self._push(event)
             if session.input_ended:
                 self._wake.set()  # a transcript may have moved the close deadline
             if session.state is SessionState.CLOSED:
