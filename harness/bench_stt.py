@@ -325,7 +325,7 @@ class _Pauses:
 
 async def _serve(duration: float) -> None:
     from voicewire.simulators.core.limits import Limits
-    from voicewire.simulators.core.socket_server import SimulatorServer
+    from voicewire.simulators.core.socket_server import SimulatorServer, settle_heap
     from voicewire.simulators.stt.routes import LATENESS_HOOK
 
     # The one API key of the load generator holds every session of a step at once.
@@ -337,6 +337,7 @@ async def _serve(duration: float) -> None:
     pauses = _Pauses()
     gc.callbacks.append(pauses)
     await simulator.start()
+    settle_heap()  # as voicewire serve does
     loop = asyncio.get_running_loop()
     try:
         print(json.dumps({"port": simulator.port}), flush=True)

@@ -21,7 +21,7 @@ from voicewire.simulators import (
     SimulatorServer,
     load_scenario,
 )
-from voicewire.simulators.core.socket_server import is_loopback
+from voicewire.simulators.core.socket_server import is_loopback, settle_heap
 
 __all__ = ["CONTROL_TOKEN_ENV", "add_serve_parser", "run_serve"]
 
@@ -211,6 +211,7 @@ async def _serve(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await server.start()
+    settle_heap()
     out.write(_banner(server, scenario, source))
     out.flush()
     try:

@@ -24,6 +24,7 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Annotated, Any, Literal, TypeAlias
 
 from pydantic import (
@@ -229,9 +230,10 @@ class InputAudio(_Message):
         """The message carrying ``pcm``."""
         return cls(audio=base64.b64encode(pcm).decode("ascii"))
 
-    @property
+    @cached_property
     def pcm(self) -> bytes:
-        """The audio bytes."""
+        """The audio bytes (decoded once: a server reads them for the framing check, the
+        transcriber and the journal)."""
         return base64.b64decode(self.audio)
 
 
