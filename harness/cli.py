@@ -23,12 +23,14 @@ Installed:
                    with embedded simulators; console, JSON, JUnit and HTML reports
   voicewire list   the case catalog: SPEC IDs, capability, direction
   voicewire explain  a SPEC rule in full (LLM-TC-3), a section (2.4) or an area (llm)
-  voicewire fuzz   the robustness families (hostile streams, hostile requests) at fuzzing
-                   depth: outcome classes, and a replay command for every failure
+  voicewire fuzz   the robustness families (hostile streams and messages to clients, hostile
+                   requests and sessions to servers; LLM and STT) at fuzzing depth: outcome
+                   classes, and a replay command for every failure
   voicewire serve  the simulator: LLM (/chat/completions, /models) and LiveKit STT (/stt),
                    with scenarios, faults, a journal and a control API
   voicewire journal  a running simulator's journal, one line per frame (--follow, --json)
   voicewire bench  llm: simulator SSE throughput vs a bare aiohttp server and aimock;
+                   stt: the STT simulator's lateness under N concurrent real-time sessions;
                    mutation: how many mutants of the sans-IO cores the suites kill
 
   voicewire.reference.llm
@@ -38,7 +40,7 @@ Installed:
   pytest plugin    fixtures voicewire_iut / voicewire_simulator / voicewire_scenario,
                    --voicewire-iut, the spec and capability markers, hypothesis profiles
 
-Not yet available: STT property families, mutants and bench; TTS and Inworld.
+Not yet available: TTS and Inworld; recorded sessions (record, replay, diff).
 """
 
 
