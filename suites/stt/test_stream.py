@@ -147,6 +147,47 @@ def segments_problem(types: list[str]) -> str | None:
     return None
 
 
+def transcript_problems(
+    event: Any, message: dict[str, Any], *, offset: float, language: str
+) -> list[str]:
+    """Where ``event`` (a SpeechEvent record) differs from what STT-ORD-5 makes of the
+    server's transcript ``message`` on a connection whose time zero is ``offset`` on the
+    stream's timeline: ``start_time``, ``end_time`` and word times, confidence (default 1.0),
+    language (default ``language``, the configured one) and ``request_id``."""
+    alt = event.alternatives[0]
+    want = {
+        "start_time": offset + message["start"],
+        "end_time": offset + message["start"] + message["duration"],
+        "confidence": message.get("confidence", 1.0),
+        "language": message.get("language") or language,
+        "request_id": message.get("request_id", event.request_id),
+    }
+    got = {
+        "start_time": alt.start_time,
+        "end_time": alt.end_time,
+        "confidence": alt.confidence,
+        "language": alt.language,
+        "request_id": event.request_id,
+    }
+    problems = []
+    for key, value in want.items():
+        same = abs(got[key] - value) < 1e-6 if isinstance(value, float) else got[key] == value
+        if not same:
+            problems.append(f"{event.speech_type} {event.text!r}: {key} {got[key]!r} != {value!r}")
+    words = [(offset + w["start"], offset + w["end"]) for w in message.get("words") or []]
+    got_words = [(w.start_time, w.end_time) for w in alt.words]
+    if words and (
+        len(words) != len(got_words)
+        or any(
+            abs(a - b) > 1e-6
+            for pair in zip(words, got_words, strict=True)
+            for a, b in zip(*pair, strict=True)
+        )
+    ):
+        problems.append(f"{event.text!r}: word times {got_words} != {words}")
+    return problems
+
+
 # A transcript with everything STT-ORD-1..4 speak of: start_of_speech, interims (empty ones
 # among them, which must emit nothing), an empty final, a segment right after another.
 ORDERING_REPLY: dict[str, Any] = {
@@ -428,38 +469,7 @@ def test_times_confidence_language_and_request_id(
         message = by_text.get((event.speech_type, event.text))
         if message is None or not event.alternatives:
             continue  # an empty final, or a text STT-ORD-4 judges
-        alt = event.alternatives[0]
-        want = {
-            "start_time": message["start"],
-            "end_time": message["start"] + message["duration"],
-            "confidence": message.get("confidence", 1.0),
-            "language": message.get("language") or "de",
-            "request_id": message.get("request_id", event.request_id),
-        }
-        got = {
-            "start_time": alt.start_time,
-            "end_time": alt.end_time,
-            "confidence": alt.confidence,
-            "language": alt.language,
-            "request_id": event.request_id,
-        }
-        for key, value in want.items():
-            same = abs(got[key] - value) < 1e-6 if isinstance(value, float) else got[key] == value
-            if not same:
-                problems.append(
-                    f"{event.speech_type} {event.text!r}: {key} {got[key]!r} != {value!r}"
-                )
-        words = [(w["start"], w["end"]) for w in message.get("words") or []]
-        got_words = [(w.start_time, w.end_time) for w in alt.words]
-        if words and (
-            len(words) != len(got_words)
-            or any(
-                abs(a - b) > 1e-6
-                for pair in zip(words, got_words, strict=False)
-                for a, b in zip(*pair, strict=True)
-            )
-        ):
-            problems.append(f"{event.text!r}: word times {got_words} != {words}")
+        problems += transcript_problems(event, message, offset=0.0, language="de")
     expect(not problems, "STT-ORD-5", "\n".join(problems) + f"\n{outcome.describe()}")
 
 

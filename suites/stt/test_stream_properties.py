@@ -45,7 +45,14 @@ from voicewire.suites.stt.strategies import (
     reconnect_examples,
     transcript_examples,
 )
-from voicewire.suites.stt.test_stream import MODEL, frames, segments_problem, sent, signal
+from voicewire.suites.stt.test_stream import (
+    MODEL,
+    frames,
+    segments_problem,
+    sent,
+    signal,
+    transcript_problems,
+)
 
 RATE = 16000
 ONE_ATTEMPT = ConnOptions(max_retry=0, retry_interval=0.0, timeout=5.0)
@@ -115,35 +122,7 @@ def _time_problems(events: list[Any], messages: list[dict[str, Any]], language: 
                 f"{message['start']!r} puts the time zero at {offset!r} (the connection's is "
                 f"{zero!r}; it must be the stream's start)"
             )
-        want = {
-            "end_time": offset + message["start"] + message["duration"],
-            "confidence": message.get("confidence", 1.0),
-            "language": message.get("language") or language,
-            "request_id": message.get("request_id", event.request_id),
-        }
-        got = {
-            "end_time": alt.end_time,
-            "confidence": alt.confidence,
-            "language": alt.language,
-            "request_id": event.request_id,
-        }
-        for key, value in want.items():
-            same = abs(got[key] - value) < 1e-6 if isinstance(value, float) else got[key] == value
-            if not same:
-                problems.append(
-                    f"{event.speech_type} {event.text!r}: {key} {got[key]!r} != {value!r}"
-                )
-        words = [(offset + w["start"], offset + w["end"]) for w in message.get("words") or []]
-        got_words = [(w.start_time, w.end_time) for w in alt.words]
-        if words and (
-            len(words) != len(got_words)
-            or any(
-                abs(a - b) > 1e-6
-                for pair in zip(words, got_words, strict=True)
-                for a, b in zip(*pair, strict=True)
-            )
-        ):
-            problems.append(f"{event.text!r}: word times {got_words} != {words}")
+        problems += transcript_problems(event, message, offset=offset, language=language)
     return problems
 
 
