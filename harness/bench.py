@@ -66,8 +66,8 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from voicewire.harness.atomic_file import write_atomically
-from voicewire.harness.bench_stt import add_stt_parser, process_cpu, run_stt_bench
+from voicewire.harness.bench_command import process_cpu, run_benchmark
+from voicewire.harness.bench_stt import add_stt_parser, run_stt_bench
 from voicewire.harness.mutation_bench import add_mutation_parser, run_mutation_bench
 from voicewire.harness.protocols import TABLE
 from voicewire.harness.runner import suite_table
@@ -817,33 +817,11 @@ def run_bench(args: argparse.Namespace) -> int:
     if args.bench_target != "llm":
         print(f"voicewire bench: unknown target {args.bench_target!r}", file=sys.stderr)
         return 2
-    json_path: Path | None = args.json_path
-    if json_path is not None and not json_path.parent.is_dir():
-        print(
-            f"voicewire bench llm: --json {json_path}: no directory {json_path.parent}",
-            file=sys.stderr,
-        )
-        return 2
     aimock = None if args.aimock == "off" else Path(args.aimock or aimock_cache())
-    try:
-        result = asyncio.run(
-            bench_llm(
-                chunks=args.chunks,
-                rounds=args.rounds,
-                aimock=aimock,
-                say=lambda message: print(f"voicewire bench llm: {message}", file=sys.stderr),
-            )
-        )
-    except (RuntimeError, OSError, EOFError, ValueError, asyncio.TimeoutError) as exc:
-        print(f"voicewire bench llm: could not measure: {exc}", file=sys.stderr)
-        return 2
-    print(format_bench_report(result))
-    if json_path is not None:
-        try:
-            text = json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"
-            write_atomically(json_path, text)
-        except (OSError, ValueError) as exc:
-            print(f"voicewire bench llm: --json {json_path}: {exc}", file=sys.stderr)
-            return 2
-        print(f"results written to {json_path}")
-    return 0 if result.meets_targets else 1
+    return run_benchmark(
+        "voicewire bench llm",
+        args.json_path,
+        lambda say: bench_llm(chunks=args.chunks, rounds=args.rounds, aimock=aimock, say=say),
+        format_bench_report,
+        lambda result: result.meets_targets,
+    )

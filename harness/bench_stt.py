@@ -77,7 +77,7 @@ from typing import Any
 
 import aiohttp
 from voicewire.harness.arguments import positive_seconds
-from voicewire.harness.atomic_file import write_atomically
+from voicewire.harness.bench_command import process_cpu, run_benchmark
 from voicewire.reference.auth import create_access_token
 from voicewire.reference.stt.wire import (
     FRAME_DURATION,
@@ -120,7 +120,6 @@ __all__ = [
     "check_session",
     "format_stt_report",
     "planned_messages",
-    "process_cpu",
     "run_stt_bench",
 ]
 
@@ -184,18 +183,6 @@ _END_TIMEOUT = 30.0
 _LEAD = 0.2
 _READ_LIMIT = 1 << 28
 _PROBLEMS_SHOWN = 3
-
-
-def process_cpu(pid: int) -> float | None:
-    """CPU seconds (user + system) process ``pid`` has used, from ``/proc`` (None elsewhere).
-
-    Shared by the benchmarks: ``voicewire bench llm`` reads its servers' CPU with it too."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    # Fields 14 and 15 of stat (utime, stime), counted after the ")" that ends the name.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # -- the workload ------------------------------------------------------------------------------
@@ -1009,31 +996,10 @@ def add_stt_parser(targets: Any) -> argparse.ArgumentParser:
 def run_stt_bench(args: argparse.Namespace) -> int:
     """Run ``voicewire bench stt`` with ``args`` (from :func:`add_stt_parser`); returns the
     exit code: 0 target met, 1 target missed, 2 could not measure or write the JSON file."""
-    json_path: Path | None = args.json_path
-    if json_path is not None and not json_path.parent.is_dir():
-        print(
-            f"voicewire bench stt: --json {json_path}: no directory {json_path.parent}",
-            file=sys.stderr,
-        )
-        return 2
-    try:
-        result = asyncio.run(
-            bench_stt(
-                sessions=args.sessions,
-                duration=args.duration,
-                say=lambda message: print(f"voicewire bench stt: {message}", file=sys.stderr),
-            )
-        )
-    except (RuntimeError, OSError, EOFError, ValueError, asyncio.TimeoutError) as exc:
-        print(f"voicewire bench stt: could not measure: {exc}", file=sys.stderr)
-        return 2
-    print(format_stt_report(result))
-    if json_path is not None:
-        try:
-            text = json.dumps(result.to_json(), indent=2, allow_nan=False) + "\n"
-            write_atomically(json_path, text)
-        except (OSError, ValueError) as exc:
-            print(f"voicewire bench stt: --json {json_path}: {exc}", file=sys.stderr)
-            return 2
-        print(f"results written to {json_path}")
-    return 0 if result.meets_target else 1
+    return run_benchmark(
+        "voicewire bench stt",
+        args.json_path,
+        lambda say: bench_stt(sessions=args.sessions, duration=args.duration, say=say),
+        format_stt_report,
+        lambda result: result.meets_target,
+    )
