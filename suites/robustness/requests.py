@@ -116,6 +116,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from voicewire.harness.iut import Target
 from voicewire.reference.auth import ACCESS_TOKEN_TTL, VERIFY_LEEWAY, create_access_token
 from voicewire.simulators.core.limits import Limits
+from voicewire.suites.robustness.json_values import JSON_VALUES
 
 __all__ = [
     "BAD_FRAMINGS",
@@ -571,15 +572,7 @@ def server_waits(environ: Mapping[str, str], default: ServerWaits) -> ServerWait
 # -- malformed and mistyped requests (SRV-1, SRV-4, SRV-5) -----------------------------------
 
 # A value of every JSON type; a field draws those its type excludes.
-_VALUES: dict[str, Any] = {
-    "int": 7,
-    "float": 1.5,
-    "bool": True,
-    "str": "x",
-    "list": [1, 2],
-    "object": {"a": 1},
-    "null": None,
-}
+_VALUES = JSON_VALUES
 
 REQUEST_FIELDS: dict[str, tuple[str, ...]] = {
     "model": ("str",),

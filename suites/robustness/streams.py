@@ -48,6 +48,7 @@ from typing import Any
 from hypothesis import strategies as st
 from voicewire.reference.errors import error_body
 from voicewire.reference.llm.wire import DONE_EVENT, chat_chunk, encode_comment, encode_event
+from voicewire.suites.robustness.json_values import NON_NULL_JSON_VALUES
 
 __all__ = [
     "API_ERRORS",
@@ -198,14 +199,7 @@ def raw_rule(example: dict[str, Any]) -> dict[str, Any]:
 
 # Values of every JSON type; each field draws those its type excludes. JSON null is never a
 # wrong type here: every optional field the client reads may be null.
-_VALUES: dict[str, Any] = {
-    "int": 7,
-    "float": 1.5,
-    "bool": True,
-    "str": "x",
-    "list": [1, 2],
-    "object": {"a": 1},
-}
+_VALUES = NON_NULL_JSON_VALUES
 
 _TOOL_FRAGMENT = {"index": 0, "id": "call_1", "type": "function", "function": {"name": "f"}}
 

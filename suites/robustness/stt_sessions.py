@@ -49,6 +49,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import strategies as st
+from voicewire.suites.robustness.json_values import JSON_VALUES
 from voicewire.suites.robustness.requests import TOKEN_VARIANTS
 
 __all__ = [
@@ -137,15 +138,7 @@ def bad_message(line: str, before_create: bool = False) -> dict[str, Any]:
     )
 
 
-_VALUES: dict[str, Any] = {
-    "int": 7,
-    "float": 1.5,
-    "bool": True,
-    "str": "x",
-    "list": [1, 2],
-    "object": {"a": 1},
-    "null": None,
-}
+_VALUES = JSON_VALUES
 _WRONG: dict[str, list[str]] = {
     "str": ["int", "float", "bool", "list", "object", "null"],
     "object": ["int", "float", "bool", "str", "list", "null"],

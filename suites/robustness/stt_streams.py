@@ -51,6 +51,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import strategies as st
+from voicewire.suites.robustness.json_values import NON_NULL_JSON_VALUES
 
 __all__ = [
     "API_ERRORS",
@@ -288,14 +289,7 @@ def bad_type(value: Any, prefix: Sequence[Sequence[str]] = ()) -> dict[str, Any]
 # Values of every JSON type; each field draws those its type excludes. JSON null is never a
 # wrong type here: every optional field may be null, and a required one is covered by
 # missing_field.
-_VALUES: dict[str, Any] = {
-    "int": 7,
-    "float": 1.5,
-    "bool": True,
-    "str": "x",
-    "list": [1, 2],
-    "object": {"a": 1},
-}
+_VALUES = NON_NULL_JSON_VALUES
 _WRONG: dict[str, list[str]] = {
     "str": ["int", "float", "bool", "list", "object"],
     "number": ["bool", "str", "list", "object"],
