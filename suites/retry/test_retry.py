@@ -511,6 +511,11 @@ def test_attempts_are_bounded(voicewire_iut: Any, voicewire_simulator: Any, max_
 # own round trip (the wait is measured between two arrivals at the server) and a busy CI core.
 WAIT_TOLERANCE = 0.05
 SCHEDULING_ALLOWANCE = 0.1
+LATE_MEASUREMENTS = 3
+"""How many times a measurement whose only faults are slightly late gaps is taken (see
+:func:`test_waits_between_attempts`)."""
+SCHEDULING_NOISE = 0.5
+"""How late past the window a gap may be and still be taken for the machine's scheduling."""
 
 
 @pytest.mark.spec("RETRY-4")
@@ -522,24 +527,42 @@ SCHEDULING_ALLOWANCE = 0.1
 def test_waits_between_attempts(
     voicewire_iut: Any, voicewire_simulator: Any, interval: float
 ) -> None:
-    """0.1 s before the first retry, retry_interval before every later one."""
-    target = voicewire_simulator.session(_scenario("retry-waits", {"kind": "status", "code": 503}))
-    outcome = _chat(voicewire_iut, target, max_retry=3, retry_interval=interval)
-    arrivals = [e["t"] for e in _requests(voicewire_simulator, target)]
+    """0.1 s before the first retry, retry_interval before every later one.
+
+    A busy core can make a wait come out too long, never too short: when every gap out of
+    tolerance is late by less than :data:`SCHEDULING_NOISE`, the measurement is taken again on
+    a fresh session, up to :data:`LATE_MEASUREMENTS` times, and judged on the last. A client
+    that waits too long fails every one of them; one that waits a wrong interval (2 s, or
+    none) fails the first."""
+    expected = [0.1, interval, interval]
+    measurement = 0
+    while True:
+        measurement += 1
+        target = voicewire_simulator.session(
+            _scenario("retry-waits", {"kind": "status", "code": 503})
+        )
+        outcome = _chat(voicewire_iut, target, max_retry=3, retry_interval=interval)
+        arrivals = [e["t"] for e in _requests(voicewire_simulator, target)]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
+        upper = [wait + WAIT_TOLERANCE + SCHEDULING_ALLOWANCE for wait in expected]
+        late = [gap - top for gap, top in zip(gaps, upper, strict=False) if gap > top]
+        early = [gap < wait - WAIT_TOLERANCE for gap, wait in zip(gaps, expected, strict=False)]
+        noise = late and max(late) < SCHEDULING_NOISE
+        if len(arrivals) != 4 or any(early) or not noise or measurement == LATE_MEASUREMENTS:
+            break
     expect(
         len(arrivals) == 4,
         "RETRY-4",
         f"max_retry=3 with a 503 on every attempt: expected 4 requests, got {len(arrivals)}",
     )
-    gaps = [later - earlier for earlier, later in itertools.pairwise(arrivals)]
-    expected = [0.1, interval, interval]
     for number, (gap, wait) in enumerate(zip(gaps, expected, strict=True)):
         expect(
             wait - WAIT_TOLERANCE <= gap <= wait + WAIT_TOLERANCE + SCHEDULING_ALLOWANCE,
             "RETRY-4",
             f"the wait before retry {number} must be {wait:g} s (±{WAIT_TOLERANCE:g} s + "
             f"scheduling); the requests arrived {gap:.3f} s apart (all gaps: "
-            f"{[round(g, 3) for g in gaps]}, expected {expected})",
+            f"{[round(g, 3) for g in gaps]}, expected {expected}; measurement {measurement} "
+            f"of at most {LATE_MEASUREMENTS})",
         )
     expect(outcome.error is not None, "RETRY-4", "every attempt failed, so the stream must raise")
 
