@@ -50,6 +50,33 @@ async def journal(*args: str, env: dict[str, str] | None = None) -> tuple[int, s
     return proc.returncode, out.decode(), err.decode()
 
 
+async def journal_in_thread(
+    capsys: pytest.CaptureFixture[str], *args: str, env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    """``voicewire journal ARGS`` parsed by the CLI's own parser and run by its own function
+    in a thread (its one-line failures do not need a process of their own: starting one costs
+    seconds of imports); its exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+
+    def run() -> int:
+        saved = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(env or _environment())
+        try:
+            parsed = _build_parser().parse_args(["journal", *args])
+            return journal_cli.run_journal(parsed, out=out, err=err)
+        except SystemExit as exit_:  # argparse's own errors, on sys.stderr
+            return int(exit_.code or 0)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+    capsys.readouterr()
+    code = await asyncio.wait_for(asyncio.to_thread(run), WAIT)
+    captured = capsys.readouterr()
+    return code, out.getvalue() + captured.out, err.getvalue() + captured.err
+
+
 async def chat(sim: SimulatorServer, text: str, *, stream: bool) -> None:
     """One real chat completion through the simulator, read to its end."""
     key = sim.api_key
@@ -206,7 +233,7 @@ async def not_a_simulator():
         ("scenario too long", "answered 400: query parameter 'scenario' must be at most 200"),
     ],
 )
-async def test_every_failure_is_one_line_and_exit_3(sim, not_a_simulator, case, message):
+async def test_every_failure_is_one_line_and_exit_3(sim, not_a_simulator, case, message, capsys):
     args = {
         "wrong token": ["--url", sim.base_url, "--token", "wrong"],
         "no token": ["--url", sim.base_url],
@@ -217,7 +244,7 @@ async def test_every_failure_is_one_line_and_exit_3(sim, not_a_simulator, case, 
         "bad port": ["--url", "http://127.0.0.1:99999"],
         "scenario too long": ["--url", sim.base_url, "--token", TOKEN, "--scenario", "x" * 201],
     }[case]
-    code, out, err = await journal(*args)
+    code, out, err = await journal_in_thread(capsys, *args)
     assert code == 3
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("voicewire journal: "), err
@@ -232,7 +259,7 @@ async def test_every_failure_is_one_line_and_exit_3(sim, not_a_simulator, case, 
         (["--follow", "now"], "unrecognized arguments: now"),
     ],
 )
-async def test_bad_arguments_exit_2(args, message):
-    code, out, err = await journal(*args)
+async def test_bad_arguments_exit_2(args, message, capsys):
+    code, out, err = await journal_in_thread(capsys, *args)
     assert code == 2 and out == ""
     assert message in err and "Traceback" not in err
