@@ -21,7 +21,6 @@ Unknown keys are ignored (CLI-ROB-1).
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -33,8 +32,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     model_serializer,
+)
+from voicewire.reference.json_wire import (
+    MalformedMessage,
+    UnknownMessageType,
+    as_tuple,
+    check_base64,
+    decode_typed_message,
 )
 
 __all__ = [
@@ -73,74 +78,7 @@ ENCODING = "pcm_s16le"
 """The one audio encoding of the protocol (STT-C-1)."""
 
 
-# -- errors ------------------------------------------------------------------------------------
-
-
-class MalformedMessage(ValueError):
-    """A frame is not a well-formed message of the protocol.
-
-    ``where`` is the JSON path of the offending value (``"settings.sample_rate"``,
-    ``"words[2].start"``; ``""`` for the frame as a whole), ``what`` says what is wrong, and
-    ``message_type`` is the frame's ``type`` when it had a usable one.
-    """
-
-    what: str
-    where: str
-    message_type: str | None
-
-    def __init__(self, what: str, *, where: str = "", message_type: str | None = None) -> None:
-        super().__init__(what, where, message_type)
-        self.what = what
-        self.where = where
-        self.message_type = message_type
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # where and message_type are keyword-only: pickle's default cls(*args) cannot rebuild it.
-        return (_rebuild_malformed, (type(self), self.what, self.where, self.message_type))
-
-    def __str__(self) -> str:
-        head = self.message_type if self.message_type is not None else "frame"
-        return f"{head}: {self.where}: {self.what}" if self.where else f"{head}: {self.what}"
-
-
-def _rebuild_malformed(
-    cls: type[MalformedMessage], what: str, where: str, message_type: str | None
-) -> MalformedMessage:
-    return cls(what, where=where, message_type=message_type)
-
-
-class UnknownMessageType(MalformedMessage):
-    """The frame is a JSON object whose ``type`` this direction does not define. A client
-    ignores it (CLI-ROB-1); a server answers it with an error (STT-S-1)."""
-
-    def __init__(self, message_type: str) -> None:
-        super().__init__(
-            f"unknown message type {_describe(message_type)}", where="type", message_type=None
-        )
-        self.unknown_type = message_type
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.unknown_type,))
-
-
 # -- field types -------------------------------------------------------------------------------
-
-
-def _as_tuple(value: object) -> object:
-    # JSON arrays arrive as lists; the models hold tuples so that they stay immutable.
-    if isinstance(value, list):
-        return tuple(value)
-    if isinstance(value, tuple):
-        return value
-    raise ValueError("expected a JSON array")
-
-
-def _check_base64(value: str) -> str:
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("expected base64 (RFC 4648, padded, no line breaks)") from None
-    return value
 
 
 NonNegative = Annotated[float, Field(ge=0)]
@@ -148,7 +86,7 @@ Probability = Annotated[float, Field(ge=0, le=1)]
 # A positive decimal integer of at most six digits: a rate above 999999 Hz is no audio rate,
 # and the bound keeps a hostile "sample_rate" from making a frame size of a million digits.
 SampleRateString = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,5}$")]
-Base64Audio = Annotated[str, AfterValidator(_check_base64)]
+Base64Audio = Annotated[str, AfterValidator(check_base64)]
 JSONObject = dict[str, Any]
 
 
@@ -199,7 +137,7 @@ class FallbackModel(_Wire):
 class FallbackSettings(_Wire):
     """``session.create``'s ``fallback``: models the gateway may use instead."""
 
-    models: Annotated[tuple[FallbackModel, ...], BeforeValidator(_as_tuple)]
+    models: Annotated[tuple[FallbackModel, ...], BeforeValidator(as_tuple)]
 
 
 class SessionCreate(_Message):
@@ -300,7 +238,7 @@ class _Transcript(_Message):
     language: str | None = None
     confidence: Probability | None = None
     request_id: str | None = None
-    words: Annotated[tuple[TranscriptWord, ...], BeforeValidator(_as_tuple)] | None = None
+    words: Annotated[tuple[TranscriptWord, ...], BeforeValidator(as_tuple)] | None = None
     speaker_id: str | None = None
     extra: JSONObject | None = None
 
@@ -430,87 +368,11 @@ def encode_message(message: ClientMessage | ServerMessage) -> str:
 def decode_client_message(frame: str | bytes | bytearray | memoryview) -> ClientMessage:
     """A client → server frame as its message (server side). Raises :class:`MalformedMessage`
     for anything that is not one (:class:`UnknownMessageType` for an unknown ``type``)."""
-    return _decode(frame, CLIENT_MESSAGE_TYPES)  # type: ignore[return-value]
+    return decode_typed_message(frame, CLIENT_MESSAGE_TYPES)  # type: ignore[return-value]
 
 
 def decode_server_message(frame: str | bytes | bytearray | memoryview) -> ServerMessage:
     """A server → client frame as its message (client side). Raises :class:`MalformedMessage`
     for anything that is not one (:class:`UnknownMessageType` for an unknown ``type``, which
     a client ignores, CLI-ROB-1)."""
-    return _decode(frame, SERVER_MESSAGE_TYPES)  # type: ignore[return-value]
-
-
-def _reject_constant(name: str) -> object:
-    # json.loads accepts NaN, Infinity and -Infinity by default; JSON has none of them.
-    raise ValueError(f"{name} is not JSON")
-
-
-def _decode(
-    frame: str | bytes | bytearray | memoryview, types: Mapping[str, type[_Message]]
-) -> _Message:
-    if isinstance(frame, (bytes, bytearray, memoryview)):
-        raise MalformedMessage("a binary frame where a JSON text frame is expected")
-    if not isinstance(frame, str):
-        raise TypeError(f"frame must be str or bytes, got {type(frame).__name__}")
-    try:
-        payload = json.loads(frame, parse_constant=_reject_constant)
-    except RecursionError:
-        raise MalformedMessage("not valid JSON: nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, and integers Python refuses to read
-        raise MalformedMessage(f"not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise MalformedMessage(f"expected a JSON object, got {_describe(payload)}")
-    if "type" not in payload:
-        raise MalformedMessage("missing", where="type")
-    message_type = payload["type"]
-    if not isinstance(message_type, str):
-        raise MalformedMessage(f"expected a string, got {_describe(message_type)}", where="type")
-    model = types.get(message_type)
-    if model is None:
-        raise UnknownMessageType(message_type)
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False, include_input=False)
-        first = errors[0]
-        what = first["msg"]
-        if len(errors) > 1:
-            what += f" (and {len(errors) - 1} more)"
-        raise MalformedMessage(
-            what, where=_path(first["loc"]) or "$", message_type=message_type
-        ) from None
-    except RecursionError:
-        raise MalformedMessage("nested too deeply", message_type=message_type) from None
-
-
-def _path(loc: Sequence[int | str]) -> str:
-    """A pydantic error location as a JSON path: ``words[2].start``."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif not path:
-            path = part
-        else:
-            path += f".{part}"
-    return path
-
-
-def _describe(value: object) -> str:
-    """A short JSON-ish rendering of a wrong value for an error message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        # Cut before quoting: the value may be megabytes long.
-        return json.dumps(value[:40]) + ("..." if len(value) > 40 else "")
-    if isinstance(value, int):
-        return str(value) if abs(value) < 10**30 else "a very large integer"
-    if isinstance(value, float):
-        return json.dumps(value)
-    return type(value).__name__
+    return decode_typed_message(frame, SERVER_MESSAGE_TYPES)  # type: ignore[return-value]

@@ -29,6 +29,7 @@ from typing import Any
 
 from voicewire.reference.audio import AudioFrame
 from voicewire.reference.errors import APIStatusError
+from voicewire.reference.json_wire import LocalProtocolError, ProtocolError, RemoteProtocolError
 from voicewire.reference.stt.speech import SpeechEvent
 from voicewire.reference.stt.wire.framing import AudioFramer, frame_samples
 from voicewire.reference.stt.wire.messages import (
@@ -100,36 +101,6 @@ class SessionState(str, Enum):
     """``session.close`` or ``session.closed`` went out: the socket closes next, with 1000."""
     CLOSED = "closed"
     """The session is over."""
-
-
-class ProtocolError(Exception):
-    """Something the protocol forbids in this state. ``rule`` is the SPEC rule it breaks,
-    ``detail`` what happened, ``state`` the state it happened in."""
-
-    rule: str
-    detail: str
-    state: SessionState | None
-
-    def __init__(self, rule: str, detail: str, state: SessionState | None = None) -> None:
-        # All three in args, so the exception pickles and copies as itself.
-        super().__init__(rule, detail, state)
-        self.rule = rule
-        self.detail = detail
-        self.state = state
-
-    def __str__(self) -> str:
-        where = f" (state {self.state.value})" if self.state is not None else ""
-        return f"{self.rule}: {self.detail}{where}"
-
-
-class LocalProtocolError(ProtocolError):
-    """This side tried to send what the protocol forbids now; nothing was sent or changed."""
-
-
-class RemoteProtocolError(ProtocolError):
-    """The peer sent what the protocol forbids now (or a malformed frame); the session's state
-    did not change. A client turns it into an ``APIConnectionError`` (CLI-ROB-1); a server
-    answers it with :meth:`ServerSession.reject` (STT-S-1, SRV-1)."""
 
 
 def is_retryable_error_code(code: int) -> bool:

@@ -17,22 +17,21 @@ objects and state machines, an injected clock, no sockets, no event loop.
   role may send and receive in which :class:`TTSConnectionState`, and whether a pooled
   connection may be reused (TTS-C-1..3, TTS-S-1).
 
-The malformed-frame and protocol errors are the STT wire module's (``MalformedMessage``,
-``UnknownMessageType``, ``LocalProtocolError``, ``RemoteProtocolError``), re-exported here.
+The malformed-frame and protocol errors are those every JSON-frame protocol shares
+(:mod:`voicewire.reference.json_wire`: ``MalformedMessage``, ``UnknownMessageType``,
+``LocalProtocolError``, ``RemoteProtocolError``), re-exported here.
 """
 
 from __future__ import annotations
 
-from voicewire.reference.stt.wire.messages import (
-    ConnectionSettings,
-    MalformedMessage,
-    UnknownMessageType,
-)
-from voicewire.reference.stt.wire.session import (
+from voicewire.reference.json_wire import (
     LocalProtocolError,
+    MalformedMessage,
     ProtocolError,
     RemoteProtocolError,
+    UnknownMessageType,
 )
+from voicewire.reference.stt.wire.messages import ConnectionSettings
 from voicewire.reference.tts.wire.assembler import (
     DEFAULT_TTS_FRAME_DURATION,
     AlignedTranscript,

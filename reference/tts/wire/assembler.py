@@ -20,7 +20,7 @@ out (SPEC §4, TTS-OUT-1, TTS-OUT-2, TTS-RETRY-1), sans-IO.
 
 A server breaking TTS-S-1 (``output_audio`` or ``done`` without ``session_id`` when
 ``strict``, audio ending inside a sample, anything after ``done``) raises
-:class:`~voicewire.reference.stt.wire.session.RemoteProtocolError`; the client turns it into an
+:class:`~voicewire.reference.json_wire.RemoteProtocolError`; the client turns it into an
 ``APIConnectionError`` (CLI-ROB-1).
 """
 
@@ -32,8 +32,8 @@ from typing import Literal, TypeAlias
 
 from voicewire.reference.audio import AudioByteStream, AudioFrame
 from voicewire.reference.errors import APIError, APIStatusError, APITimeoutError
+from voicewire.reference.json_wire import RemoteProtocolError
 from voicewire.reference.stt.speech import TimedString
-from voicewire.reference.stt.wire.session import RemoteProtocolError
 from voicewire.reference.tts.wire.messages import (
     OutputAlignment,
     OutputAudio,

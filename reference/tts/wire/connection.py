@@ -7,13 +7,13 @@ any number of syntheses, one after another. Each synthesis is, from the client,
 back to the client's pool for the next synthesis.
 
 - :class:`TTSClientConnection` is the client's side: its methods build what the client sends
-  and raise :class:`~voicewire.reference.stt.wire.session.LocalProtocolError` when the state
+  and raise :class:`~voicewire.reference.json_wire.LocalProtocolError` when the state
   forbids it; what it receives goes through the synthesis's
   :class:`~voicewire.reference.tts.wire.assembler.SynthesisAssembler` and comes back as
   :data:`~voicewire.reference.tts.wire.assembler.SynthesisOutput` items. It knows whether the
   pool may hand it out again (:attr:`TTSClientConnection.reusable`, on the injected clock).
 - :class:`TTSServerConnection` is the server's side: it checks each client message
-  (:class:`~voicewire.reference.stt.wire.session.RemoteProtocolError` with the rule, answered
+  (:class:`~voicewire.reference.json_wire.RemoteProtocolError` with the rule, answered
   by :meth:`TTSServerConnection.reject`) and refuses to build server messages that break
   TTS-S-1 (``LocalProtocolError``).
 
@@ -27,11 +27,12 @@ from collections.abc import Callable, Mapping
 from enum import Enum
 from typing import Any
 
-from voicewire.reference.stt.wire.messages import MalformedMessage, UnknownMessageType
-from voicewire.reference.stt.wire.session import (
+from voicewire.reference.json_wire import (
     LocalProtocolError,
+    MalformedMessage,
     ProtocolError,
     RemoteProtocolError,
+    UnknownMessageType,
 )
 from voicewire.reference.tts.wire.assembler import (
     DEFAULT_TTS_FRAME_DURATION,

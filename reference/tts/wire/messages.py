@@ -15,18 +15,18 @@ defaults, absent optionals left out, ``type`` first and the keys in upstream's o
 capture §4). :func:`decode_tts_client_message` and :func:`decode_tts_server_message` read one
 and trust nothing: a binary frame, invalid JSON (``NaN`` and ``Infinity`` included), a
 non-object, a missing ``type`` and any field of the wrong type or range raise
-:class:`~voicewire.reference.stt.wire.messages.MalformedMessage` naming where; an unknown
+:class:`~voicewire.reference.json_wire.MalformedMessage` naming where; an unknown
 ``type`` raises its subclass
-:class:`~voicewire.reference.stt.wire.messages.UnknownMessageType`, which a client ignores.
-Unknown keys are ignored (CLI-ROB-1). The two error classes and
-:class:`~voicewire.reference.stt.wire.messages.ConnectionSettings` are the STT module's: they
-are the same things on both gateway protocols.
+:class:`~voicewire.reference.json_wire.UnknownMessageType`, which a client ignores.
+Unknown keys are ignored (CLI-ROB-1). The two error classes and the codec are those every
+JSON-frame protocol shares (:mod:`voicewire.reference.json_wire`);
+:class:`~voicewire.reference.stt.wire.messages.ConnectionSettings` is the STT module's: the
+same ``connection`` object on both gateway protocols.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 from collections.abc import Mapping, Sequence
 from functools import cached_property
@@ -38,15 +38,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
     model_serializer,
     model_validator,
 )
-from voicewire.reference.stt.wire.messages import (
-    ConnectionSettings,
-    MalformedMessage,
-    UnknownMessageType,
+from voicewire.reference.json_wire import (
+    as_tuple,
+    check_base64,
+    decode_typed_message,
 )
+from voicewire.reference.stt.wire.messages import ConnectionSettings
 
 __all__ = [
     "DEFAULT_TTS_SAMPLE_RATE",
@@ -84,28 +84,11 @@ _ENCODING = "pcm_s16le"
 # -- field types -------------------------------------------------------------------------------
 
 
-def _as_tuple(value: object) -> object:
-    # JSON arrays arrive as lists; the models hold tuples so that they stay immutable.
-    if isinstance(value, list):
-        return tuple(value)
-    if isinstance(value, tuple):
-        return value
-    raise ValueError("expected a JSON array")
-
-
-def _check_base64(value: str) -> str:
-    try:
-        base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError("expected base64 (RFC 4648, padded, no line breaks)") from None
-    return value
-
-
 NonNegative = Annotated[float, Field(ge=0)]
 # A positive decimal integer of at most six digits: a rate above 999999 Hz is no audio rate,
 # and the bound keeps a hostile "sample_rate" from making a frame size of a million digits.
 SampleRateString = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,5}$")]
-Base64Audio = Annotated[str, AfterValidator(_check_base64)]
+Base64Audio = Annotated[str, AfterValidator(check_base64)]
 JSONObject = dict[str, Any]
 
 
@@ -139,7 +122,7 @@ class TTSFallbackModel(_Wire):
 class TTSFallbackSettings(_Wire):
     """``session.create``'s ``fallback``: models the gateway may use instead."""
 
-    models: Annotated[tuple[TTSFallbackModel, ...], BeforeValidator(_as_tuple)]
+    models: Annotated[tuple[TTSFallbackModel, ...], BeforeValidator(as_tuple)]
 
 
 class TTSSessionCreate(_Message):
@@ -253,8 +236,8 @@ class OutputAlignment(_Message):
     """Timed text of the synthesis (TTS-S-2): exactly one of ``words`` or ``chars``."""
 
     type: Literal["output_alignment"] = "output_alignment"
-    words: Annotated[tuple[AlignedWord, ...], BeforeValidator(_as_tuple)] | None = None
-    chars: Annotated[tuple[AlignedChar, ...], BeforeValidator(_as_tuple)] | None = None
+    words: Annotated[tuple[AlignedWord, ...], BeforeValidator(as_tuple)] | None = None
+    chars: Annotated[tuple[AlignedChar, ...], BeforeValidator(as_tuple)] | None = None
     session_id: str | None = None
 
     @model_validator(mode="after")
@@ -382,89 +365,13 @@ def encode_tts_message(message: TTSClientMessage | TTSServerMessage) -> str:
 
 def decode_tts_client_message(frame: str | bytes | bytearray | memoryview) -> TTSClientMessage:
     """A client → server frame as its message (server side). Raises
-    :class:`~voicewire.reference.stt.wire.messages.MalformedMessage` for anything that is not
+    :class:`~voicewire.reference.json_wire.MalformedMessage` for anything that is not
     one (``UnknownMessageType`` for an unknown ``type``)."""
-    return _decode(frame, TTS_CLIENT_MESSAGE_TYPES)  # type: ignore[return-value]
+    return decode_typed_message(frame, TTS_CLIENT_MESSAGE_TYPES)  # type: ignore[return-value]
 
 
 def decode_tts_server_message(frame: str | bytes | bytearray | memoryview) -> TTSServerMessage:
     """A server → client frame as its message (client side). Raises
-    :class:`~voicewire.reference.stt.wire.messages.MalformedMessage` for anything that is not
+    :class:`~voicewire.reference.json_wire.MalformedMessage` for anything that is not
     one (``UnknownMessageType`` for an unknown ``type``, which a client ignores, CLI-ROB-1)."""
-    return _decode(frame, TTS_SERVER_MESSAGE_TYPES)  # type: ignore[return-value]
-
-
-def _reject_constant(name: str) -> object:
-    # json.loads accepts NaN, Infinity and -Infinity by default; JSON has none of them.
-    raise ValueError(f"{name} is not JSON")
-
-
-def _decode(
-    frame: str | bytes | bytearray | memoryview, types: Mapping[str, type[_Message]]
-) -> _Message:
-    if isinstance(frame, (bytes, bytearray, memoryview)):
-        raise MalformedMessage("a binary frame where a JSON text frame is expected")
-    if not isinstance(frame, str):
-        raise TypeError(f"frame must be str or bytes, got {type(frame).__name__}")
-    try:
-        payload = json.loads(frame, parse_constant=_reject_constant)
-    except RecursionError:
-        raise MalformedMessage("not valid JSON: nested too deeply") from None
-    except ValueError as exc:  # JSONDecodeError, and integers Python refuses to read
-        raise MalformedMessage(f"not valid JSON: {exc}") from None
-    if not isinstance(payload, dict):
-        raise MalformedMessage(f"expected a JSON object, got {_describe(payload)}")
-    if "type" not in payload:
-        raise MalformedMessage("missing", where="type")
-    message_type = payload["type"]
-    if not isinstance(message_type, str):
-        raise MalformedMessage(f"expected a string, got {_describe(message_type)}", where="type")
-    model = types.get(message_type)
-    if model is None:
-        raise UnknownMessageType(message_type)
-    try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_context=False, include_input=False)
-        first = errors[0]
-        what = first["msg"]
-        if len(errors) > 1:
-            what += f" (and {len(errors) - 1} more)"
-        raise MalformedMessage(
-            what, where=_path(first["loc"]) or "$", message_type=message_type
-        ) from None
-    except RecursionError:
-        raise MalformedMessage("nested too deeply", message_type=message_type) from None
-
-
-def _path(loc: Sequence[int | str]) -> str:
-    """A pydantic error location as a JSON path: ``words[2].start``."""
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        elif not path:
-            path = part
-        else:
-            path += f".{part}"
-    return path
-
-
-def _describe(value: object) -> str:
-    """A short JSON-ish rendering of a wrong value for an error message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, str):
-        # Cut before quoting: the value may be megabytes long.
-        return json.dumps(value[:40]) + ("..." if len(value) > 40 else "")
-    if isinstance(value, int):
-        return str(value) if abs(value) < 10**30 else "a very large integer"
-    if isinstance(value, float):
-        return json.dumps(value)
-    return type(value).__name__
+    return decode_typed_message(frame, TTS_SERVER_MESSAGE_TYPES)  # type: ignore[return-value]
