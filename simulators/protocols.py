@@ -7,10 +7,11 @@ and one line here (``docs/adding-a-protocol.md``).
 
 from __future__ import annotations
 
-from voicewire.simulators import llm, stt
+from voicewire.simulators import llm, stt, tts
 from voicewire.simulators.core.registry import REGISTRY
 
 __all__: list[str] = []
 
 REGISTRY.register(llm.PROTOCOL)
 REGISTRY.register(stt.PROTOCOL)
+REGISTRY.register(tts.PROTOCOL)

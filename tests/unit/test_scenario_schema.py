@@ -199,7 +199,7 @@ REFUSED = {
     "a tool call without a name": _tool(arguments={}),
     "a tool call with an empty name": _tool(name=""),
     "arguments that are a list": _tool(name="f", arguments=[1]),
-    "an unknown endpoint": _with("rules.0.match.endpoint", "tts"),
+    "an unknown endpoint": _with("rules.0.match.endpoint", "no-such"),
     "a pattern that is no string": _with("rules.0.match.text", 5),
     "attempt 0": _with("rules.0.match.attempt", 0),
     "a negative time scale": _with("time_scale", -1),
@@ -292,6 +292,7 @@ def test_a_registered_protocol_extends_the_schema(toy):
         "schematoy",
         "schematoy.ws",
         "stt",
+        "tts",
     ]
     assert "ToyReply" in schema["$defs"]
     ws_rule = {

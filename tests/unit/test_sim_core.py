@@ -511,9 +511,9 @@ def test_websocket_faults_are_valid_for_websocket_endpoints_only(toy, close):
 
 def test_unknown_endpoints_and_conflicting_registrations_are_refused(toy):
     with pytest.raises(ScenarioError) as info:
-        parse_scenario({"rules": [{"match": {"endpoint": "tts"}}]})
+        parse_scenario({"rules": [{"match": {"endpoint": "no-such"}}]})
     [(path, message)] = info.value.problems
-    assert path == "rules[0].match.endpoint" and "unknown endpoint 'tts'" in message
+    assert path == "rules[0].match.endpoint" and "unknown endpoint 'no-such'" in message
     assert "llm" in message and "toy" in message
 
     with pytest.raises(ValueError, match="already registered"):
