@@ -31,8 +31,9 @@ from voicewire.reference.tts.wire import (
     TTSConnectionState,
     tts_session_create,
 )
-from voicewire.simulators import Scenario, SimulatorServer, parse_scenario
+from voicewire.simulators import Limits, Scenario, SimulatorServer, parse_scenario
 from voicewire.simulators.tts import (
+    CLOSE_IDLE,
     CLOSE_UNSUPPORTED_DATA,
     MALFORMED_TTS_FRAME,
     MAX_TRANSCRIPT_BYTES,
@@ -457,6 +458,24 @@ async def test_a_binary_frame_is_closed_with_1003() -> None:
         assert (await client.ws.receive(timeout=5.0)).type is aiohttp.WSMsgType.CLOSE
         assert client.ws.close_code == CLOSE_UNSUPPORTED_DATA
         await client.ws.close()
+
+
+async def test_an_idle_connection_is_closed_and_an_oversized_message_with_1009() -> None:
+    limits = Limits(idle_timeout=0.2, max_body_bytes=4096)
+    async with SimulatorServer(limits=limits) as sim, aiohttp.ClientSession() as http:
+        idle = await Client.open(sim, http)
+        big = await Client.open(sim, http)
+        assert (await big.ws.receive_json(timeout=5.0))["type"] == "session.created"
+        big.connection.start_synthesis()
+        await big.ws.send_str(big.connection.push_text("x" * 8192))
+        assert (await big.ws.receive(timeout=5.0)).type is aiohttp.WSMsgType.CLOSE
+        assert big.ws.close_code == 1009
+        assert (await idle.ws.receive_json(timeout=5.0))["type"] == "session.created"
+        assert (await idle.ws.receive(timeout=5.0)).type is aiohttp.WSMsgType.CLOSE
+        assert idle.ws.close_code == CLOSE_IDLE
+        await idle.ws.close()
+        await big.ws.close()
+        assert any(e["kind"] == "idle" for e in sim.journal.entries())
 
 
 @pytest.mark.parametrize("authorization", [None, "Bearer not-a-jwt"])
