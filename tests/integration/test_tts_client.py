@@ -351,6 +351,27 @@ async def test_sequential_syntheses_share_one_socket_and_one_session_create():
         await tts.aclose()
 
 
+@pytest.mark.spec("TTS-C-1", "TTS-C-3")
+async def test_concurrent_syntheses_take_one_socket_each_and_prewarm_opens_the_first():
+    async with FakeProvider(serve(pcm(0.3))) as provider:
+        tts = provider.tts()
+        tts.prewarm()
+        warm = await provider.connection(0)
+        streams = [tts.stream(), tts.stream()]
+        for i, stream in enumerate(streams):
+            stream.push_text(f"Synthesis number {i} runs alongside the other. ")
+            stream.end_input()
+        results = await asyncio.gather(*(collect(s) for s in streams))
+        for frames in results:
+            assert audio_of(frames) == pcm(0.3)
+        # The prewarmed socket served one, a second socket the other; each one create.
+        assert len(provider.connections) == 2 and warm is provider.connections[0]
+        assert [c.server.syntheses for c in provider.connections] == [1, 1]
+        assert all(c.types().count("session.create") == 1 for c in provider.connections)
+        assert tts.pool_size == 2
+        await tts.aclose()
+
+
 @pytest.mark.spec("TTS-C-3")
 async def test_a_socket_idle_longer_than_300_s_since_its_last_use_is_replaced():
     now = [0.0]
@@ -572,6 +593,32 @@ async def test_unknown_messages_are_ignored_and_alignments_kept():
         stream.end_input()
         check_synthesis(await collect(stream), pcm(0.2), "sess_0")
         assert [a.text for a in stream.aligned_transcripts] == ["Hi"]
+        await tts.aclose()
+
+
+async def test_aclose_mid_synthesis_closes_its_socket_rather_than_pooling_it():
+    audio_sent = asyncio.Event()
+    closed_with: list[int | None] = []
+
+    async def script(conn: Connection) -> None:
+        await conn.receive_until("session.flush")
+        await conn.send_audio(pcm(0.3))
+        audio_sent.set()
+        closed_with.append(await conn.wait_closed())
+
+    async with FakeProvider(script) as provider:
+        tts = provider.tts()
+        stream = tts.stream()
+        stream.push_text("A synthesis that is cut short by its consumer.")
+        stream.end_input()
+        first = await stream.__anext__()
+        assert not first.is_final
+        await audio_sent.wait()
+        await stream.aclose()
+        assert await collect(stream) == []
+        await provider.connections[0].done.wait()
+        assert closed_with == [1000]
+        assert tts.pool_size == 0
         await tts.aclose()
 
 
