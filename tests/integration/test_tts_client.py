@@ -37,6 +37,7 @@ from voicewire.reference.errors import (
     APITimeoutError,
 )
 from voicewire.reference.tts import TTS, SynthesizedAudio, TTSErrorEvent, tts_url
+from voicewire.reference.tts.inference import MAX_MESSAGE_SIZE
 from voicewire.reference.tts.wire import (
     InputTranscript,
     TTSClientMessage,
@@ -546,6 +547,7 @@ async def test_a_refused_upgrade_is_a_status_error_not_retried():
         '{"type": "output_alignment", "words": [{"word": "a", "start": "x", "end": 1}]}',
         '{"type": "done"}',
         '{"type": "output_audio", "audio": "AA==", "session_id": "s"}',
+        "x" * (MAX_MESSAGE_SIZE + 1),
     ],
     ids=[
         "not-json",
@@ -557,6 +559,7 @@ async def test_a_refused_upgrade_is_a_status_error_not_retried():
         "alignment-types",
         "done-no-session",
         "odd-bytes-then-done",
+        "too-large",
     ],
 )
 async def test_a_hostile_message_ends_the_stream_with_an_api_error(frame):
