@@ -43,10 +43,13 @@ from voicewire.reference.stt.wire import (
     SessionState,
     SessionUpdate,
 )
-from voicewire.simulators.core.raw import raw_answer
-from voicewire.simulators.core.serving import admit, error_response, serve_raw, state_of
 from voicewire.simulators.core.state import Exchange
-from voicewire.simulators.scenario import StatusFault, Timing
+from voicewire.simulators.core.websocket import (
+    AcceptedWebSocket,
+    accept_websocket,
+    unplayable_on_websocket,
+)
+from voicewire.simulators.scenario import Timing
 from voicewire.simulators.stt.faults import (
     FaultPlan,
     FaultStep,
@@ -306,84 +309,29 @@ class STTConnection:
 
 def _unplayable(timing: Timing, faults: list[Any]) -> str | None:
     """Why a rule's session cannot be played as scripted, or None."""
-    if timing != Timing():
-        return (
-            f"'timing' does not apply to the {ENDPOINT!r} endpoint: its messages follow the "
-            "audio clock"
-        )
-    unsupported = unsupported_faults(faults)
-    if unsupported:
-        return (
-            f"fault(s) {', '.join(unsupported)} do not apply to the {ENDPOINT!r} endpoint: a "
-            "WebSocket message is never split into writes a client could see"
-        )
-    return None
+    return unplayable_on_websocket(
+        ENDPOINT,
+        timing,
+        faults,
+        paced_by="its messages follow the audio clock",
+        unsupported=unsupported_faults,
+    )
 
 
 async def _stt(request: web.Request) -> web.StreamResponse:
-    state = state_of(request)
-    exchange = admit(request)  # a Refusal (401, 404, 429) is answered by the core, as JSON
-    exchange.request(request.method, request.path_qs, request.headers, b"")
-    ws = web.WebSocketResponse(max_msg_size=state.limits.max_body_bytes)
-    if not ws.can_prepare(request).ok:
-        message = f"{request.path} is a WebSocket endpoint: send a WebSocket upgrade"
-        exchange.frame("out", "http_error", {"status": 400, "message": message})
-        return error_response(400, message, kind="invalid_request_error")
-
-    model = request.query.get("model")
-    # A client's reconnect asks for the same URL again: that is what counts as a retry here.
-    attempt = exchange.next_attempt(request.path_qs.encode())
-    chosen = exchange.choose_rule(ENDPOINT, attempt=attempt, model=model)
-    scenario = exchange.scenario
-    if chosen is None and scenario.on_unmatched == "error":
-        message = (
-            f"no rule of scenario {scenario.name!r} matches this session "
-            f"(endpoint {ENDPOINT!r}, model {model!r}, attempt {attempt})"
-        )
-        exchange.frame("out", "http_error", {"status": 404, "message": message})
-        return error_response(404, message, kind="scenario_unmatched")
-    exchange.note("rule", {"rule": None if chosen is None else chosen[0], "attempt": attempt})
-    exchange.usage["requests"] += 1
-
-    reply: STTReply | None = None
-    faults: list[Any] = []
-    if chosen is not None:
-        rule = chosen[1]
-        if rule.raw is not None:
-            return await serve_raw(request, exchange, raw_answer(exchange, rule.raw))
-        faults = rule.faults_for(attempt)
-        status = next((f for f in faults if isinstance(f, StatusFault)), None)
-        if status is not None:
-            body = status.body
-            headers = {}
-            if status.retry_after is not None:
-                headers["Retry-After"] = f"{status.retry_after:g}"
-            exchange.frame("out", "http_error", {"status": status.code, "headers": headers})
-            kind = "server_error" if status.code >= 500 else "invalid_request_error"
-            if body is not None:
-                return web.json_response(body, status=status.code, headers=headers or None)
-            return error_response(
-                status.code, f"simulated HTTP {status.code}", kind=kind, **headers
-            )
-        problem = _unplayable(rule.timing, faults)
-        if problem is not None:
-            # Better a clear refusal than a session that silently plays without them.
-            exchange.frame("out", "http_error", {"status": 501, "message": problem})
-            return error_response(501, problem, kind="server_error")
-        reply = rule.reply
-
-    await ws.prepare(request)
-    exchange.frame("out", "http_response", {"status": 101, "upgrade": "websocket"})
+    accepted = await accept_websocket(request, ENDPOINT, unplayable=_unplayable)
+    if not isinstance(accepted, AcceptedWebSocket):
+        return accepted
     connection = STTConnection(
-        ws,
-        exchange,
-        reply,
-        faults=faults,
+        accepted.ws,
+        accepted.exchange,
+        accepted.reply,
+        faults=accepted.faults,
         transport=request.transport,
         lateness=request.app.get(LATENESS_HOOK),
     )
     await connection.run()
-    return ws
+    return accepted.ws
 
 
 def add_stt_routes(router: web.UrlDispatcher, prefix: str) -> None:

@@ -52,10 +52,13 @@ from voicewire.reference.tts.wire import (
     decode_tts_server_message,
     encode_tts_message,
 )
-from voicewire.simulators.core.raw import raw_answer
-from voicewire.simulators.core.serving import admit, error_response, serve_raw, state_of
 from voicewire.simulators.core.state import Exchange
-from voicewire.simulators.scenario import StatusFault, Timing
+from voicewire.simulators.core.websocket import (
+    AcceptedWebSocket,
+    accept_websocket,
+    unplayable_on_websocket,
+)
+from voicewire.simulators.scenario import Timing
 from voicewire.simulators.tts.faults import (
     FaultStep,
     Pause,
@@ -380,76 +383,28 @@ def _unspeakable(text: str) -> str | None:
 
 def _unplayable(timing: Timing, faults: list[Any]) -> str | None:
     """Why a rule's connection cannot be played as scripted, or None."""
-    if timing != Timing():
-        return (
-            f"'timing' does not apply to the {ENDPOINT!r} endpoint: the reply's ttfb and "
-            "real_time_factor pace its audio"
-        )
-    unsupported = unsupported_faults(faults)
-    if unsupported:
-        return (
-            f"fault(s) {', '.join(unsupported)} do not apply to the {ENDPOINT!r} endpoint: a "
-            "WebSocket message is never split into writes a client could see"
-        )
-    return None
+    return unplayable_on_websocket(
+        ENDPOINT,
+        timing,
+        faults,
+        paced_by="the reply's ttfb and real_time_factor pace its audio",
+        unsupported=unsupported_faults,
+    )
 
 
 async def _tts(request: web.Request) -> web.StreamResponse:
-    state = state_of(request)
-    exchange = admit(request)  # a Refusal (401, 404, 429) is answered by the core, as JSON
-    exchange.request(request.method, request.path_qs, request.headers, b"")
-    ws = web.WebSocketResponse(max_msg_size=state.limits.max_body_bytes)
-    if not ws.can_prepare(request).ok:
-        message = f"{request.path} is a WebSocket endpoint: send a WebSocket upgrade"
-        exchange.frame("out", "http_error", {"status": 400, "message": message})
-        return error_response(400, message, kind="invalid_request_error")
-
-    model = request.query.get("model")
-    # A client's reconnect asks for the same URL again: that is what counts as a retry here.
-    attempt = exchange.next_attempt(request.path_qs.encode())
-    chosen = exchange.choose_rule(ENDPOINT, attempt=attempt, model=model)
-    scenario = exchange.scenario
-    if chosen is None and scenario.on_unmatched == "error":
-        message = (
-            f"no rule of scenario {scenario.name!r} matches this connection "
-            f"(endpoint {ENDPOINT!r}, model {model!r}, attempt {attempt})"
-        )
-        exchange.frame("out", "http_error", {"status": 404, "message": message})
-        return error_response(404, message, kind="scenario_unmatched")
-    exchange.note("rule", {"rule": None if chosen is None else chosen[0], "attempt": attempt})
-    exchange.usage["requests"] += 1
-
-    reply: TTSReply | None = None
-    faults: list[Any] = []
-    if chosen is not None:
-        rule = chosen[1]
-        if rule.raw is not None:
-            return await serve_raw(request, exchange, raw_answer(exchange, rule.raw))
-        faults = rule.faults_for(attempt)
-        status = next((f for f in faults if isinstance(f, StatusFault)), None)
-        if status is not None:
-            headers = {}
-            if status.retry_after is not None:
-                headers["Retry-After"] = f"{status.retry_after:g}"
-            exchange.frame("out", "http_error", {"status": status.code, "headers": headers})
-            kind = "server_error" if status.code >= 500 else "invalid_request_error"
-            if status.body is not None:
-                return web.json_response(status.body, status=status.code, headers=headers or None)
-            return error_response(
-                status.code, f"simulated HTTP {status.code}", kind=kind, **headers
-            )
-        problem = _unplayable(rule.timing, faults)
-        if problem is not None:
-            # Better a clear refusal than a connection that silently plays without them.
-            exchange.frame("out", "http_error", {"status": 501, "message": problem})
-            return error_response(501, problem, kind="server_error")
-        reply = rule.reply
-
-    await ws.prepare(request)
-    exchange.frame("out", "http_response", {"status": 101, "upgrade": "websocket"})
-    connection = TTSConnection(ws, exchange, reply, faults=faults, transport=request.transport)
+    accepted = await accept_websocket(request, ENDPOINT, unplayable=_unplayable)
+    if not isinstance(accepted, AcceptedWebSocket):
+        return accepted
+    connection = TTSConnection(
+        accepted.ws,
+        accepted.exchange,
+        accepted.reply,
+        faults=accepted.faults,
+        transport=request.transport,
+    )
     await connection.run()
-    return ws
+    return accepted.ws
 
 
 def add_tts_routes(router: web.UrlDispatcher, prefix: str) -> None:
