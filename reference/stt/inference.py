@@ -41,14 +41,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import json
 import math
 import uuid
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
-from urllib.parse import quote
 
 import numpy as np
 from voicewire.reference.audio import AudioFrame, Resampler
@@ -59,10 +57,9 @@ from voicewire.reference.errors import (
     APIConnectionError,
     APIConnectOptions,
     APIError,
-    APIStatusError,
-    APITimeoutError,
 )
 from voicewire.reference.event_stream import EventStream
+from voicewire.reference.gateway_socket import gateway_url, open_gateway_socket, send_within
 from voicewire.reference.stt.speech import SpeechEvent
 from voicewire.reference.stt.wire import (
     ENCODING,
@@ -77,12 +74,9 @@ from voicewire.reference.stt.wire import (
     SessionState,
     session_create,
 )
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import (
     ConnectionClosed,
-    InvalidStatus,
-    InvalidURI,
-    WebSocketException,
 )
 
 __all__ = ["STT", "STTErrorEvent", "SpeechStream", "stt_url"]
@@ -109,20 +103,9 @@ class STTErrorEvent:
 
 
 def stt_url(base_url: str, model: str) -> str:
-    """The WebSocket URL of a stream (SPEC §3): ``base_url`` with its first ``http`` turned
-    into ``ws`` (``https`` → ``wss``), ``/stt`` appended to its path, and ``?model=<model>``
-    with the ``/`` of the model left as is, as upstream's request reads on the wire.
-
-    A ``ws://``/``wss://`` base is kept; one trailing ``/`` of the base is dropped so that
-    ``…/v1/`` and ``…/v1`` give the same path.
-    """
-    if not isinstance(base_url, str) or not base_url:
-        raise ValueError(f"base_url must be a non-empty string, got {base_url!r}")
-    base = base_url
-    if base.startswith(("http://", "https://")):
-        base = base.replace("http", "ws", 1)
-    base = base.removesuffix("/")
-    return f"{base}/stt?model={quote(model, safe='/:@')}"
+    """The WebSocket URL of a stream (SPEC §3): ``/stt`` under ``base_url`` made a WebSocket
+    URL, ``?model=<model>`` (see :func:`~voicewire.reference.gateway_socket.gateway_url`)."""
+    return gateway_url(base_url, "stt", model)
 
 
 def _fallback_model(entry: object) -> FallbackModel:
@@ -558,55 +541,17 @@ class SpeechStream(EventStream[SpeechEvent]):
 
     async def _connect(self) -> ClientConnection:
         """The upgrade, with a fresh token (AUTH-3), within ``timeout`` (RETRY-1's mapping)."""
-        timeout = self._conn_options.timeout
-        url = self._stt.url
-        try:
-            return await connect(
-                url,
-                additional_headers={"Authorization": f"Bearer {self._stt.access_token()}"},
-                # As upstream's aiohttp client: no extension offered, no keepalive pings.
-                compression=None,
-                ping_interval=None,
-                proxy=None,
-                open_timeout=timeout,
-                close_timeout=timeout,
-                max_size=MAX_MESSAGE_SIZE,
-            )
-        except InvalidStatus as exc:
-            response = exc.response
-            raise APIStatusError(
-                f"LiveKit Inference STT refused the connection: HTTP {response.status_code}",
-                status_code=response.status_code,
-                request_id=response.headers.get("X-Request-Id"),
-                body=_response_body(response.body),
-            ) from exc
-        except (TimeoutError, asyncio.TimeoutError) as exc:
-            raise APITimeoutError(
-                f"connecting to LiveKit Inference STT timed out after {timeout} s"
-            ) from exc
-        except InvalidURI as exc:
-            raise APIConnectionError(f"invalid STT URL {url!r}: {exc}", retryable=False) from exc
-        except (OSError, EOFError, WebSocketException) as exc:
-            raise APIConnectionError(
-                f"failed to connect to LiveKit Inference STT: {type(exc).__name__}: {exc}"
-            ) from exc
+        return await open_gateway_socket(
+            self._stt.url,
+            self._stt.access_token(),
+            service="STT",
+            timeout=self._conn_options.timeout,
+            max_size=MAX_MESSAGE_SIZE,
+        )
 
     async def _send(self, ws: ClientConnection, frame: str) -> None:
-        """Send one frame within ``timeout``: a server that stops reading must not hang the
-        stream (CLI-ROB-1)."""
-        # asyncio.wait, not wait_for: before Python 3.12, wait_for swallows a cancellation
-        # that arrives as the send completes, and aclose() must always stop the sender.
-        send = self._loop.create_task(ws.send(frame))
-        try:
-            done, _ = await asyncio.wait({send}, timeout=self._conn_options.timeout)
-        finally:
-            if not send.done():
-                send.cancel()
-        if not done:
-            raise APITimeoutError(
-                f"sending to LiveKit Inference STT timed out after {self._conn_options.timeout} s"
-            )
-        send.result()
+        """Send one frame within ``timeout`` (CLI-ROB-1)."""
+        await send_within(ws, frame, self._conn_options.timeout, service="STT")
 
     async def _send_loop(self, ws: ClientConnection, session: ClientSession) -> None:
         """Everything the client sends on one connection, in order: ``session.create`` at
@@ -701,17 +646,6 @@ class SpeechStream(EventStream[SpeechEvent]):
         # Bounded by close_timeout; websockets drops the TCP connection when it runs out.
         with contextlib.suppress(Exception):
             await ws.close(NORMAL_CLOSURE)
-
-
-def _response_body(body: bytes | None) -> object | None:
-    """A refused upgrade's body: its JSON when it is JSON, else its text (cut short)."""
-    if not body:
-        return None
-    text = body.decode("utf-8", errors="replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text[:4000]
 
 
 STT.stream_class = SpeechStream

@@ -40,14 +40,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import math
 import uuid
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
-from urllib.parse import quote
 
 from voicewire.reference.auth import InferenceCredentials, create_access_token
 from voicewire.reference.emitter import EventEmitter
@@ -56,10 +54,9 @@ from voicewire.reference.errors import (
     APIConnectionError,
     APIConnectOptions,
     APIError,
-    APIStatusError,
-    APITimeoutError,
 )
 from voicewire.reference.event_stream import EventStream
+from voicewire.reference.gateway_socket import gateway_url, open_gateway_socket, send_within
 from voicewire.reference.tts.sentences import SentenceSplitter
 from voicewire.reference.tts.wire import (
     DEFAULT_TTS_SAMPLE_RATE,
@@ -78,12 +75,9 @@ from voicewire.reference.tts.wire import (
     TTSSessionCreate,
     tts_session_create,
 )
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import (
     ConnectionClosed,
-    InvalidStatus,
-    InvalidURI,
-    WebSocketException,
 )
 
 __all__ = ["TTS", "ChunkedStream", "SynthesizeStream", "TTSErrorEvent", "tts_url"]
@@ -116,17 +110,10 @@ class TTSErrorEvent:
 
 
 def tts_url(base_url: str, model: str) -> str:
-    """The WebSocket URL of the pool's sockets (SPEC §4): ``base_url`` with its first ``http``
-    turned into ``ws`` (``https`` → ``wss``), ``/tts`` appended to its path, and
-    ``?model=<model>`` with the ``/`` of the model left as is. A ``ws://``/``wss://`` base is
-    kept; one trailing ``/`` of the base is dropped."""
-    if not isinstance(base_url, str) or not base_url:
-        raise ValueError(f"base_url must be a non-empty string, got {base_url!r}")
-    base = base_url
-    if base.startswith(("http://", "https://")):
-        base = base.replace("http", "ws", 1)
-    base = base.removesuffix("/")
-    return f"{base}/tts?model={quote(model, safe='/:@')}"
+    """The WebSocket URL of the pool's sockets (SPEC §4): ``/tts`` under ``base_url`` made a
+    WebSocket URL, ``?model=<model>`` (see
+    :func:`~voicewire.reference.gateway_socket.gateway_url`)."""
+    return gateway_url(base_url, "tts", model)
 
 
 def _split_model(model: str) -> tuple[str, str | None]:
@@ -451,12 +438,18 @@ class _ConnectionPool:
     async def _connect(self, timeout: float) -> _PooledSocket:
         """A new socket with its ``session.create`` sent at once, without waiting for a
         reply (TTS-C-1)."""
-        ws = await _open_socket(self._tts, timeout)
+        ws = await open_gateway_socket(
+            self._tts.url,
+            self._tts.access_token(),
+            service="TTS",
+            timeout=timeout,
+            max_size=MAX_MESSAGE_SIZE,
+        )
         connection = TTSClientConnection(self._tts.session_create(), clock=self._tts.now)
         pooled = _PooledSocket(ws, connection, self._tts.now())
         self._open.add(pooled)
         try:
-            await _send(ws, connection.create(), timeout)
+            await send_within(ws, connection.create(), timeout, service="TTS")
         except (APIError, ConnectionClosed, OSError) as exc:
             await self._close(pooled)
             raise APIConnectionError(
@@ -482,68 +475,6 @@ class _ConnectionPool:
 
 # Closes started where nothing can await them; held so they are not collected mid-way.
 _BACKGROUND: set[asyncio.Task[None]] = set()
-
-
-async def _open_socket(tts: TTS, timeout: float) -> ClientConnection:
-    """The upgrade, with a fresh token (AUTH-3), within ``timeout`` (RETRY-1's mapping)."""
-    url = tts.url
-    try:
-        return await connect(
-            url,
-            additional_headers={"Authorization": f"Bearer {tts.access_token()}"},
-            # As upstream's aiohttp client: no extension offered, no keepalive pings.
-            compression=None,
-            ping_interval=None,
-            proxy=None,
-            open_timeout=timeout,
-            close_timeout=timeout,
-            max_size=MAX_MESSAGE_SIZE,
-        )
-    except InvalidStatus as exc:
-        response = exc.response
-        raise APIStatusError(
-            f"LiveKit Inference TTS refused the connection: HTTP {response.status_code}",
-            status_code=response.status_code,
-            request_id=response.headers.get("X-Request-Id"),
-            body=_response_body(response.body),
-        ) from exc
-    except (TimeoutError, asyncio.TimeoutError) as exc:
-        raise APITimeoutError(
-            f"connecting to LiveKit Inference TTS timed out after {timeout} s"
-        ) from exc
-    except InvalidURI as exc:
-        raise APIConnectionError(f"invalid TTS URL {url!r}: {exc}", retryable=False) from exc
-    except (OSError, EOFError, WebSocketException) as exc:
-        raise APIConnectionError(
-            f"failed to connect to LiveKit Inference TTS: {type(exc).__name__}: {exc}"
-        ) from exc
-
-
-async def _send(ws: ClientConnection, frame: str, timeout: float) -> None:
-    """Send one frame within ``timeout``: a server that stops reading must not hang the
-    stream (CLI-ROB-1). Raises ``ConnectionClosed`` as websockets does."""
-    # asyncio.wait, not wait_for: before Python 3.12, wait_for swallows a cancellation that
-    # arrives as the send completes, and aclose() must always stop the sender.
-    send = asyncio.get_running_loop().create_task(ws.send(frame))
-    try:
-        done, _ = await asyncio.wait({send}, timeout=timeout)
-    finally:
-        if not send.done():
-            send.cancel()
-    if not done:
-        raise APITimeoutError(f"sending to LiveKit Inference TTS timed out after {timeout} s")
-    send.result()
-
-
-def _response_body(body: bytes | None) -> object | None:
-    """A refused upgrade's body: its JSON when it is JSON, else its text (cut short)."""
-    if not body:
-        return None
-    text = body.decode("utf-8", errors="replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text[:4000]
 
 
 # -- the streams -------------------------------------------------------------------------------
@@ -716,11 +647,11 @@ class SynthesizeStream(EventStream[SynthesizedAudio]):
                     frame = connection.send_transcript(
                         self._tts.input_transcript(self._transcripts[sent])
                     )
-                    await _send(pooled.ws, frame, timeout)
+                    await send_within(pooled.ws, frame, timeout, service="TTS")
                     sent += 1
                     first_sent.set()
                 if self._input_ended:
-                    await _send(pooled.ws, connection.flush(), timeout)
+                    await send_within(pooled.ws, connection.flush(), timeout, service="TTS")
                     first_sent.set()
                     return
                 self._wake.clear()
