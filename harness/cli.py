@@ -40,7 +40,8 @@ Installed:
   pytest plugin    fixtures voicewire_iut / voicewire_simulator / voicewire_scenario,
                    --voicewire-iut, the spec and capability markers, hypothesis profiles
 
-Not yet available: TTS and Inworld; recorded sessions (record, replay, diff).
+Not yet available: the TTS suites (the TTS wire module, client and /tts simulator exist);
+Inworld; recorded sessions (record, replay, diff).
 """
 
 
