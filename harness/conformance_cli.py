@@ -54,6 +54,12 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="run only this suite (repeatable; default: all)",
     )
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only cases matching EXPR")
+    run.add_argument(
+        "--direction",
+        choices=["client", "server"],
+        help="only the cases of this direction (client: the IUT is a client; server: it is a "
+        "server); default: both",
+    )
     run.add_argument("--strict", action="store_true", help="NON-STRICT results fail the run")
     run.add_argument(
         "--seed", type=arguments.seed, default=0, help="seed of every random choice (0)"
@@ -175,6 +181,7 @@ def run_run(args: argparse.Namespace) -> int:
         iut=args.iut,
         suites=list(args.suite or suite_table()),
         keyword=args.keyword,
+        direction=args.direction,
         strict=args.strict,
         seed=args.seed,
         examples=args.examples,

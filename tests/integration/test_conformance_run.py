@@ -203,6 +203,23 @@ def test_list_shows_every_case_with_ids_and_direction(tmp_path):
     assert "client " not in only.stdout and "server:" in only.stdout
 
 
+@pytest.mark.parametrize("direction", ["client", "server"])
+def test_direction_runs_only_the_cases_of_that_direction(tmp_path, direction):
+    done = voicewire(
+        "run",
+        "--suite",
+        "stt",
+        "--direction",
+        direction,
+        "--json",
+        tmp_path / "r.json",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    cases = json.loads((tmp_path / "r.json").read_text())["cases"]
+    assert cases and {case["direction"] for case in cases} == {direction}
+
+
 def test_the_example_cmd_driver_is_conformant_for_what_it_declares(tmp_path):
     driver = REPO / "docs" / "examples" / "llm_driver.py"
     done = voicewire(
