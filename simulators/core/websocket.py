@@ -9,17 +9,36 @@ What is left is the accepted connection: the protocol module serves it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from voicewire.simulators.core.raw import raw_answer
 from voicewire.simulators.core.serving import admit, error_response, serve_raw, state_of
 from voicewire.simulators.core.state import Exchange
 from voicewire.simulators.scenario import StatusFault, Timing
 
-__all__ = ["AcceptedWebSocket", "accept_websocket", "unplayable_on_websocket"]
+__all__ = [
+    "CLOSE_IDLE",
+    "CLOSE_KIND",
+    "CLOSE_UNSUPPORTED_DATA",
+    "FRAME_KIND",
+    "AcceptedWebSocket",
+    "accept_websocket",
+    "read_text_frames",
+    "unplayable_on_websocket",
+]
+
+FRAME_KIND = "ws_message"
+"""The journal ``kind`` of each WebSocket message, both ways."""
+CLOSE_KIND = "ws_close"
+"""The journal ``kind`` of a close frame, both ways."""
+CLOSE_UNSUPPORTED_DATA = 1003
+"""The close code of a binary frame where a text frame is expected (SRV-3)."""
+CLOSE_IDLE = 1008
+"""The close code of a connection idle longer than ``Limits.idle_timeout`` (SRV-4)."""
 
 
 @dataclass
@@ -117,3 +136,43 @@ async def accept_websocket(
     await ws.prepare(request)
     exchange.frame("out", "http_response", {"status": 101, "upgrade": "websocket"})
     return AcceptedWebSocket(ws, exchange, reply, faults)
+
+
+async def read_text_frames(
+    ws: web.WebSocketResponse,
+    exchange: Exchange,
+    on_text: Callable[[str], Awaitable[bool]],
+    close: Callable[[int, str], Awaitable[None]],
+) -> None:
+    """Read a connection's client frames until it ends: each text frame goes to ``on_text``,
+    which says whether to read on. A binary frame is journaled and closed with 1003 (SRV-3), a
+    connection silent for the idle limit with 1008 (SRV-4), both through ``close``; the
+    client's close frame, aiohttp's own close (a message over the size limit: 1009) and a
+    vanished client end it. The caller closes its session afterwards."""
+    idle = exchange.state.limits.idle_timeout
+    try:
+        while not ws.closed:
+            try:
+                msg = await ws.receive(timeout=idle)
+            except TimeoutError:
+                exchange.note("idle", {"seconds": idle})
+                await close(CLOSE_IDLE, f"no message for {idle:g} s")
+                return
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                if not await on_text(msg.data):
+                    return
+            elif msg.type is aiohttp.WSMsgType.BINARY:
+                exchange.frame("in", FRAME_KIND, {"binary": True, "length": len(msg.data)})
+                await close(CLOSE_UNSUPPORTED_DATA, "binary frame: this endpoint takes JSON text")
+                return
+            elif msg.type is aiohttp.WSMsgType.CLOSE:
+                exchange.frame("in", CLOSE_KIND, {"code": msg.data, "reason": msg.extra or ""})
+                return
+            elif msg.type is aiohttp.WSMsgType.ERROR:
+                # aiohttp closed the socket itself (a message over max_msg_size: 1009).
+                exchange.note("ws_error", {"error": str(msg.data), "close_code": ws.close_code})
+                return
+            else:  # CLOSING, CLOSED
+                return
+    except ConnectionError as exc:
+        exchange.note("client_gone", str(exc) or type(exc).__name__)

@@ -27,7 +27,6 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from voicewire.reference.stt.wire import (
     ClientMessage,
@@ -45,8 +44,13 @@ from voicewire.reference.stt.wire import (
 )
 from voicewire.simulators.core.state import Exchange
 from voicewire.simulators.core.websocket import (
+    CLOSE_IDLE,
+    CLOSE_KIND,
+    CLOSE_UNSUPPORTED_DATA,
+    FRAME_KIND,
     AcceptedWebSocket,
     accept_websocket,
+    read_text_frames,
     unplayable_on_websocket,
 )
 from voicewire.simulators.scenario import Timing
@@ -77,19 +81,11 @@ __all__ = [
 
 ENDPOINT = "stt"
 """The scenario endpoint of the STT WebSocket."""
-FRAME_KIND = "ws_message"
-"""The journal ``kind`` of each WebSocket message, both ways."""
-CLOSE_KIND = "ws_close"
-"""The journal ``kind`` of a close frame, both ways."""
 SESSION_ID_PREFIX = "stt_sess_"
 """``session.created``'s ``session_id`` is this prefix and the exchange's next id."""
 REQUEST_ID_PREFIX = "stt_req_"
 """A session's transcripts carry this prefix and the exchange's next id as ``request_id``
 (unless the script names one)."""
-CLOSE_UNSUPPORTED_DATA = 1003
-"""The close code of a binary frame where a text frame is expected (SRV-3)."""
-CLOSE_IDLE = 1008
-"""The close code of a session idle longer than ``Limits.idle_timeout`` (SRV-4)."""
 
 LatenessHook = Callable[["STTConnection", ServerMessage, float, float], None]
 """Told of each message a client message made due, once sent: ``(connection, message,
@@ -147,49 +143,23 @@ class STTConnection:
 
     async def run(self) -> None:
         """Serve the session until it ends (closed by either side, or idle too long)."""
-        idle = self.exchange.state.limits.idle_timeout
         try:
-            while not self.ws.closed and not self._ended:
-                try:
-                    msg = await self.ws.receive(timeout=idle)
-                except TimeoutError:
-                    self.exchange.note("idle", {"seconds": idle})
-                    await self.close(CLOSE_IDLE, f"no message for {idle:g} s")
-                    break
-                if msg.type is aiohttp.WSMsgType.TEXT:
-                    await self.on_text(msg.data)
-                elif msg.type is aiohttp.WSMsgType.BINARY:
-                    self.exchange.frame("in", FRAME_KIND, {"binary": True, "length": len(msg.data)})
-                    await self.close(
-                        CLOSE_UNSUPPORTED_DATA, "binary frame: this endpoint takes JSON text"
-                    )
-                    break
-                elif msg.type is aiohttp.WSMsgType.CLOSE:
-                    self.exchange.frame(
-                        "in", CLOSE_KIND, {"code": msg.data, "reason": msg.extra or ""}
-                    )
-                    break
-                elif msg.type is aiohttp.WSMsgType.ERROR:
-                    # aiohttp closed the socket itself (a message over max_msg_size: 1009).
-                    self.exchange.note(
-                        "ws_error", {"error": str(msg.data), "close_code": self.ws.close_code}
-                    )
-                    break
-                else:  # CLOSING, CLOSED
-                    break
-                if self._ended:
-                    break
-                code = self.session.close_code
-                if code is not None and not self.ws.closed and not self._held_open():
-                    # A frame a reorder fault held back goes out before the end.
-                    for step in self.plan.flush():
-                        await self.act(step)
-                    await self.close(code, "")
-                    break
-        except ConnectionError as exc:
-            self.exchange.note("client_gone", str(exc) or type(exc).__name__)
+            await read_text_frames(self.ws, self.exchange, self._read_on, self.close)
         finally:
             self.session.connection_closed()
+
+    async def _read_on(self, data: str) -> bool:
+        await self.on_text(data)
+        if self._ended:
+            return False
+        code = self.session.close_code
+        if code is not None and not self.ws.closed and not self._held_open():
+            # A frame a reorder fault held back goes out before the end.
+            for step in self.plan.flush():
+                await self.act(step)
+            await self.close(code, "")
+            return False
+        return True
 
     async def on_text(self, data: str) -> None:
         """One client text frame: judged by the session, journaled, answered."""

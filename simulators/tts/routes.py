@@ -29,7 +29,6 @@ import zlib
 from collections.abc import Sequence
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 from voicewire.reference.tone_code import encode_tone
 from voicewire.reference.tts.wire import (
@@ -54,8 +53,13 @@ from voicewire.reference.tts.wire import (
 )
 from voicewire.simulators.core.state import Exchange
 from voicewire.simulators.core.websocket import (
+    CLOSE_IDLE,
+    CLOSE_KIND,
+    CLOSE_UNSUPPORTED_DATA,
+    FRAME_KIND,
     AcceptedWebSocket,
     accept_websocket,
+    read_text_frames,
     unplayable_on_websocket,
 )
 from voicewire.simulators.scenario import Timing
@@ -83,16 +87,8 @@ __all__ = [
 
 ENDPOINT = "tts"
 """The scenario endpoint of the TTS WebSocket."""
-FRAME_KIND = "ws_message"
-"""The journal ``kind`` of each WebSocket message, both ways."""
-CLOSE_KIND = "ws_close"
-"""The journal ``kind`` of a close frame, both ways."""
 SESSION_ID_PREFIX = "tts_sess_"
 """The connection's ``session_id`` is this prefix and the exchange's next id."""
-CLOSE_UNSUPPORTED_DATA = 1003
-"""The close code of a binary frame where a text frame is expected (SRV-3)."""
-CLOSE_IDLE = 1008
-"""The close code of a connection idle longer than ``Limits.idle_timeout`` (SRV-4)."""
 MAX_TRANSCRIPT_BYTES = 1024
 """The longest ``input_transcript`` text the simulator speaks, in UTF-8 bytes (72 s of tone
 code): a sentence is far shorter, and one synthesis's work stays bounded (SRV-7). A longer
@@ -163,40 +159,14 @@ class TTSConnection:
 
     async def run(self) -> None:
         """Serve the connection until it closes (either side, a fault, or idle too long)."""
-        idle = self.exchange.state.limits.idle_timeout
         try:
-            while not self.ended:
-                try:
-                    msg = await self.ws.receive(timeout=idle)
-                except TimeoutError:
-                    self.exchange.note("idle", {"seconds": idle})
-                    await self.close(CLOSE_IDLE, f"no message for {idle:g} s")
-                    break
-                if msg.type is aiohttp.WSMsgType.TEXT:
-                    await self.on_text(msg.data)
-                elif msg.type is aiohttp.WSMsgType.BINARY:
-                    self.exchange.frame("in", FRAME_KIND, {"binary": True, "length": len(msg.data)})
-                    await self.close(
-                        CLOSE_UNSUPPORTED_DATA, "binary frame: this endpoint takes JSON text"
-                    )
-                    break
-                elif msg.type is aiohttp.WSMsgType.CLOSE:
-                    self.exchange.frame(
-                        "in", CLOSE_KIND, {"code": msg.data, "reason": msg.extra or ""}
-                    )
-                    break
-                elif msg.type is aiohttp.WSMsgType.ERROR:
-                    # aiohttp closed the socket itself (a message over max_msg_size: 1009).
-                    self.exchange.note(
-                        "ws_error", {"error": str(msg.data), "close_code": self.ws.close_code}
-                    )
-                    break
-                else:  # CLOSING, CLOSED
-                    break
-        except ConnectionError as exc:
-            self.exchange.note("client_gone", str(exc) or type(exc).__name__)
+            await read_text_frames(self.ws, self.exchange, self._read_on, self.close)
         finally:
             self.session.connection_closed()
+
+    async def _read_on(self, data: str) -> bool:
+        await self.on_text(data)
+        return not self.ended
 
     async def on_text(self, data: str) -> None:
         """One client text frame: judged by the session, journaled, answered."""
