@@ -19,6 +19,8 @@ into adapters.
 
 from __future__ import annotations
 
+import asyncio
+import warnings
 from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -33,6 +35,7 @@ __all__ = [
     "Target",
     "check_adapter",
     "perform",
+    "probe_upgrade_credentials",
 ]
 
 
@@ -157,3 +160,33 @@ async def perform(iut: IUT, table: CapabilityTable, operation: str, request: Bas
         raise IUTProtocolError(
             f"{iut.name}: {op.method}() answered {answer!r:.200}, not a {op.answer.__name__}: {exc}"
         ) from None
+
+
+async def probe_upgrade_credentials(target: Target, path: str) -> str | None:
+    """What a WebSocket server under test answered when it refused voicewire's credentials:
+    one authenticated upgrade to ``path`` (with its query) under the target, read no further
+    than its status (None: accepted, or no answer to tell from; the cases judge those). Each
+    WebSocket protocol's ``credentials_probe`` names its endpoint."""
+    import aiohttp
+    from voicewire.reference.auth import create_access_token
+
+    with warnings.catch_warnings():
+        # A short secret is the user's choice; the cases show what the server makes of it.
+        warnings.simplefilter("ignore")
+        token = create_access_token(target.api_key, target.api_secret)
+    url = f"{target.base_url}{path}"
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
+            try:
+                ws = await session.ws_connect(url, headers={"Authorization": f"Bearer {token}"})
+            except aiohttp.WSServerHandshakeError as exc:
+                if exc.status not in (401, 403):
+                    return None
+                return (
+                    f"GET {url} (WebSocket upgrade) with a fresh token answered HTTP "
+                    f"{exc.status}: {exc.message}"
+                )
+            await ws.close()
+            return None
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return None

@@ -16,6 +16,8 @@ from voicewire.harness import (
     stt_livekit,
     stt_livekit_deviations,
     stt_reference,
+    tts,
+    tts_reference,
 )
 from voicewire.harness.capabilities import CapabilityTable, ProtocolSpec
 from voicewire.harness.events import WireFrame, WireNote
@@ -46,6 +48,7 @@ TABLE = CapabilityTable(
             stt_livekit.LivekitSTT,
             deviations=stt_livekit_deviations.STT_DEVIATIONS,
         ),
+        tts.PROTOCOL.with_implementation("reference", tts_reference.TTSReference),
     ]
 )
 """Every registered capability, operation and event type."""

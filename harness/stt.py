@@ -27,17 +27,21 @@ the LLM, as it did before STT existed, so an LLM server under test is never judg
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import warnings
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from voicewire.harness.capabilities import Capability, Operation, ProtocolSpec
 from voicewire.harness.events import BaseEvent, ErrorInfo, describe_events
-from voicewire.harness.iut import ConnOptions, IUTProtocolError, Performer, Target
+from voicewire.harness.iut import (
+    ConnOptions,
+    IUTProtocolError,
+    Performer,
+    Target,
+    probe_upgrade_credentials,
+)
 
 __all__ = [
     "PROTOCOL",
@@ -403,32 +407,9 @@ def transcribe(
 
 
 async def probe_stt_credentials(target: Target) -> str | None:
-    """What an STT server under test answered when it refused voicewire's credentials: one
-    authenticated WebSocket upgrade to ``/stt``, read no further than its status (None:
-    accepted, or no answer to tell from; the cases judge those)."""
-    import aiohttp
-    from voicewire.reference.auth import create_access_token
-
-    with warnings.catch_warnings():
-        # A short secret is the user's choice; the cases show what the server makes of it.
-        warnings.simplefilter("ignore")
-        token = create_access_token(target.api_key, target.api_secret)
-    url = f"{target.base_url}/stt?model=deepgram/nova-3"
-    try:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as session:
-            try:
-                ws = await session.ws_connect(url, headers={"Authorization": f"Bearer {token}"})
-            except aiohttp.WSServerHandshakeError as exc:
-                if exc.status not in (401, 403):
-                    return None
-                return (
-                    f"GET {url} (WebSocket upgrade) with a fresh token answered HTTP "
-                    f"{exc.status}: {exc.message}"
-                )
-            await ws.close()
-            return None
-    except (aiohttp.ClientError, asyncio.TimeoutError):
-        return None
+    """What an STT server under test answered when it refused voicewire's credentials (see
+    :func:`~voicewire.harness.iut.probe_upgrade_credentials`)."""
+    return await probe_upgrade_credentials(target, "/stt?model=deepgram/nova-3")
 
 
 PROTOCOL = ProtocolSpec(

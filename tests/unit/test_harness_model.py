@@ -152,11 +152,14 @@ def test_the_table_knows_each_capability_its_protocol_direction_and_operations()
         "stt.stream",
         "stt.time_scale",
         "stt.server",
+        "tts.stream",
+        "tts.synthesize",
+        "tts.server",
     }
     assert TABLE.direction_of("llm.server") == "server"
     assert TABLE.direction_of("chat_context") == "client"
     assert TABLE.direction_of(None) == "client"
-    assert TABLE.with_direction("server") == {"llm.server", "stt.server"}
+    assert TABLE.with_direction("server") == {"llm.server", "stt.server", "tts.server"}
     operation, capability = TABLE.operation("llm.fallback")
     assert (operation.method, operation.request, capability.name) == (
         "llm_fallback",
