@@ -16,4 +16,5 @@ SUITES: dict[str, str] = {
     "server": "LLM server: framing, auth rejection, error bodies, usage (SPEC §1.1, §2.2, §7)",
     "robustness": "hostile peers: streams to clients, requests to servers (SPEC §2.4a, §7)",
     "stt": "STT client: session.create, 50 ms frames, finalize, speech events, retries (SPEC §3)",
+    "tts": "TTS client and server: pooled sessions, sentences, audio, errors, retries (SPEC §4)",
 }
