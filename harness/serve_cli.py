@@ -173,6 +173,7 @@ def _banner(server: SimulatorServer, scenario: Scenario, source: str | None) -> 
         f"voicewire simulator listening on {base}\n"
         f"  LLM base URL: {base}/v1  (also served under {base}/)\n"
         f"  STT URL:      {_ws(base)}/v1/stt?model=<model>  (also served under {_ws(base)}/stt)\n"
+        f"  TTS URL:      {_ws(base)}/v1/tts?model=<model>  (also served under {_ws(base)}/tts)\n"
         f"  API key:      {server.api_key}\n"
         f"  API secret:   {server.api_secret}\n"
         f"  scenario:     {scenario.name} ({origin})\n"

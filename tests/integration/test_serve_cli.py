@@ -216,27 +216,39 @@ async def test_the_printed_journal_command_reads_the_journal_and_the_token_may_c
     assert "http_response  200" in lines[-1]
 
 
-async def test_the_printed_stt_url_upgrades_to_an_stt_session():
+async def test_the_printed_stt_and_tts_urls_upgrade_to_sessions():
     proc, base = await _start()
+    ws_base = "ws" + base[len("http") :]
+    opening = {
+        "STT": (
+            "deepgram/nova-3",
+            '{"settings": {"sample_rate": "16000", "encoding": "pcm_s16le", "extra": {}}, '
+            '"type": "session.create"}',
+        ),
+        "TTS": (
+            "cartesia/sonic-3",
+            '{"type": "session.create", "sample_rate": "24000", "encoding": "pcm_s16le", '
+            '"extra": {}}',
+        ),
+    }
     try:
         banner = "\n".join(await _banner_lines(proc))
-        [url, also] = re.findall(r"STT URL:      (\S+)  \(also served under (\S+)\)", banner)[0]
-        assert url == "ws" + base[len("http") :] + "/v1/stt?model=<model>"
-        assert also == "ws" + base[len("http") :] + "/stt"
-        token = create_access_token(DEFAULT_API_KEY, DEFAULT_API_SECRET)
-        async with (
-            aiohttp.ClientSession() as session,
-            session.ws_connect(
-                url.replace("<model>", "deepgram/nova-3"),
-                headers={"Authorization": f"Bearer {token}"},
-            ) as ws,
-        ):
-            await ws.send_str(
-                '{"settings": {"sample_rate": "16000", "encoding": "pcm_s16le", "extra": {}}, '
-                '"type": "session.create"}'
-            )
-            message = await ws.receive(timeout=30)
-            assert message.json()["type"] == "session.created"
+        for name, (model, create) in opening.items():
+            pattern = rf"{name} URL:      (\S+)  \(also served under (\S+)\)"
+            [url, also] = re.findall(pattern, banner)[0]
+            path = name.lower()
+            assert url == f"{ws_base}/v1/{path}?model=<model>"
+            assert also == f"{ws_base}/{path}"
+            token = create_access_token(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+            async with (
+                aiohttp.ClientSession() as session,
+                session.ws_connect(
+                    url.replace("<model>", model), headers={"Authorization": f"Bearer {token}"}
+                ) as ws,
+            ):
+                await ws.send_str(create)
+                message = await ws.receive(timeout=30)
+                assert message.json()["type"] == "session.created", name
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.communicate(), 30)
