@@ -1,21 +1,41 @@
 """What every ``voicewire bench`` target does around its measurement: check where the JSON
 goes before measuring, run the measurement (its progress on stderr), print the report, write
-the JSON atomically, and turn the verdict into the exit code; and the CPU reading the
-benchmarks share."""
+the JSON atomically, and turn the verdict into the exit code; and the pieces the load
+benchmarks (``stt``, ``tts``) share: the simulator's child process, its CPU reading and
+garbage-collection pauses, the machine's load, percentiles, and the ``N[,N...]`` steps of
+concurrent sessions."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
 import json
+import math
 import os
 import sys
-from collections.abc import Callable, Coroutine
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from voicewire.harness.atomic_file import write_atomically
 
-__all__ = ["BenchResult", "process_cpu", "run_benchmark"]
+__all__ = [
+    "BenchResult",
+    "GarbagePauses",
+    "check_session_counts",
+    "load_average",
+    "percentile",
+    "process_cpu",
+    "run_benchmark",
+    "session_counts_argument",
+    "simulator_process",
+    "take_records",
+]
+
+_START_TIMEOUT = 60.0
+_STOP_TIMEOUT = 10.0
 
 
 class BenchResult(Protocol):
@@ -68,3 +88,128 @@ def process_cpu(pid: int) -> float | None:
         return None
     # Fields 14 and 15 of stat (utime, stime), counted after the ")" that ends the name.
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.asynccontextmanager
+async def simulator_process(
+    code: str, *argv: str, limit: int = 1 << 16
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, bytes]]:
+    """Run ``python -c code argv...`` (a simulator serving on its own event loop) with pipes
+    on its stdin and stdout, and yield it with the first line it prints (its port, as JSON);
+    ``limit`` bounds a line read from it. On leaving, its stdin is closed (the child's cue to
+    stop) and it is waited for, killed after 10 s. Raises ``RuntimeError`` if it ends
+    before printing a line (its error is on stderr)."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        code,
+        *argv,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        limit=limit,
+    )
+    assert child.stdin is not None and child.stdout is not None
+    try:
+        line = await asyncio.wait_for(child.stdout.readline(), _START_TIMEOUT)
+        if not line:
+            raise RuntimeError(
+                f"the simulator did not start (exit code {await child.wait()}); its error is "
+                "on stderr"
+            )
+        yield child, line
+    finally:
+        with contextlib.suppress(ConnectionError):
+            child.stdin.close()
+        try:
+            await asyncio.wait_for(child.wait(), _STOP_TIMEOUT)
+        except asyncio.TimeoutError:
+            child.kill()
+            await child.wait()
+
+
+async def take_records(child: asyncio.subprocess.Process) -> Any:
+    """Ask a :func:`simulator_process` child for what it recorded since it was last asked
+    (it answers the line ``take`` with one line of JSON). Raises ``RuntimeError`` if it has
+    ended."""
+    assert child.stdin is not None and child.stdout is not None
+    child.stdin.write(b"take\n")
+    await child.stdin.drain()
+    answer = await asyncio.wait_for(child.stdout.readline(), _START_TIMEOUT)
+    if not answer:
+        raise RuntimeError("the simulator process ended during the benchmark")
+    return json.loads(answer)
+
+
+class GarbagePauses:
+    """A process's garbage collections, timed (a ``gc.callbacks`` entry): in a simulator's
+    process a collection stops the event loop, so its length shows up in every delay."""
+
+    def __init__(self) -> None:
+        self.collections: list[tuple[int, float]] = []
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.collections.append((info["generation"], time.perf_counter() - self._started))
+
+    def take(self) -> list[tuple[int, float]]:
+        """``(generation, seconds)`` of each collection since the last take; forgets them."""
+        taken, self.collections = self.collections, []
+        return taken
+
+
+def load_average() -> float | None:
+    """The machine's one-minute load average, None where unknown."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """The nearest-rank percentile of ``values`` (sorted), ``share`` in 0..1; NaN when empty."""
+    if not values:
+        return math.nan
+    return values[max(0, math.ceil(share * len(values)) - 1)]
+
+
+def check_session_counts(sessions: object, maximum: int, steps: int) -> tuple[int, ...]:
+    """``sessions`` as the steps of a load benchmark: 1..``steps`` ints, each 1..``maximum``.
+    Raises ``TypeError`` / ``ValueError`` naming what is wrong."""
+    if isinstance(sessions, (str, bytes)) or not isinstance(sessions, Sequence):
+        raise TypeError("sessions must be a sequence of session counts")
+    if not 1 <= len(sessions) <= steps:
+        raise ValueError(f"sessions must name 1..{steps} steps, got {len(sessions)}")
+    for count in sessions:
+        if isinstance(count, bool) or not isinstance(count, int):
+            raise TypeError(f"a session count must be an int, got {type(count).__name__}")
+        if not 1 <= count <= maximum:
+            raise ValueError(f"a session count must be 1..{maximum}, got {count}")
+    return tuple(sessions)
+
+
+def session_counts_argument(maximum: int, steps: int) -> Callable[[str], tuple[int, ...]]:
+    """The ``argparse`` type of ``--sessions N[,N...]``: at most ``steps`` counts, each
+    1..``maximum``."""
+
+    def parse(text: str) -> tuple[int, ...]:
+        counts = []
+        for part in text.split(","):
+            try:
+                count = int(part)
+            except ValueError:
+                raise argparse.ArgumentTypeError(
+                    f"a comma-separated list of session counts, got {text!r}"
+                ) from None
+            if not 1 <= count <= maximum:
+                raise argparse.ArgumentTypeError(
+                    f"each session count must be 1..{maximum}, got {count}"
+                )
+            counts.append(count)
+        if len(counts) > steps:
+            raise argparse.ArgumentTypeError(f"at most {steps} steps, got {len(counts)}")
+        return tuple(counts)
+
+    return parse

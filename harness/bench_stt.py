@@ -77,7 +77,17 @@ from typing import Any
 
 import aiohttp
 from voicewire.harness.arguments import positive_seconds
-from voicewire.harness.bench_command import process_cpu, run_benchmark
+from voicewire.harness.bench_command import (
+    GarbagePauses,
+    check_session_counts,
+    load_average,
+    percentile,
+    process_cpu,
+    run_benchmark,
+    session_counts_argument,
+    simulator_process,
+    take_records,
+)
 from voicewire.reference.auth import create_access_token
 from voicewire.reference.stt.wire import (
     FRAME_DURATION,
@@ -177,7 +187,6 @@ _WORDS = (
 _SPEECH = (StartOfSpeech, InterimTranscript, FinalTranscript)
 _CONNECT_TIMEOUT = 60.0
 _CONNECT_PARALLEL = 32
-_START_TIMEOUT = 60.0
 # After its last frame, how long a session may wait for the rest of its script and the close.
 _END_TIMEOUT = 30.0
 _LEAD = 0.2
@@ -290,26 +299,6 @@ class _Recorder:
         return taken
 
 
-class _Pauses:
-    """The simulator process's garbage collections, timed (a ``gc.callbacks`` entry): a
-    collection stops the event loop, so its length shows up in lateness."""
-
-    def __init__(self) -> None:
-        self.collections: list[tuple[int, float]] = []
-        self._started = 0.0
-
-    def __call__(self, phase: str, info: dict[str, Any]) -> None:
-        if phase == "start":
-            self._started = time.perf_counter()
-        else:
-            self.collections.append((info["generation"], time.perf_counter() - self._started))
-
-    def take(self) -> list[tuple[int, float]]:
-        """``(generation, seconds)`` of each collection since the last take; forgets them."""
-        taken, self.collections = self.collections, []
-        return taken
-
-
 async def _serve(duration: float) -> None:
     from voicewire.simulators.core.limits import Limits
     from voicewire.simulators.core.socket_server import SimulatorServer, settle_heap
@@ -321,7 +310,7 @@ async def _serve(duration: float) -> None:
     )
     recorder = _Recorder()
     simulator.app[LATENESS_HOOK] = recorder
-    pauses = _Pauses()
+    pauses = GarbagePauses()
     gc.callbacks.append(pauses)
     await simulator.start()
     settle_heap()  # as voicewire serve does
@@ -564,20 +553,6 @@ def _summary(kinds: Sequence[str]) -> str:
     return ", ".join(f"{count} {kind}" for kind, count in counts.items()) or "nothing"
 
 
-def _load_average() -> float | None:
-    try:
-        return os.getloadavg()[0]
-    except OSError:
-        return None
-
-
-def _percentile(values: Sequence[float], share: float) -> float:
-    """The nearest-rank percentile of ``values`` (sorted), ``share`` in 0..1."""
-    if not values:
-        return math.nan
-    return values[max(0, math.ceil(share * len(values)) - 1)]
-
-
 @dataclass(frozen=True)
 class STTStep:
     """One step: ``sessions`` streamed at once for ``audio_seconds`` each.
@@ -738,32 +713,19 @@ def _step(
         sessions_ok=ok,
         problems=tuple(problems[:_PROBLEMS_SHOWN]),
         events=len(timings),
-        lateness_p50_ms=_percentile(lateness, 0.5) * 1000,
-        lateness_p99_ms=_percentile(lateness, 0.99) * 1000,
-        lateness_max_ms=_percentile(lateness, 1.0) * 1000,
-        handler_p99_ms=_percentile(handler, 0.99) * 1000,
-        delivered_p99_ms=_percentile(delivered, 0.99) * 1000,
+        lateness_p50_ms=percentile(lateness, 0.5) * 1000,
+        lateness_p99_ms=percentile(lateness, 0.99) * 1000,
+        lateness_max_ms=percentile(lateness, 1.0) * 1000,
+        handler_p99_ms=percentile(handler, 0.99) * 1000,
+        delivered_p99_ms=percentile(delivered, 0.99) * 1000,
         wall_seconds=streamed.wall_seconds,
         simulator_cpu_seconds=streamed.simulator_cpu_seconds,
         generator_cpu_seconds=streamed.generator_cpu_seconds,
-        generator_lag_p99_ms=(_percentile(lag, 0.99) * 1000) if lag else 0.0,
-        load_average=_load_average(),
+        generator_lag_p99_ms=(percentile(lag, 0.99) * 1000) if lag else 0.0,
+        load_average=load_average(),
         simulator_gc_max_ms=max(pauses, default=0.0) * 1000,
         simulator_full_collections=sum(1 for generation, _ in taken["gc"] if generation == 2),
     )
-
-
-def _check_steps(sessions: object) -> tuple[int, ...]:
-    if isinstance(sessions, (str, bytes)) or not isinstance(sessions, Sequence):
-        raise TypeError("sessions must be a sequence of session counts")
-    if not 1 <= len(sessions) <= MAX_STEPS:
-        raise ValueError(f"sessions must name 1..{MAX_STEPS} steps, got {len(sessions)}")
-    for count in sessions:
-        if isinstance(count, bool) or not isinstance(count, int):
-            raise TypeError(f"a session count must be an int, got {type(count).__name__}")
-        if not 1 <= count <= MAX_SESSIONS:
-            raise ValueError(f"a session count must be 1..{MAX_SESSIONS}, got {count}")
-    return tuple(sessions)
 
 
 async def bench_stt(
@@ -775,31 +737,15 @@ async def bench_stt(
     """Run one step per count in ``sessions``, each streaming ``duration`` seconds of audio
     per session (see the module docstring); ``say`` hears a line per step. Raises
     ``RuntimeError`` if the simulator does not start or a step overruns its time."""
-    steps_wanted = _check_steps(sessions)
+    steps_wanted = check_session_counts(sessions, MAX_SESSIONS, MAX_STEPS)
     duration = _check_duration(duration)
     say = say or (lambda message: None)
     planned = planned_messages(duration)
     from voicewire.simulators.core.credentials import DEFAULT_API_KEY, DEFAULT_API_SECRET
 
     token = create_access_token(DEFAULT_API_KEY, DEFAULT_API_SECRET)
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _CHILD_CODE,
-        repr(duration),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        limit=_READ_LIMIT,
-    )
-    assert child.stdin is not None and child.stdout is not None
     steps: list[STTStep] = []
-    try:
-        line = await asyncio.wait_for(child.stdout.readline(), _START_TIMEOUT)
-        if not line:
-            raise RuntimeError(
-                f"the simulator did not start (exit code {await child.wait()}); its error is "
-                "on stderr"
-            )
+    async with simulator_process(_CHILD_CODE, repr(duration), limit=_READ_LIMIT) as (child, line):
         generator = _Generator(json.loads(line)["port"], duration, token)
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as http:
@@ -820,25 +766,12 @@ async def bench_stt(
                 finally:
                     if collecting:
                         gc.enable()
-                child.stdin.write(b"take\n")
-                await child.stdin.drain()
-                answer = await asyncio.wait_for(child.stdout.readline(), _START_TIMEOUT)
-                if not answer:
-                    raise RuntimeError("the simulator process ended during the benchmark")
-                step = _step(count, duration, planned, streamed, json.loads(answer))
+                step = _step(count, duration, planned, streamed, await take_records(child))
                 steps.append(step)
                 say(
                     f"{count} sessions: p99 lateness {step.lateness_p99_ms:.2f} ms, "
                     f"{step.sessions_ok}/{count} sessions got their script"
                 )
-    finally:
-        with contextlib.suppress(ConnectionError):
-            child.stdin.close()
-        try:
-            await asyncio.wait_for(child.wait(), 10.0)
-        except asyncio.TimeoutError:
-            child.kill()
-            await child.wait()
     return STTBenchResult(audio_seconds=duration, steps=tuple(steps))
 
 
@@ -924,25 +857,6 @@ def format_stt_report(result: STTBenchResult) -> str:
 # -- command line ------------------------------------------------------------------------------
 
 
-def _session_steps(text: str) -> tuple[int, ...]:
-    counts = []
-    for part in text.split(","):
-        try:
-            count = int(part)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"a comma-separated list of session counts, got {text!r}"
-            ) from None
-        if not 1 <= count <= MAX_SESSIONS:
-            raise argparse.ArgumentTypeError(
-                f"each session count must be 1..{MAX_SESSIONS}, got {count}"
-            )
-        counts.append(count)
-    if len(counts) > MAX_STEPS:
-        raise argparse.ArgumentTypeError(f"at most {MAX_STEPS} steps, got {len(counts)}")
-    return tuple(counts)
-
-
 def _duration(text: str) -> float:
     value = positive_seconds(text)
     if not MIN_DURATION <= value <= MAX_DURATION:
@@ -969,7 +883,7 @@ def add_stt_parser(targets: Any) -> argparse.ArgumentParser:
     )
     stt.add_argument(
         "--sessions",
-        type=_session_steps,
+        type=session_counts_argument(MAX_SESSIONS, MAX_STEPS),
         default=DEFAULT_SESSIONS,
         metavar="N[,N...]",
         help=f"the steps: concurrent sessions, each 1..{MAX_SESSIONS}, at most {MAX_STEPS} "
