@@ -373,6 +373,28 @@ class TTSOutcome:
         """A compact, one-event-per-line rendering for failure messages."""
         return describe_events(self.events, limit)
 
+    def as_stt_script(self, *, frame_ms: float = 10.0) -> list[Any]:
+        """The audio every synthesis emitted, as an ``stt.stream`` script: pushed in
+        ``frame_ms`` frames at the rate it came at, then the end of input; the TTS → STT round
+        trip is ``iut.transcribe(target=..., script=outcome.as_stt_script())``."""
+        from itertools import groupby
+
+        from voicewire.harness.stt import EndInputStep, PushAudioStep
+
+        frames = [frame for synthesis in self.syntheses for frame in synthesis.frames]
+        script = [
+            PushAudioStep.of(
+                b"".join(frame.audio for frame in run),
+                rate,
+                num_channels=channels,
+                frame_ms=frame_ms,
+            )
+            for (rate, channels), run in groupby(
+                frames, key=lambda frame: (frame.sample_rate, frame.num_channels)
+            )
+        ]
+        return [*script, EndInputStep()]
+
 
 # -- driver conveniences -------------------------------------------------------------------------
 

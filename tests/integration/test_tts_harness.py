@@ -212,3 +212,26 @@ def test_credentials_probe_reports_a_refusal_and_accepts_good_keys() -> None:
     good, bad = asyncio.run(go())
     assert good is None
     assert bad is not None and "401" in bad and "/tts" in bad
+
+
+def test_as_stt_script_pushes_the_audio_in_order_then_ends_the_input() -> None:
+    def frame(synthesis: int, pcm: bytes, rate: int, final: bool = False) -> TTSAudioEvent:
+        return TTSAudioEvent.of(0, synthesis, pcm, sample_rate=rate, is_final=final)
+
+    outcome = TTSOutcome(
+        (
+            frame(0, b"\x01\x00\x02\x00", 24000),
+            frame(0, b"\x03\x00", 24000, final=True),
+            TTSEndEvent(t=0, synthesis=0),
+            frame(1, b"\x04\x00", 16000, final=True),
+            TTSEndEvent(t=0, synthesis=1),
+        )
+    )
+    first, second, end = outcome.as_stt_script(frame_ms=20)
+    assert (first.audio, first.sample_rate, first.frame_ms) == (
+        b"\x01\x00\x02\x00\x03\x00",
+        24000,
+        20,
+    )
+    assert (second.audio, second.sample_rate) == (b"\x04\x00", 16000)
+    assert end.op == "end_input"
