@@ -16,10 +16,10 @@ import asyncio
 import contextlib
 import math
 import time
-from collections import Counter
 from typing import Any
 
 from pydantic import ValidationError
+from voicewire.harness.event_tally import EventTally
 from voicewire.harness.events import ErrorInfo
 from voicewire.harness.stt import (
     EndInputStep,
@@ -85,8 +85,7 @@ class STTReference:
         """Operation ``stt.stream``."""
         started = time.monotonic()
         events: list[Any] = []
-        seen: Counter[str] = Counter()
-        changed = asyncio.Event()
+        tally = EventTally()
 
         def now() -> float:
             return time.monotonic() - started
@@ -97,8 +96,7 @@ class STTReference:
                     t=now(), error=self.error_info(event.error), recoverable=event.recoverable
                 )
             )
-            seen["error"] += 1
-            changed.set()
+            tally.add("error")
 
         try:
             stt = self.make_stt(request)
@@ -121,16 +119,15 @@ class STTReference:
                     except ValidationError as exc:
                         raise MalformedSpeechEvent.of(event, exc) from None
                     events.append(record)
-                    seen[record.speech_type] += 1
-                    changed.set()
+                    tally.add(record.speech_type)
             except Exception as exc:  # the stream's error is an observation
                 failure.append(exc)
             finally:
-                changed.set()
+                tally.add()
 
         consumer = asyncio.get_running_loop().create_task(consume())
         try:
-            script_error = await self._play(request, stream, consumer, seen, changed)
+            script_error = await self._play(request, stream, consumer, tally)
             done, _ = await asyncio.wait({consumer}, timeout=request.end_timeout)
             if not done and script_error is None:
                 script_error = TimeoutError(
@@ -175,8 +172,7 @@ class STTReference:
         request: STTStreamRequest,
         stream: SpeechStream,
         consumer: asyncio.Task[None],
-        seen: Counter[str],
-        changed: asyncio.Event,
+        tally: EventTally,
     ) -> Exception | None:
         """Play the script; a step the stream refuses (``push_frame`` after the stream failed)
         ends the script, and is the stream's end unless the stream raised first."""
@@ -196,24 +192,10 @@ class STTReference:
                 elif isinstance(step, UpdateOptionsStep):
                     self.update_options(stream, step)
                 elif isinstance(step, WaitEventStep):
-                    await _wait_for(step, consumer, seen, changed)
+                    await tally.wait(step.event, step.count, step.timeout, consumer)
         except Exception as exc:
             return exc
         return None
-
-
-async def _wait_for(
-    step: WaitEventStep, consumer: asyncio.Task[None], seen: Counter[str], changed: asyncio.Event
-) -> None:
-    """Until ``step.count`` events of its kind came, the stream ended, or the step's timeout."""
-    deadline = asyncio.get_running_loop().time() + step.timeout
-    while seen[step.event] < step.count and not consumer.done():
-        remaining = deadline - asyncio.get_running_loop().time()
-        if remaining <= 0:
-            return
-        changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(changed.wait(), remaining)
 
 
 def frame_bytes(step: PushAudioStep) -> list[bytes]:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from voicewire.harness.event_tally import EventTally
 from voicewire.harness.events import ErrorInfo
 from voicewire.harness.tts import (
     PushTextStep,
@@ -40,24 +40,22 @@ __all__ = ["TTSReference"]
 
 
 class _Synthesis:
-    """The bookkeeping of the synthesis running now: its index, what it emitted so far (by
-    kind, for the script's waits) and the events recorded."""
+    """The synthesis running now: its index, the tally of what it emitted (for the script's
+    waits) and the operation's events, where its own go."""
 
     def __init__(self, events: list[Any], now: Callable[[], float]) -> None:
         self.index = -1
         self.events = events
         self.now = now
-        self.seen: Counter[str] = Counter()
-        self.changed = asyncio.Event()
+        self.tally = EventTally()
 
     def begin(self) -> None:
         self.index += 1
-        self.seen = Counter()
+        self.tally.reset()
 
     def add(self, event: Any, *kinds: str) -> None:
         self.events.append(event)
-        self.seen.update(kinds)
-        self.changed.set()
+        self.tally.add(*kinds)
 
 
 class TTSReference:
@@ -205,7 +203,7 @@ class TTSReference:
             except Exception as exc:  # the synthesis's error is an observation
                 failure.append(exc)
             finally:
-                current.changed.set()
+                current.tally.add()
 
         consumer = asyncio.get_running_loop().create_task(consume())
         script_error: BaseException | None = None
@@ -240,23 +238,9 @@ async def _play(
             elif isinstance(step, TTSEndInputStep):
                 stream.end_input()
             elif isinstance(step, TTSWaitEventStep):
-                await _wait_for(step, consumer, current)
+                await current.tally.wait(step.event, step.count, step.timeout, consumer)
         if not any(isinstance(step, TTSEndInputStep) for step in script):
             stream.end_input()
     except Exception as exc:
         return exc
     return None
-
-
-async def _wait_for(
-    step: TTSWaitEventStep, consumer: asyncio.Task[None], current: _Synthesis
-) -> None:
-    """Until ``step.count`` events of its kind came, the synthesis ended, or the timeout."""
-    deadline = asyncio.get_running_loop().time() + step.timeout
-    while current.seen[step.event] < step.count and not consumer.done():
-        remaining = deadline - asyncio.get_running_loop().time()
-        if remaining <= 0:
-            return
-        current.changed.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(current.changed.wait(), remaining)
