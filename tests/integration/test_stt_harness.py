@@ -241,7 +241,8 @@ def test_transcribe_sends_tone_steps_as_audio() -> None:
 
 def test_the_documented_stt_stream_examples_are_valid() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "iut-protocol.md").read_text()
-    section = doc[doc.index("## 6a. `stt.stream`") : doc.index("## 7. `shutdown`")]
+    start = doc.index("## 6a. `stt.stream`")
+    section = doc[start : doc.index("\n## ", start)]
     blocks = section.split("```json\n")[1:]
     request, answer = (json.loads(block.split("```")[0]) for block in blocks)
     STTStreamRequest.model_validate(request)
