@@ -462,9 +462,17 @@ class _ConnectionPool:
 
     async def _close(self, pooled: _PooledSocket) -> None:
         self._open.discard(pooled)
+        ws = pooled.ws
         # Bounded by close_timeout; websockets drops the TCP connection when it runs out.
+        closing = asyncio.get_running_loop().create_task(ws.close(NORMAL_CLOSURE))
+        # What the server still sends (the rest of a failed synthesis's audio) is read and
+        # dropped meanwhile: websockets stops reading once 16 frames wait unread, and would
+        # then not see the server's close frame until close_timeout ran out.
         with contextlib.suppress(Exception):
-            await pooled.ws.close(NORMAL_CLOSURE)
+            while True:
+                await ws.recv(decode=False)
+        with contextlib.suppress(Exception):
+            await closing
 
     def _close_later(self, pooled: _PooledSocket) -> None:
         self._open.discard(pooled)

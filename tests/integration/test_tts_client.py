@@ -518,6 +518,26 @@ async def test_after_audio_the_error_is_raised_and_nothing_is_retried(failure):
         await tts.aclose()
 
 
+@pytest.mark.spec("TTS-OUT-2")
+async def test_a_failed_synthesis_reads_through_what_the_server_still_sends_to_close():
+    """The server goes on sending after its error (the rest of the audio, ``done``): the
+    client reads and drops it while it closes, or websockets, with 16 frames unread, would
+    stop reading, never see the server's close frame and hold the error for close_timeout.
+    (The guard is a third of that timeout: the fixed client takes milliseconds.)"""
+    async with FakeProvider(fail_after_flush(ERROR_FRAME, *[ERROR_FRAME] * 40)) as provider:
+        tts = provider.tts()
+        stream = tts.stream(conn_options=APIConnectOptions(max_retry=0, timeout=30.0))
+        stream.push_text("An error, and then forty more frames nobody wants.")
+        stream.end_input()
+        async with asyncio.timeout(10):
+            with pytest.raises(APIError, match="provider overloaded"):
+                await collect(stream)
+        await provider.connections[0].done.wait()
+        assert provider.connections[0].client_close_code == 1000
+        assert tts.pool_size == 0
+        await tts.aclose()
+
+
 @pytest.mark.spec("AUTH-4", "RETRY-3")
 async def test_a_refused_upgrade_is_a_status_error_not_retried():
     async with FakeProvider() as provider:
