@@ -17,6 +17,8 @@ from voicewire.harness import (
     stt_livekit_deviations,
     stt_reference,
     tts,
+    tts_livekit,
+    tts_livekit_deviations,
     tts_reference,
 )
 from voicewire.harness.capabilities import CapabilityTable, ProtocolSpec
@@ -48,7 +50,13 @@ TABLE = CapabilityTable(
             stt_livekit.LivekitSTT,
             deviations=stt_livekit_deviations.STT_DEVIATIONS,
         ),
-        tts.PROTOCOL.with_implementation("reference", tts_reference.TTSReference),
+        tts.PROTOCOL.with_implementation(
+            "reference", tts_reference.TTSReference
+        ).with_implementation(
+            "livekit",
+            tts_livekit.LivekitTTS,
+            deviations=tts_livekit_deviations.TTS_DEVIATIONS,
+        ),
     ]
 )
 """Every registered capability, operation and event type."""
