@@ -68,6 +68,7 @@ import aiohttp
 from aiohttp import web
 from voicewire.harness.bench_command import process_cpu, run_benchmark
 from voicewire.harness.bench_stt import add_stt_parser, run_stt_bench
+from voicewire.harness.bench_tts import add_tts_parser, run_tts_bench
 from voicewire.harness.mutation_bench import add_mutation_parser, run_mutation_bench
 from voicewire.harness.protocols import TABLE
 from voicewire.harness.runner import suite_table
@@ -803,6 +804,7 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="also write every figure as JSON to FILE (atomically replaced)",
     )
     add_stt_parser(targets)
+    add_tts_parser(targets)
     add_mutation_parser(targets, suites=list(suite_table()))
     return bench
 
@@ -814,6 +816,8 @@ def run_bench(args: argparse.Namespace) -> int:
         return run_mutation_bench(args, TABLE)
     if args.bench_target == "stt":
         return run_stt_bench(args)
+    if args.bench_target == "tts":
+        return run_tts_bench(args)
     if args.bench_target != "llm":
         print(f"voicewire bench: unknown target {args.bench_target!r}", file=sys.stderr)
         return 2
