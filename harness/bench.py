@@ -37,7 +37,8 @@ Method
   request per server, the order rotating each round. Each figure is the median over rounds.
 
 ``voicewire bench stt`` (STT simulator lateness under concurrent sessions) is
-:mod:`voicewire.harness.bench_stt`; ``voicewire bench mutation``,
+:mod:`voicewire.harness.bench_stt`; ``voicewire bench tts`` (TTS simulator pace under concurrent
+syntheses), :mod:`voicewire.harness.bench_tts`; ``voicewire bench mutation``,
 :mod:`voicewire.harness.mutation_bench`.
 
 Timings are only ever compared within one run; tests check the result's structure, never its
@@ -756,7 +757,7 @@ def _count_argument(maximum: int | None) -> Any:
 
 
 def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``bench`` (with its ``llm``, ``stt`` and ``mutation`` targets) to a parser's
+    """Add ``bench`` (with its ``llm``, ``stt``, ``tts`` and ``mutation`` targets) to a parser's
     subparsers; returns the parser."""
     bench = subparsers.add_parser(
         "bench",
