@@ -704,14 +704,17 @@ class SynthesizeStream(EventStream[SynthesizedAudio]):
                 if output.is_final:
                     return
 
-    @staticmethod
-    def _connection_closed(connection: TTSClientConnection, exc: ConnectionClosed) -> list[Any]:
+    def _connection_closed(
+        self, connection: TTSClientConnection, exc: ConnectionClosed
+    ) -> list[Any]:
         sent, rcvd = exc.sent, exc.rcvd
         if sent is not None and sent.code != NORMAL_CLOSURE and not exc.rcvd_then_sent:
             # websockets failed the connection itself: the server broke the WebSocket protocol
             # (invalid UTF-8, a frame over MAX_MESSAGE_SIZE, ...), not a close of the server's.
+            # Retryable only before audio, as every failure (TTS-RETRY-1).
             raise APIConnectionError(
-                f"LiveKit Inference TTS connection failed: close {sent.code} {sent.reason}"
+                f"LiveKit Inference TTS connection failed: close {sent.code} {sent.reason}",
+                retryable=not self._audio_emitted,
             ) from exc
         return connection.receive_close(rcvd.code if rcvd is not None else None)
 

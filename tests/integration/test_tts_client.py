@@ -496,8 +496,8 @@ async def test_attempts_exhausted_raise_a_connection_error_chained_to_the_last()
 @pytest.mark.spec("TTS-RETRY-1")
 @pytest.mark.parametrize(
     "failure",
-    [ERROR_FRAME, "not json"],
-    ids=["error", "hostile"],
+    [ERROR_FRAME, "not json", "x" * (MAX_MESSAGE_SIZE + 1)],
+    ids=["error", "hostile", "too-large"],
 )
 async def test_after_audio_the_error_is_raised_and_nothing_is_retried(failure):
     async with FakeProvider(fail_after_flush(failure, audio=pcm(0.3))) as provider:
