@@ -66,3 +66,58 @@ async def make_llm() -> AsyncIterator[Callable[..., LLM]]:
     yield make
     for llm in clients:
         await llm.aclose()
+
+
+@pytest.fixture(scope="session")
+def full_reference_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The README's main job, ``voicewire run`` against the reference (every suite, embedded
+    simulators), run once per test session and shared: with the JSON, JUnit and HTML reports
+    written beside it. Several tests judge that one run (test_conformance_run reads its
+    reports, the README test its console output); under pytest-xdist the workers share it
+    through a file lock, so the minute it takes is spent once, not once per test file.
+
+    Returns ``{"returncode", "stdout", "stderr", "out"}`` (``out``: the folder of the
+    reports)."""
+    import fcntl
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # Under xdist every worker's basetemp sits in one folder of the session.
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    out = shared / "full-reference-run"
+    out.mkdir(exist_ok=True)
+    result = out / "result.json"
+    with open(shared / "full-reference-run.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not result.exists():
+            done = subprocess.run(
+                [
+                    str(Path(sys.executable).parent / "voicewire"),
+                    "run",
+                    "--json",
+                    out / "report.json",
+                    "--junit",
+                    out / "report.xml",
+                    "--html",
+                    out / "report.html",
+                ],
+                cwd=out,
+                env={
+                    **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+                    "NO_COLOR": "1",
+                    "COLUMNS": "100",
+                },
+                capture_output=True,
+                text=True,
+                timeout=600,
+            )
+            result.write_text(
+                json.dumps(
+                    {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+                )
+            )
+    return {**json.loads(result.read_text()), "out": out}

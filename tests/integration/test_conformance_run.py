@@ -10,6 +10,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from types import SimpleNamespace
 
 import jsonschema
 import pytest
@@ -30,24 +31,11 @@ def voicewire(*args: object, cwd: Path, timeout: float = 300) -> subprocess.Comp
 
 
 @pytest.fixture(scope="module")
-def reference_run(tmp_path_factory):
-    """One full run against the reference, on two workers, writing every report."""
-    out = tmp_path_factory.mktemp("reference-run")
-    done = voicewire(
-        "run",
-        "--iut",
-        "reference",
-        "-n",
-        "2",
-        "--json",
-        out / "report.json",
-        "--junit",
-        out / "report.xml",
-        "--html",
-        out / "report.html",
-        cwd=out,
-    )
-    return done, out
+def reference_run(full_reference_run):
+    """The one full run against the reference that the test session shares (see
+    ``tests/conftest.py``), with every report written."""
+    done = SimpleNamespace(**{k: v for k, v in full_reference_run.items() if k != "out"})
+    return done, full_reference_run["out"]
 
 
 def test_reference_passes_every_case(reference_run):
@@ -59,7 +47,15 @@ def test_reference_passes_every_case(reference_run):
         k: v for k, v in outcomes.items() if v != "PASS"
     }
     assert {r["outcome"] for r in report["requirements"]} == {"PASS"}
-    assert set(report["suites"]) == {"llm", "retry", "chat_context", "server", "robustness", "stt"}
+    assert set(report["suites"]) == {
+        "llm",
+        "retry",
+        "chat_context",
+        "server",
+        "robustness",
+        "stt",
+        "tts",
+    }
     # Every suite contributed, in both directions.
     assert {case["suite"] for case in report["cases"]} == set(report["suites"])
     assert {case["direction"] for case in report["cases"]} == {"client", "server"}
@@ -179,7 +175,7 @@ def test_a_server_iut_gets_client_cases_unsupported_and_passes_the_server_suite(
         (["run", "--iut", "python:no_such_module_xyz:f"], 3, "cannot import 'no_such_module_xyz'"),
         (["run", "--iut", "cmd:no-such-driver-xyz --flag"], 3, "command not found"),
         (["run", "--examples", "0"], 2, "must be >= 1"),
-        (["run", "--suite", "tts"], 2, "invalid choice: 'tts'"),
+        (["run", "--suite", "inworld"], 2, "invalid choice: 'inworld'"),
         (["run", "-n", "lots"], 2, "must be 'auto' or a positive integer"),
         (["run", "--replay", "missing.json"], 3, "--replay missing.json: cannot read"),
         (["run", "--iut", "url:http://127.0.0.1:9/v1"], 3, "cannot connect to 127.0.0.1:9"),
