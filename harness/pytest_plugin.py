@@ -9,7 +9,10 @@ nothing until a voicewire fixture, marker or option is used. It gives a test sui
   test from the requirement it claims to check;
 - the ``capability`` marker, ``@pytest.mark.capability("llm.chat")``: the case needs that IUT
   capability; an IUT without it gets the case reported ``UNSUPPORTED`` (a skip whose reason
-  starts with ``UNSUPPORTED``), never silently dropped;
+  starts with ``UNSUPPORTED``), never silently dropped. A case that needs several (the TTS →
+  STT round trip) stacks one marker per capability and needs them all; the closest marker
+  (the one written nearest the function) is the case's capability in reports and
+  ``--voicewire-direction``;
 - fixtures: ``voicewire_iut`` (the implementation under test, ``--voicewire-iut``, default
   ``reference``), ``voicewire_simulator`` (the embedded simulator; ``.session(scenario)``
   gives a target with its own script and journal), ``voicewire_scenario`` (build or load a
@@ -165,6 +168,14 @@ def runtime_of(config: pytest.Config) -> Any:
 def _capability_of(item: pytest.Item) -> str | None:
     marker = item.get_closest_marker("capability")
     return None if marker is None or not marker.args else marker.args[0]
+
+
+def _capabilities_of(item: pytest.Item) -> list[str]:
+    """Every capability the case needs, the closest first."""
+    found: list[str] = []
+    for marker in item.iter_markers("capability"):
+        found.extend(name for name in marker.args[:1] if name not in found)
+    return found
 
 
 def _spec_ids(item: pytest.Item) -> list[str]:
@@ -331,15 +342,17 @@ def _or_stop_the_session(item: pytest.Item, get: Any) -> Any:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    capability = _capability_of(item)
-    if capability is None:
+    needed = _capabilities_of(item)
+    if not needed:
         return
     from voicewire.harness.runtime import UNSUPPORTED_PREFIX
 
     runtime = runtime_of(item.config)
-    if capability not in _or_stop_the_session(item, runtime.capabilities):
+    declared = _or_stop_the_session(item, runtime.capabilities)
+    missing = [capability for capability in needed if capability not in declared]
+    if missing:
         name = runtime.adapter().name
-        pytest.skip(f"{UNSUPPORTED_PREFIX}: {name} does not declare {capability!r}")
+        pytest.skip(f"{UNSUPPORTED_PREFIX}: {name} does not declare {missing[0]!r}")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -138,6 +138,16 @@ def _readme_user_example() -> str:
     return block.split("```python", 1)[1].split("```", 1)[0]
 
 
+STACKED_CAPABILITIES = """
+
+@pytest.mark.spec("SRV-1")
+@pytest.mark.capability("stt.stream")
+@pytest.mark.capability("llm.server")
+def test_needs_both(voicewire_iut):
+    pass
+"""
+
+
 def test_the_readme_user_example_runs_in_a_users_repo(tmp_path):
     """The README's plugin example, as a user would save it, passes against the reference
     and reports a capability the IUT lacks as UNSUPPORTED."""
@@ -145,11 +155,18 @@ def test_the_readme_user_example_runs_in_a_users_repo(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"(\d+) passed", done.stdout)
     # A server-only IUT has no LLM client: its client cases are UNSUPPORTED, never silent.
+    # A case that stacks capability markers needs them all: declaring the closest one is not
+    # enough (and this server is down: the case must not start the IUT).
     done = _run_pytest(
-        tmp_path, _readme_user_example(), "-rs", "--voicewire-iut", "url:http://127.0.0.1:9/v1"
+        tmp_path,
+        _readme_user_example() + STACKED_CAPABILITIES,
+        "-rs",
+        "--voicewire-iut",
+        "url:http://127.0.0.1:9/v1",
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "UNSUPPORTED: url:http://127.0.0.1:9/v1 does not declare 'llm.chat'" in done.stdout
+    assert "UNSUPPORTED: url:http://127.0.0.1:9/v1 does not declare 'stt.stream'" in done.stdout
 
 
 def test_a_seed_chooses_the_examples_also_under_the_derandomized_profile(tmp_path):
