@@ -16,6 +16,10 @@
   LLM protocol does not use). For STT servers (:mod:`.stt_sessions`,
   :mod:`.test_hostile_stt_sessions`): bad, mistyped, out-of-order, binary, oversized and
   flooding frames, bad tokens at the upgrade, half upgrades, resets and quiet sessions (STT-S-1,
+  AUTH-4, SRV-1..4). For TTS servers (:mod:`.tts_sessions`, :mod:`.test_hostile_tts_sessions`):
+  bad, mistyped, out-of-order (input before ``session.create``, a second one, a flush with
+  nothing pending), binary, oversized and flooding frames, bad tokens at the upgrade, half
+  upgrades, resets mid-synthesis and quiet sessions, each beside valid sessions (TTS-S-1,
   AUTH-4, SRV-1..4). ``VOICEWIRE_SERVER_WAITS`` sets how long the checks wait for a server's
   deadlines.
 
