@@ -35,19 +35,15 @@ decoder ends an utterance once it hears 0.3 s of quiet."""
 def test_what_tts_says_stt_hears(
     voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
 ) -> None:
-    """Two sentences, the first flushed on its own, synthesised at 16 kHz; the audio the
-    synthesis emitted (and half a second of quiet) is pushed into an STT stream in 10 ms
-    frames. The final transcripts, joined, are the original text."""
+    """Two sentences synthesised at 16 kHz (each its own utterance when the client sends them
+    apart, one when it merges them); the audio the synthesis emitted, and half a second of
+    quiet, is pushed into an STT stream in 10 ms frames. The final transcripts, joined, are
+    the original text."""
     text = " ".join(SENTENCES)
     tts_target = voicewire_simulator.session()
     speech = voicewire_iut.speak(
         target=tts_target,
-        script=[
-            {"op": "push_text", "text": SENTENCES[0] + " "},
-            {"op": "flush"},
-            {"op": "push_text", "text": SENTENCES[1]},
-            {"op": "end_input"},
-        ],
+        script=[{"op": "push_text", "text": text}, {"op": "end_input"}],
         model=MODEL,
         sample_rate=RATE,
         conn_options=ONE_ATTEMPT,
