@@ -68,6 +68,9 @@ def test_reference_passes_every_case(reference_run):
     assert families["test_slow_peers"]["examples"] >= 5
     assert families["test_stt_silences"]["examples"] >= 2
     assert families["test_stt_session_peers"]["examples"] >= 4
+    # The TTS server families play five sessions per example: capped too.
+    assert families["test_hostile_tts_sessions"]["examples"] >= 20
+    assert families["test_tts_session_peers"]["examples"] >= 5
     # The STT client families stream audio over a socket per example: capped too.
     assert families["test_transcript_scripts"]["examples"] >= 25
     assert families["test_push_patterns"]["examples"] >= 25
@@ -77,6 +80,8 @@ def test_reference_passes_every_case(reference_run):
         "test_slow_peers",
         "test_stt_silences",
         "test_stt_session_peers",
+        "test_hostile_tts_sessions",
+        "test_tts_session_peers",
         "test_transcript_scripts",
         "test_push_patterns",
         "test_reconnects",
@@ -151,12 +156,14 @@ def test_a_server_iut_gets_client_cases_unsupported_and_passes_the_server_suite(
         serve.wait(10)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     report = json.loads((tmp_path / "r.json").read_text())
-    # A url: IUT that names no protocols serves no /stt: its stt.server cases (the stt suite's
-    # and the robustness suite's) are UNSUPPORTED.
-    stt_server = [c for c in report["cases"] if c["capability"] == "stt.server"]
-    assert {c["suite"] for c in stt_server} == {"stt", "robustness"}
-    assert stt_server and {case["outcome"] for case in stt_server} == {"UNSUPPORTED"}
-    cases = [case for case in report["cases"] if case not in stt_server]
+    # A url: IUT that names no protocols serves no /stt and no /tts: their server cases (the
+    # protocol suite's and the robustness suite's) are UNSUPPORTED.
+    speech_servers = ("stt.server", "tts.server")
+    for capability in speech_servers:
+        cases = [c for c in report["cases"] if c["capability"] == capability]
+        assert {c["suite"] for c in cases} == {capability.split(".")[0], "robustness"}
+        assert {case["outcome"] for case in cases} == {"UNSUPPORTED"}
+    cases = [case for case in report["cases"] if case["capability"] not in speech_servers]
     by_direction: dict[str, set[str]] = {}
     for case in cases:
         by_direction.setdefault(case["direction"], set()).add(case["outcome"])
