@@ -6,6 +6,10 @@
   byte splits); verdicts on LLM-ROB-1..3 and RETRY-1/2; for STT clients
   (:mod:`.stt_streams`, :mod:`.test_hostile_stt_streams`) hostile server messages, binary
   frames, closes with any code, resets, unknown types and keys, silences (CLI-ROB-1, STT-END-1);
+  for TTS clients (:mod:`.tts_streams`, :mod:`.test_hostile_tts_streams`) the same on
+  ``tts.stream`` and ``tts.synthesize``, plus audio that is no base64 or cut inside a sample,
+  frames over the message size, odd ``error`` messages, ``done`` before any audio, before the
+  flush and followed by more, ``session_id`` missing (CLI-ROB-1, TTS-OUT-1/2, TTS-RETRY-1);
 - server direction (:mod:`.requests`, :mod:`.test_hostile_requests`): hostile requests to a
   server IUT (voicewire's embedded simulator or a ``url:`` gateway) over raw sockets:
   mistyped, malformed, non-UTF-8, too deep and too large bodies; bad tokens of every AUTH-4

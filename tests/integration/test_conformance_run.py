@@ -71,6 +71,11 @@ def test_reference_passes_every_case(reference_run):
     # The TTS server families play five sessions per example: capped too.
     assert families["test_hostile_tts_sessions"]["examples"] >= 20
     assert families["test_tts_session_peers"]["examples"] >= 5
+    # The TTS client robustness families: silences wait out a timeout, the others draw the
+    # stream families' messages again.
+    assert families["test_tts_silences"]["examples"] >= 3
+    assert families["test_hostile_tts_synthesize"]["examples"] >= 20
+    assert families["test_unknown_tts_messages"]["examples"] >= 25
     # The STT client families stream audio over a socket per example: capped too.
     assert families["test_transcript_scripts"]["examples"] >= 25
     assert families["test_push_patterns"]["examples"] >= 25
@@ -82,6 +87,9 @@ def test_reference_passes_every_case(reference_run):
         "test_stt_session_peers",
         "test_hostile_tts_sessions",
         "test_tts_session_peers",
+        "test_tts_silences",
+        "test_hostile_tts_synthesize",
+        "test_unknown_tts_messages",
         "test_transcript_scripts",
         "test_push_patterns",
         "test_reconnects",

@@ -29,7 +29,7 @@ def voicewire(*args: object, cwd: Path) -> subprocess.CompletedProcess:
 def test_the_reference_client_survives_a_small_budget(tmp_path):
     done = voicewire("fuzz", "--direction", "client", "--budget", "3", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    assert "found nothing: every example of 6 families passed" in done.stdout
+    assert "found nothing: every example of 11 families passed" in done.stdout
     # Every client-direction family, of every protocol, is found by its capability's direction.
     for family in (
         "test_hostile_bodies",
@@ -38,6 +38,11 @@ def test_the_reference_client_survives_a_small_budget(tmp_path):
         "test_hostile_stt_messages",
         "test_unknown_stt_messages",
         "test_stt_silences",
+        "test_hostile_tts_messages",
+        "test_hostile_tts_synthesize",
+        "test_unknown_tts_messages",
+        "test_tts_synthesis_ends",
+        "test_tts_silences",
     ):
         assert f"\n{family}: " in done.stdout
     assert "unknown_keys → completed" in done.stdout
