@@ -11,8 +11,8 @@ client that reads it::
       "faults": [{"kind": "ws_close", "at_event": 1, "code": 1011}],
       "places": 3,                               # output_audio places per synthesis
       "streams": [[{"op": "push_text", "text": "a"}, {"op": "end_input"}]],
-      "timeout": 3.0,                            # the client's conn_options.timeout
-      "end_timeout": 6.0,                        # seconds a synthesis may take to end
+      "timeout": 5.0,                            # the client's conn_options.timeout
+      "end_timeout": 10.0,                       # seconds a synthesis may take to end
       "expect": [                                # one per synthesis (per script of streams)
         {
           "outcome": "error",                    # error | complete | either
@@ -41,10 +41,11 @@ arrives; a script that holds its input back (``flush``, then a ``wait_event`` be
 
 The strategies:
 
-- :func:`hostile_tts_messages`: messages that are not JSON, not objects, without a usable ``type``,
-  of the wrong types or shape for every field a client reads (audio, session ids, alignments,
-  errors), audio that is not base64, binary frames, frames over the client's message size,
-  ``error`` messages with odd fields, closes with any code at any point, TCP resets;
+- :func:`hostile_tts_messages`: messages that are not JSON, not objects, without a usable
+  ``type``, of the wrong types or shape for every field a client reads (audio, session ids,
+  alignments, errors), audio that is not base64, binary frames, frames over the client's
+  message size, ``error`` messages with odd fields, closes with any code at any point, TCP
+  resets;
 - :func:`unknown_tts_messages`: well-formed syntheses with unknown keys in every message and
   alignment item, and messages of unknown types anywhere (ignored: the synthesis completes
   with all its audio);
@@ -83,10 +84,10 @@ __all__ = [
     "HOSTILE_TTS_MESSAGE_BOUNDARIES",
     "HUGE_FRAME_BYTES",
     "MISSING_FIELDS",
-    "NOT_AN_OBJECT",
     "SESSION_ID",
     "SYNTHESIS_END_BOUNDARIES",
     "TTS_MESSAGE_FIELDS",
+    "TTS_NOT_AN_OBJECT",
     "TTS_NOT_JSON",
     "TTS_SILENCE_BOUNDARIES",
     "TTS_SILENCE_TIMEOUT",
@@ -126,11 +127,14 @@ AUDIO_SIZES = [2, 480, 4800, 7202]
 """Bytes of PCM in a well-formed ``output_audio``: one sample, under a 100 ms frame at 24 kHz,
 exactly one, and one and a half."""
 
-_DEFAULT_TIMEOUT = 3.0
-_END_TIMEOUT = 6.0
+_DEFAULT_TIMEOUT = 5.0
+_END_TIMEOUT = 10.0
 # How long a script holding its input back waits for the synthesis to fail or end: a client
 # that ignores what it was sent then ends its input.
 _HOLD = 1.0
+# The most output_audio places a synthesis has: a letter's 6720 samples (24 kHz) are cut into
+# up to 28 chunks of equal size but the last.
+_MAX_PLACES = 28
 
 
 # -- well-formed messages ----------------------------------------------------------------------
@@ -213,8 +217,8 @@ _prefixes = st.builds(
 _some_prefix = _prefixes.filter(bool)
 
 
-def _well_formed(prefix: Sequence[Sequence[Any]], start: int = 0) -> list[_Placed]:
-    return [_prefix_message(kind, size, start + at) for at, (kind, size) in enumerate(prefix)]
+def _well_formed(prefix: Sequence[Sequence[Any]]) -> list[_Placed]:
+    return [_prefix_message(kind, size, at) for at, (kind, size) in enumerate(prefix)]
 
 
 def _tail(at: int) -> list[_Placed]:
@@ -333,9 +337,6 @@ def tts_scenario(example: dict[str, Any], name: str = "hostile-tts-stream") -> d
     }
 
 
-_MAX_PLACES = 28
-
-
 @functools.cache
 def _letter_samples() -> int:
     """Samples of one letter's tone-coded audio at :data:`RATE` (every ASCII letter lasts
@@ -413,7 +414,7 @@ def tts_not_json(line: str, prefix: Sequence[Sequence[Any]] = ()) -> dict[str, A
     return _hostile("not_json", f"a text frame that is not JSON: {line[:40]!r}", line, prefix)
 
 
-NOT_AN_OBJECT = ["[1, 2]", "null", '"output_audio"', "42", "true", "[]"]
+TTS_NOT_AN_OBJECT = ["[1, 2]", "null", '"output_audio"', "42", "true", "[]"]
 """JSON that is no object."""
 
 
@@ -682,6 +683,7 @@ def tts_reset_after(after: int, prefix: Sequence[Sequence[Any]] = ()) -> dict[st
 
 
 def _field_types(message_types: Sequence[str]) -> st.SearchStrategy[tuple[str, str, str]]:
+    """(message type, field path, a wrong JSON type for it)."""
     return st.sampled_from(
         [(t, path) for t in message_types for path in sorted(TTS_MESSAGE_FIELDS[t])]
     ).flatmap(
@@ -691,34 +693,31 @@ def _field_types(message_types: Sequence[str]) -> st.SearchStrategy[tuple[str, s
     )
 
 
-def _hostile_with(prefixes: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
-    return st.one_of(
-        st.builds(tts_not_json, st.sampled_from(TTS_NOT_JSON), prefixes),
-        st.builds(tts_message_not_an_object, st.sampled_from(NOT_AN_OBJECT), prefixes),
-        st.builds(tts_bad_type, st.sampled_from(_BAD_TYPES), prefixes),
-        _field_types(sorted(TTS_MESSAGE_FIELDS)).flatmap(
-            lambda f: st.builds(
-                tts_message_wrong_type, st.just(f[0]), st.just(f[1]), st.just(f[2]), prefixes
-            )
-        ),
-        st.sampled_from(MISSING_FIELDS).flatmap(
-            lambda f: st.builds(tts_missing_field, st.just(f[0]), st.just(f[1]), prefixes)
-        ),
-        st.builds(audio_not_base64, st.sampled_from(_NOT_BASE64), prefixes),
-        st.builds(
-            tts_binary_frame_before, st.sampled_from(["", "00", "7b7d", "ff" * 64]), prefixes
-        ),
-        st.builds(tts_error_message, st.sampled_from(sorted(ERROR_VARIANTS)), prefixes),
-        st.builds(huge_frame, st.sampled_from(["audio", "not_json"]), prefixes),
-        st.builds(tts_closed, st.sampled_from(CLOSE_CODES), st.integers(0, 6), prefixes),
-        st.builds(tts_reset_after, st.integers(1, 6), prefixes),
-    )
-
-
 def hostile_tts_messages() -> st.SearchStrategy[dict[str, Any]]:
     """Syntheses that break the protocol at some place (CLI-ROB-1; errors and closes per
     TTS-OUT-2)."""
-    return _hostile_with(_prefixes)
+
+    return st.one_of(
+        st.builds(tts_not_json, st.sampled_from(TTS_NOT_JSON), _prefixes),
+        st.builds(tts_message_not_an_object, st.sampled_from(TTS_NOT_AN_OBJECT), _prefixes),
+        st.builds(tts_bad_type, st.sampled_from(_BAD_TYPES), _prefixes),
+        _field_types(sorted(TTS_MESSAGE_FIELDS)).flatmap(
+            lambda f: st.builds(
+                tts_message_wrong_type, st.just(f[0]), st.just(f[1]), st.just(f[2]), _prefixes
+            )
+        ),
+        st.sampled_from(MISSING_FIELDS).flatmap(
+            lambda f: st.builds(tts_missing_field, st.just(f[0]), st.just(f[1]), _prefixes)
+        ),
+        st.builds(audio_not_base64, st.sampled_from(_NOT_BASE64), _prefixes),
+        st.builds(
+            tts_binary_frame_before, st.sampled_from(["", "00", "7b7d", "ff" * 64]), _prefixes
+        ),
+        st.builds(tts_error_message, st.sampled_from(sorted(ERROR_VARIANTS)), _prefixes),
+        st.builds(huge_frame, st.sampled_from(["audio", "not_json"]), _prefixes),
+        st.builds(tts_closed, st.sampled_from(CLOSE_CODES), st.integers(0, 6), _prefixes),
+        st.builds(tts_reset_after, st.integers(1, 6), _prefixes),
+    )
 
 
 HOSTILE_TTS_MESSAGE_BOUNDARIES = [
@@ -978,11 +977,12 @@ def session_id_on_created_only(prefix: Sequence[Sequence[Any]] = ()) -> dict[str
 
 
 def audio_split(sizes: Sequence[int], prefix: Sequence[Sequence[Any]] = ()) -> dict[str, Any]:
-    """``output_audio`` chunks of ``sizes`` bytes (odd, even or zero) after ``prefix``. The
-    chunking is the server's and may cut a sample (or carry nothing): when the whole audio is
-    whole samples, the synthesis completes with exactly the server's bytes (TTS-OUT-1); when
-    it ends inside a sample no client can emit exactly those bytes, so it is malformed audio,
-    an ``APIConnectionError`` (CLI-ROB-1)."""
+    """``output_audio`` chunks of ``sizes`` bytes (odd, even or zero) after ``prefix``. Empty
+    and whole-sample chunks are plain audio: the synthesis completes with exactly the
+    server's bytes (TTS-OUT-1). A chunk that cuts a sample is no whole PCM s16le, which SPEC
+    neither allows nor forbids: a client may refuse it (an error of the family) or join the
+    pieces, and then emits exactly the server's bytes. Audio that ends inside a sample no
+    client can emit exactly: malformed audio, an ``APIConnectionError`` (CLI-ROB-1)."""
     before = _well_formed(prefix)
     at = len(before)
     chunks = [_pcm(size, at + index) for index, size in enumerate(sizes)]
@@ -992,6 +992,9 @@ def audio_split(sizes: Sequence[int], prefix: Sequence[Sequence[Any]] = ()) -> d
     if total % 2:
         expect = _expect("error", audio=audio, kind="APIConnectionError")
         what = f"audio in chunks of {list(sizes)} bytes ending inside a sample"
+    elif any(size % 2 for size in sizes):
+        expect = _expect("either", audio=audio, rule="TTS-OUT-1")
+        what = f"audio in chunks of {list(sizes)} bytes, samples cut across chunks"
     else:
         expect = _expect("complete", audio=audio, rule="TTS-OUT-1")
         what = f"audio in chunks of {list(sizes)} bytes"
@@ -1028,6 +1031,7 @@ SYNTHESIS_END_BOUNDARIES = [
     session_id_on_created_only(),
     audio_split([1, 3]),
     audio_split([0, 480]),
+    audio_split([480, 0, 2]),
     audio_split([4801], [("audio", 480)]),
 ]
 """``done`` before any audio and after it with each kind of stray message, before the flush;
