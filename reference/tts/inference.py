@@ -166,6 +166,12 @@ class TTS(EventEmitter[TTSEvent]):
     - ``label`` names the model in error events.
     """
 
+    # The classes a TTS is made of; a variant (a mutant of the zoo) swaps one.
+    stream_class: type[SynthesizeStream]
+    """The stream :meth:`stream` returns (set below, once SynthesizeStream exists)."""
+    connection_class: type[TTSClientConnection] = TTSClientConnection
+    """The wire connection of every pooled socket."""
+
     def __init__(
         self,
         model: str,
@@ -287,7 +293,7 @@ class TTS(EventEmitter[TTSEvent]):
         """Start a streaming synthesis: push text into the returned stream and iterate it for
         :class:`SynthesizedAudio` frames. Must be called inside a running event loop."""
         _check_conn_options(conn_options)
-        stream = SynthesizeStream(self, conn_options=conn_options)
+        stream = self.stream_class(self, conn_options=conn_options)
         self._streams.add(stream)
         return stream
 
@@ -445,7 +451,7 @@ class _ConnectionPool:
             timeout=timeout,
             max_size=MAX_MESSAGE_SIZE,
         )
-        connection = TTSClientConnection(self._tts.session_create(), clock=self._tts.now)
+        connection = self._tts.connection_class(self._tts.session_create(), clock=self._tts.now)
         pooled = _PooledSocket(ws, connection, self._tts.now())
         self._open.add(pooled)
         try:
@@ -502,10 +508,13 @@ class SynthesizeStream(EventStream[SynthesizedAudio]):
     attempts are used up, the stream ends with the error (an ``APIError``).
     """
 
+    splitter_class: type[SentenceSplitter] = SentenceSplitter
+    """The sentence splitter of the stream's input (a variant may swap it)."""
+
     def __init__(self, tts: TTS, *, conn_options: APIConnectOptions) -> None:
         self._tts = tts
         self._conn_options = conn_options
-        self._splitter = SentenceSplitter.for_model(tts.model)
+        self._splitter = self.splitter_class.for_model(tts.model)
         self._transcripts: list[str] = []
         self._input_ended = False
         self._closed = False
@@ -743,3 +752,6 @@ class ChunkedStream(EventStream[SynthesizedAudio]):
                 self._push(audio)
         finally:
             await self._stream.aclose()
+
+
+TTS.stream_class = SynthesizeStream
