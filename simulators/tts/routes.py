@@ -262,11 +262,15 @@ class TTSConnection:
         pcm = bytes(2 * gap) + utterance.to_bytes()
         step = 2 * max(1, round(reply.chunk_duration * rate))
         pace = reply.chunk_duration * reply.real_time_factor * scale
-        for start in range(0, len(pcm), step):
+        loop = asyncio.get_running_loop()
+        # Chunk k is due k paces after the first, on the loop's clock: the time each send
+        # takes (and each sleep's overshoot) does not add up over the utterance.
+        first = loop.time()
+        for index, start in enumerate(range(0, len(pcm), step)):
             if self.ended:
                 return
-            if start and pace > 0:
-                await asyncio.sleep(pace)
+            if index and pace > 0:
+                await asyncio.sleep(max(0.0, first + index * pace - loop.time()))
             chunk = pcm[start : start + step]
             await self.send(OutputAudio.from_pcm(chunk, session_id=self.session.session_id))
             self._position += len(chunk) // 2
