@@ -9,7 +9,7 @@
   for TTS clients (:mod:`.tts_streams`, :mod:`.test_hostile_tts_streams`) the same on
   ``tts.stream`` and ``tts.synthesize``, plus audio that is no base64 or cut inside a sample,
   frames over the message size, odd ``error`` messages, ``done`` before any audio, before the
-  flush and followed by more, ``session_id`` missing (CLI-ROB-1, TTS-OUT-1/2, TTS-RETRY-1);
+  flush and followed by more, ``session_id`` missing (CLI-ROB-1, TTS-OUT-1, TTS-OUT-2);
 - server direction (:mod:`.requests`, :mod:`.test_hostile_requests`): hostile requests to a
   server IUT (voicewire's embedded simulator or a ``url:`` gateway) over raw sockets:
   mistyped, malformed, non-UTF-8, too deep and too large bodies; bad tokens of every AUTH-4

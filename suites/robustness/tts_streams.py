@@ -1,7 +1,7 @@
 """Hostile TTS servers for TTS clients: hypothesis strategies whose examples are plain JSON data.
 
 An example is what one connection of a broken, hostile or newer LiveKit TTS server sends
-(SPEC §4) and what SPEC §6a CLI-ROB-1 (with §4 TTS-OUT-1, TTS-OUT-2, TTS-RETRY-1) requires of a
+(SPEC §4) and what SPEC §6a CLI-ROB-1 (with §4 TTS-OUT-1 and TTS-OUT-2) requires of a
 client that reads it::
 
     {
