@@ -80,6 +80,11 @@ def test_reference_passes_every_case(reference_run):
     assert families["test_transcript_scripts"]["examples"] >= 25
     assert families["test_push_patterns"]["examples"] >= 25
     assert families["test_reconnects"]["examples"] >= 10
+    # So do the TTS client families (duplicates drawn are not run twice: the fault family's
+    # few sentences repeat).
+    assert families["test_tts_texts"]["examples"] >= 15
+    assert families["test_tts_pool"]["examples"] >= 8
+    assert families["test_tts_faults"]["examples"] >= 12
     capped = (
         "test_slow_streams",
         "test_slow_peers",
@@ -93,6 +98,9 @@ def test_reference_passes_every_case(reference_run):
         "test_transcript_scripts",
         "test_push_patterns",
         "test_reconnects",
+        "test_tts_texts",
+        "test_tts_pool",
+        "test_tts_faults",
     )
     others = [case for name, case in families.items() if name not in capped]
     assert others and all(case["examples"] >= 40 for case in others), others
