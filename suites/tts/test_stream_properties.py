@@ -256,7 +256,7 @@ def test_tts_pool(
     )
     syntheses = outcome.syntheses
     failed = [i for i, s in enumerate(syntheses) if s.error is not None]
-    require(not failed, "TTS-C-3", f"every synthesis must end cleanly:\n{outcome.describe()}")
+    require(not failed, "TTS-OUT-1", f"every synthesis must end cleanly:\n{outcome.describe()}")
     sent = client_messages(voicewire_simulator, target)
     types = [m.get("type") for m in sent]
     exchanges = list(dict.fromkeys(m["_exchange"] for m in sent))
