@@ -180,7 +180,12 @@ class TTSReference:
                     )
                 )
         finally:
-            await tts.aclose()
+            try:
+                await tts.aclose()
+            except Exception as exc:  # an observation too: the last synthesis's end says it
+                last = events[-1] if events else None
+                if isinstance(last, TTSEndEvent) and last.error is None:
+                    events[-1] = last.model_copy(update={"error": self.error_info(exc)})
         return TTSAnswer(events=events)
 
     async def _consume(
@@ -216,7 +221,10 @@ class TTSReference:
                     f"the synthesis did not end within {end_timeout} s of its input's end"
                 )
         finally:
-            await stream.aclose()
+            try:
+                await stream.aclose()
+            except Exception as exc:  # upstream's aclose re-raises what its task raised
+                failure.append(exc)
             consumer.cancel()
             with contextlib.suppress(BaseException):
                 await consumer

@@ -138,14 +138,20 @@ def test_driver_conveniences_check_the_synthesis_count() -> None:
 # -- the reference part against the simulator --------------------------------------------------
 
 
-async def _run(request_fields: dict[str, Any], *, reply: Any = None, faults: Any = None) -> Any:
+async def _run(
+    request_fields: dict[str, Any],
+    *,
+    reply: Any = None,
+    faults: Any = None,
+    part: TTSReference | None = None,
+) -> Any:
     rules = scenario(reply or {}, faults) if reply is not None or faults else None
     async with SimulatorServer(rules) as sim:
         fields = {"target": target(sim), "conn_options": ONE_ATTEMPT, **request_fields}
         if "streams" in fields:
-            answer = await TTSReference().tts_stream(TTSStreamRequest(**fields))
+            answer = await (part or TTSReference()).tts_stream(TTSStreamRequest(**fields))
         else:
-            answer = await TTSReference().tts_synthesize(TTSSynthesizeRequest(**fields))
+            answer = await (part or TTSReference()).tts_synthesize(TTSSynthesizeRequest(**fields))
         return TTSOutcome(tuple(answer.events)), sim.journal.entries()
 
 
@@ -235,3 +241,38 @@ def test_as_stt_script_pushes_the_audio_in_order_then_ends_the_input() -> None:
     )
     assert (second.audio, second.sample_rate) == (b"\x04\x00", 16000)
     assert end.op == "end_input"
+
+
+def test_an_error_aclose_raises_is_the_synthesis_error_not_the_operation_s() -> None:
+    # Upstream's ChunkedStream.aclose re-raises what its task raised: an observation of the
+    # implementation, which must end the synthesis (a FAIL), never escape (a harness ERROR).
+    from voicewire.reference.tts import TTS
+
+    class RaisingTTS(TTS):
+        def synthesize(self, text: str, **options: Any) -> Any:
+            stream = super().synthesize(text, **options)
+            close = stream.aclose
+
+            async def aclose() -> None:
+                await close()
+                raise ValueError("raised again at aclose")
+
+            stream.aclose = aclose  # type: ignore[method-assign]
+            return stream
+
+        async def aclose(self) -> None:
+            await super().aclose()
+            raise RuntimeError("raised at the TTS's aclose")
+
+    part = TTSReference()
+    part.tts_class = RaisingTTS
+    outcome, _ = asyncio.run(_run({"texts": ["Hello."]}, part=part))
+    assert outcome.only.error is not None and outcome.only.error.kind == "ValueError"
+
+    class ClosingTTS(RaisingTTS):
+        def synthesize(self, text: str, **options: Any) -> Any:
+            return TTS.synthesize(self, text, **options)
+
+    part.tts_class = ClosingTTS
+    outcome, _ = asyncio.run(_run({"texts": ["Hello."]}, part=part))
+    assert outcome.only.error is not None and outcome.only.error.kind == "RuntimeError"
