@@ -24,7 +24,8 @@
   bad, mistyped, out-of-order (input before ``session.create``, a second one, a flush with
   nothing pending), binary, oversized and flooding frames, bad tokens at the upgrade, half
   upgrades, resets mid-synthesis and quiet sessions, each beside valid sessions (TTS-S-1,
-  AUTH-4, SRV-1..4). ``VOICEWIRE_SERVER_WAITS`` sets how long the checks wait for a server's
+  AUTH-4, SRV-1..4). Both play and judge their raw-socket and quiet peers with
+  :mod:`.raw_peers`. ``VOICEWIRE_SERVER_WAITS`` sets how long the checks wait for a server's
   deadlines.
 
 The strategies are public: ``voicewire fuzz`` runs the same families at fuzzing depth, and a

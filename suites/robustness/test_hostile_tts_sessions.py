@@ -25,36 +25,26 @@ rules of §7 judge the rest. What every example is judged on:
 - the valid sessions beside the peer get their audio and ``done`` (SRV-2), and so does the one
   after it (SRV-1: the server keeps serving).
 
-The raw-socket pieces (the upgrade head, reading an HTTP answer, a masked frame) and the
-judging of a peer around the session are the STT family's
-(:mod:`voicewire.suites.robustness.test_hostile_stt_sessions`): only the path differs.
+The server under test, the raw-socket and quiet peers and their judging are the STT family's
+too (:mod:`voicewire.suites.robustness.raw_peers`): only the route, the frames and the session
+record differ, and a reset waits for the synthesis to begin.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ssl
-import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
-import aiohttp
 import pytest
-from voicewire.harness.iut import Target
 from voicewire.harness.replay import classify, property_family
 from voicewire.harness.verdicts import expect, require
-from voicewire.reference.auth import create_access_token
-from voicewire.suites.robustness.requests import authorization_value
-from voicewire.suites.robustness.test_hostile_stt_sessions import (
-    _judge_peer,
-    _RawAnswer,
-    _read_answer,
-    _Server,
-    _server,
-    _upgrade_head,
-    _ws_frame,
+from voicewire.suites.robustness.raw_peers import (
+    ServerUnderTest,
+    judge_websocket_peer,
+    play_quiet_peer,
+    play_raw_peer,
+    server_under_test,
 )
 from voicewire.suites.robustness.tts_sessions import (
     HOSTILE_TTS_SESSION_BOUNDARIES,
@@ -83,6 +73,8 @@ BESIDE = 2
 """Valid sessions that run beside each hostile peer (SRV-2)."""
 
 _AWAITS = {"done": DONE, "error": ERROR, "answer": ANSWER}
+_ROUTE = f"/tts?model={MODEL}"
+"""Where a raw peer asks for its upgrade: the TTS socket."""
 
 
 # -- playing -----------------------------------------------------------------------------------
@@ -116,81 +108,14 @@ def expand_tts(frames: list[Any], max_message: int) -> list[Step]:
 _VALID = [CREATE, *synthesis("Still here.")]
 
 
-async def _open(target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, str]:
-    parts = urlsplit(target.base_url)
-    tls = ssl.create_default_context() if parts.scheme == "https" else None
-    port = parts.port or (443 if tls else 80)
-    reader, writer = await asyncio.wait_for(
-        asyncio.open_connection(parts.hostname, port, ssl=tls), SESSION_TIMEOUT
+async def _quiet(server: ServerUnderTest, frames: list[Step]) -> tuple[TTSSession, float | None]:
+    """A quiet peer (:func:`~voicewire.suites.robustness.raw_peers.play_quiet_peer`) whose
+    session record says who closed it."""
+    seen, closed_after = await play_quiet_peer(
+        server, tts_ws_url(server.target), frames, TTSSession()
     )
-    return reader, writer, f"{parts.path}/tts?model={MODEL}"
-
-
-async def _raw_peer(server: _Server, peer: dict[str, Any]) -> _RawAnswer:
-    """A bad-token upgrade, half an upgrade, or a session that resets its connection in the
-    middle of a synthesis."""
-    target, waits = server.target, server.waits
-    reader, writer, path = await _open(target)
-    try:
-        if peer["kind"] == "bad_token":
-            authorization = authorization_value(peer["token"], target, time.time())
-        else:
-            token = create_access_token(target.api_key, target.api_secret)
-            authorization = f"Bearer {token}".encode()
-        head = _upgrade_head(target, path, authorization)
-        if peer["kind"] == "half_upgrade":
-            writer.write(head[: min(peer["cut"], len(head) - 4)])
-            await writer.drain()
-            return await _read_answer(reader, waits.head, time.monotonic())
-        writer.write(head)
-        await writer.drain()
-        answer = await _read_answer(reader, waits.answer, time.monotonic())
-        if peer["kind"] == "reset" and answer.status == 101:
-            for frame in expand_tts(peer["frames"], server.max_message):
-                assert isinstance(frame, str)
-                writer.write(_ws_frame(frame.encode()))
-            await writer.drain()
-            # Let the synthesis begin, so the reset finds its audio on the way out.
-            with contextlib.suppress(asyncio.TimeoutError, ConnectionError):
-                await asyncio.wait_for(reader.read(1), waits.answer)
-            writer.transport.abort()
-        return answer
-    finally:
-        if not writer.is_closing():
-            writer.close()
-        with contextlib.suppress(Exception):
-            await writer.wait_closed()
-
-
-async def _quiet(server: _Server, peer: dict[str, Any]) -> tuple[TTSSession, float | None]:
-    """A session that sends its frames and then nothing: what it saw, and how long after its
-    last frame the server closed it (None: not within the idle wait)."""
-    seen = TTSSession()
-    token = create_access_token(server.target.api_key, server.target.api_secret)
-    timeout = aiohttp.ClientTimeout(total=server.waits.idle + SESSION_TIMEOUT)
-    async with (
-        aiohttp.ClientSession(timeout=timeout) as http,
-        http.ws_connect(
-            tts_ws_url(server.target), headers={"Authorization": f"Bearer {token}"}, autoclose=False
-        ) as ws,
-    ):
-        for frame in expand_tts(peer["frames"], server.max_message):
-            await ws.send_str(str(frame))
-        quiet_since = time.monotonic()
-        deadline = quiet_since + server.waits.idle
-        while (remaining := deadline - time.monotonic()) > 0:
-            try:
-                message = await ws.receive(timeout=remaining)
-            except asyncio.TimeoutError:
-                break
-            if message.type is aiohttp.WSMsgType.TEXT:
-                seen.messages.append(message.data)
-            elif message.type is not aiohttp.WSMsgType.BINARY:
-                seen.close_code = ws.close_code
-                seen.closed_by_server = True
-                return seen, time.monotonic() - quiet_since
-        seen.failure = f"still open {server.waits.idle:g} s after its last frame"
-        return seen, None
+    seen.closed_by_server = closed_after is not None
+    return seen, closed_after
 
 
 @dataclass
@@ -200,14 +125,18 @@ class _Played:
     after: TTSSession
 
 
-async def _play(server: _Server, example: dict[str, Any]) -> _Played:
+async def _play(server: ServerUnderTest, example: dict[str, Any]) -> _Played:
     peer_spec = example.get("peer")
     if peer_spec is None:
         hostile = play_tts(server.target, expand_tts(example["frames"], server.max_message))
     elif peer_spec["kind"] == "idle":
-        hostile = _quiet(server, peer_spec)
+        hostile = _quiet(server, expand_tts(peer_spec["frames"], server.max_message))
     else:
-        hostile = _raw_peer(server, peer_spec)
+        frames = expand_tts(peer_spec.get("frames", []), server.max_message)
+        # A reset waits for the synthesis to begin, so it finds its audio on the way out.
+        hostile = play_raw_peer(
+            server, peer_spec, route=_ROUTE, frames=frames, reset_after_reply=True
+        )
     peer, *beside = await asyncio.gather(
         hostile, *(play_tts(server.target, _VALID) for _ in range(BESIDE))
     )
@@ -218,7 +147,7 @@ async def _play(server: _Server, example: dict[str, Any]) -> _Played:
 # -- judging -----------------------------------------------------------------------------------
 
 
-def _judge_session(example: dict[str, Any], seen: TTSSession, server: _Server) -> str:
+def _judge_session(example: dict[str, Any], seen: TTSSession, server: ServerUnderTest) -> str:
     what = f"{example['family']}: {example['what']}"
     want = example["expect"]
     require(
@@ -279,11 +208,11 @@ def _served(seen: TTSSession) -> bool:
     )
 
 
-def judge_tts(example: dict[str, Any], played: _Played, server: _Server) -> None:
+def judge_tts(example: dict[str, Any], played: _Played, server: ServerUnderTest) -> None:
     """Every expectation of one example (see the module docstring)."""
     what = f"{example['family']}: {example['what']}"
     if "peer" in example:
-        label = _judge_peer(example, played.peer, server)
+        label = judge_websocket_peer(example, played.peer, server)
     else:
         label = _judge_session(example, played.peer, server)
     classify(f"{example['family']} → {label}")
@@ -304,7 +233,7 @@ def judge_tts(example: dict[str, Any], played: _Played, server: _Server) -> None
 
 def check_tts(voicewire_iut: Any, voicewire_simulator: Any, example: dict[str, Any]) -> None:
     """Play ``example`` against the server under test and judge it."""
-    server = _server(voicewire_iut, voicewire_simulator)
+    server = server_under_test(voicewire_iut, voicewire_simulator)
     limit = server.waits.longest + 3 * SESSION_TIMEOUT + 30
     played = voicewire_iut.run(_play(server, example), timeout=limit)
     judge_tts(example, played, server)
