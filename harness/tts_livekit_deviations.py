@@ -30,15 +30,20 @@ TTS_DEVIATIONS: tuple[KnownDeviation, ...] = (
             "flush. Text pushed before the first flush goes out by sentences as SPEC says."
         ),
         source="tts/tts.py:775-782 (push_text returns once a segment was flushed)",
-        cases=("test_flush_sends_the_pending_text", "test_tts_texts", "test_tts_pool"),
+        cases=(
+            "test_flush_sends_the_pending_text",
+            "test_each_stream_ends_with_one_flush_on_the_pooled_socket",
+            "test_tts_texts",
+            "test_tts_pool",
+        ),
     ),
     KnownDeviation(
         rule="TTS-C-3",
         release=_RELEASE,
         explanation=(
             "For the same reason, a stream whose script flushes in the middle of its text "
-            "ends with one session.flush after only the text pushed before that flush: the "
-            "synthesis the pooled socket carries is not its text."
+            "ends with its one session.flush after only the text pushed before that flush: "
+            "what the synthesis sends before its session.flush is not its text."
         ),
         source="tts/tts.py:775-782 (push_text returns once a segment was flushed)",
         cases=("test_each_stream_ends_with_one_flush_on_the_pooled_socket",),
@@ -51,7 +56,7 @@ TTS_DEVIATIONS: tuple[KnownDeviation, ...] = (
             "segment has the id '' instead of the server's session_id, and which is flushed "
             "after the stream: the held-back 10 ms tail goes out as an ordinary frame, and "
             "the end of the segment then emits 10 ms of silence the server never sent as the "
-            "final frame."
+            "final frame. Streaming syntheses emit the server's audio exactly."
         ),
         source="tts/tts.py:530-548 (_ChunkedStreamFromStream._run: stream=False, flush()), "
         "939 (segment ''), 1165-1183 (the silent final marker)",
@@ -79,18 +84,25 @@ TTS_DEVIATIONS: tuple[KnownDeviation, ...] = (
         rule="CLI-ROB-1",
         release=_RELEASE,
         explanation=(
-            "A binary frame is logged and ignored (the synthesis goes on and ends cleanly), "
-            "and audio without a session_id crashes the synthesis with a RuntimeError (see "
-            "TTS-OUT-2). Other malformed messages (not JSON, not an object, output_audio of "
-            "the wrong types) fail inside the receive task and are wrapped into an "
-            "APIConnectionError, as SPEC asks."
+            "Audio without a session_id crashes the synthesis with a RuntimeError (see "
+            "TTS-OUT-2); a binary frame is logged and ignored, and mistyped fields the "
+            "receive loop does not compute with are passed on as they came (a session_id of "
+            '7 becomes the segment id, an alignment start of "x" a TimedString\'s start), so '
+            "those syntheses end cleanly instead of with an APIConnectionError. Text that is "
+            "not JSON, JSON that is not an object and an output_audio without usable audio "
+            "fail inside the receive task and are wrapped into an APIConnectionError, as "
+            "SPEC asks."
         ),
-        source="inference/tts.py:733-735 (binary frames skipped), 738-747 and tts/tts.py:"
-        "1290-1295 (the session_id crash); inference/tts.py:817-818 (other errors wrapped)",
+        source="inference/tts.py:733-735 (binary frames skipped), 738-741 (any session_id "
+        "taken as the segment id), 748-763 (alignment fields unchecked), 817-818 (other "
+        "errors wrapped); tts/tts.py:1290-1295 (the session_id crash)",
         cases=(
             "test_audio_without_any_session_id_fails_cleanly",
             "test_session_id_only_on_session_created_fails_cleanly",
             "test_broken_frame_fails_the_synthesis_cleanly[binary_frame]",
+            "test_hostile_tts_messages",
+            "test_hostile_tts_synthesize",
+            "test_tts_synthesis_ends",
         ),
     ),
 )

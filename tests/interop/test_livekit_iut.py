@@ -9,10 +9,12 @@ report must show upstream's known deviations under the right SPEC IDs with the r
 upstream 1.8.9's source follows. The expectations come from reading that source; the file and
 line behind each deviation is in ``docs/upstream-livekit-1.8.9.md``.
 
-Smaller tests pin what the adapter itself promises: it keeps upstream's HTTP client away from
-proxy variables, it refuses another livekit-agents release, and without livekit
-``voicewire run --iut livekit`` stops at once with exit 3 and one line naming the extra (that
-one runs with or without the extra: the subprocess hides livekit from itself).
+Smaller tests pin what the adapters themselves promise: they keep upstream's HTTP clients away
+from proxy variables, the TTS part reports an upstream crash (a RuntimeError) as the end of
+the synthesis it ended rather than failing or hanging, each part refuses another
+livekit-agents release, and without livekit ``voicewire run --iut livekit`` stops at once
+with exit 3 and one line naming the extra (that one runs with or without the extra: the
+subprocess hides livekit from itself).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ import pytest
 from voicewire.harness.llm import ChatRequest, ConnOptions, LLMTarget, ToolSpec
 from voicewire.harness.llm_livekit_deviations import DEVIATIONS
 from voicewire.harness.stt_livekit_deviations import STT_DEVIATIONS
+from voicewire.harness.tts import TTSOutcome, TTSStreamRequest
+from voicewire.harness.tts_livekit_deviations import TTS_DEVIATIONS
 from voicewire.simulators import SimulatorServer, parse_scenario
 
 EXIT_FAIL = 1
@@ -37,13 +41,23 @@ RUN_TIMEOUT = 600.0
 
 # A deviation: (SPEC ID, the requirement's outcome, cases that must have broken that ID). The
 # pinned set is the package's own record of upstream's deviations, the one `voicewire explain`
-# prints (harness/llm_livekit_deviations.py, each with the upstream file and line behind it),
-# so the two cannot drift apart: a deviation recorded there that a run stops reporting fails
-# here, and so does one this run reports that nobody recorded (test_run_reports_no_unknown_
-# deviation).
+# prints (harness/llm_livekit_deviations.py, stt_livekit_deviations.py and
+# tts_livekit_deviations.py, each with the upstream file and line behind it), so the two cannot
+# drift apart: a deviation recorded there that a run stops reporting fails here, and so does
+# one this run reports that nobody recorded (test_run_reports_no_unknown_deviation). A rule
+# can deviate in more than one protocol (CLI-ROB-1), so the test IDs name the protocol.
 KNOWN_DEVIATIONS: list[tuple[str, str, list[str]]] = [
     (deviation.rule, deviation.outcome, list(deviation.cases))
-    for deviation in DEVIATIONS + STT_DEVIATIONS
+    for deviation in DEVIATIONS + STT_DEVIATIONS + TTS_DEVIATIONS
+]
+KNOWN_DEVIATION_IDS = [
+    f"{protocol}-{deviation.rule}"
+    for protocol, deviations in (
+        ("llm", DEVIATIONS),
+        ("stt", STT_DEVIATIONS),
+        ("tts", TTS_DEVIATIONS),
+    )
+    for deviation in deviations
 ]
 
 # Rules upstream 1.8.9 follows. CTX-TRUNC-6 is among them: SPEC and upstream-source.md (which
@@ -73,6 +87,8 @@ UPSTREAM_FOLLOWS = [
     "CTX-OAI-1",
     "CTX-OAI-3",
     "STT-C-5",
+    "TTS-C-1",
+    "TTS-RETRY-1",
 ]
 
 
@@ -145,14 +161,19 @@ def test_run_has_no_error_and_fails_on_must_rules(livekit_run: dict[str, Any]) -
     assert unsupported <= {"stt.time_scale"}, unsupported
     assert {c["outcome"] for c in report["cases"]} <= {"PASS", "FAIL", "NON-STRICT", "UNSUPPORTED"}
     assert report["iut"] == "livekit"
-    assert set(report["capabilities"]) >= {"llm.chat", "llm.fallback", "chat_context", "stt.stream"}
+    assert set(report["capabilities"]) >= {
+        "llm.chat",
+        "llm.fallback",
+        "chat_context",
+        "stt.stream",
+        "tts.stream",
+        "tts.synthesize",
+    }
     assert livekit_run["returncode"] == EXIT_FAIL, livekit_run["stderr"][-2000:]
     assert report["exit_code"] == EXIT_FAIL
 
 
-@pytest.mark.parametrize(
-    ("rule", "outcome", "cases"), KNOWN_DEVIATIONS, ids=[d[0] for d in KNOWN_DEVIATIONS]
-)
+@pytest.mark.parametrize(("rule", "outcome", "cases"), KNOWN_DEVIATIONS, ids=KNOWN_DEVIATION_IDS)
 def test_known_upstream_deviation_is_reported(
     livekit_run: dict[str, Any], rule: str, outcome: str, cases: list[str]
 ) -> None:
@@ -257,15 +278,62 @@ async def test_proxy_variables_do_not_reach_upstream(
     assert os.environ["HTTPS_PROXY"] == "http://127.0.0.1:9"
 
 
-def test_another_upstream_release_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The part drives 1.8.9 only: another installed release is named and refused."""
-    agents = pytest.importorskip("livekit.agents")
-    from voicewire.harness.capabilities import ImplementationUnavailable
-    from voicewire.harness.llm_livekit import LivekitLLM
+async def test_an_upstream_tts_crash_ends_its_synthesis_with_the_crash(
+    start_simulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that puts its session_id on session.created only: upstream's first synthesis
+    on the pooled socket speaks, its second crashes (wire-capture §9.1). The TTS part reports
+    the crash as that synthesis's end, a plain RuntimeError (what CLI-ROB-1 judges), and the
+    operation answers: it neither fails nor hangs, and it repairs nothing. Proxy variables
+    pointing at a dead port do not keep upstream from the loopback simulator."""
+    pytest.importorskip("livekit.agents")
+    from voicewire.harness.tts_livekit import LivekitTTS
 
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+        monkeypatch.setenv(name, "http://127.0.0.1:9")
+        monkeypatch.setenv(name.lower(), "http://127.0.0.1:9")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    rule = {"match": {"endpoint": "tts"}, "reply": {"session_id": "created_only"}}
+    sim: SimulatorServer = await start_simulator(
+        parse_scenario({"name": "created-only", "rules": [rule]})
+    )
+    answer = await LivekitTTS().tts_stream(
+        TTSStreamRequest(
+            target={"base_url": sim.base_url, "api_key": sim.api_key, "api_secret": sim.api_secret},
+            streams=[
+                [{"op": "push_text", "text": "Hello there."}],
+                [{"op": "push_text", "text": "Second stream."}],
+            ],
+            conn_options=ConnOptions(max_retry=1, retry_interval=0.0, timeout=5.0),
+        )
+    )
+    first, second = TTSOutcome(tuple(answer.events)).syntheses
+    assert first.error is None
+    assert first.frames and first.frames[-1].is_final
+    assert {(f.sample_rate, f.num_channels) for f in first.frames} == {(24000, 1)}
+    assert first.segment_ids[0].startswith("tts_sess_")
+    assert second.error is not None
+    assert second.error.kind == "RuntimeError"
+    assert "start_segment() must be called before pushing audio data" in second.error.message
+    assert second.frames == [] and second.errors == []
+
+
+@pytest.mark.parametrize(
+    "part", ["llm_livekit.LivekitLLM", "stt_livekit.LivekitSTT", "tts_livekit.LivekitTTS"]
+)
+def test_another_upstream_release_is_refused(part: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each part drives 1.8.9 only: another installed release is named and refused."""
+    agents = pytest.importorskip("livekit.agents")
+    import importlib
+
+    from voicewire.harness.capabilities import ImplementationUnavailable
+
+    module, name = part.split(".")
+    part_class = getattr(importlib.import_module(f"voicewire.harness.{module}"), name)
     monkeypatch.setattr(agents, "__version__", "1.9.0")
     with pytest.raises(ImplementationUnavailable) as refused:
-        LivekitLLM()
+        part_class()
     assert "livekit-agents 1.9.0 is installed" in str(refused.value)
     assert "voicewire[livekit]" in str(refused.value)
 

@@ -8,8 +8,10 @@ sends its sentences as ``input_transcript`` messages and one ``session.flush``. 
 ``synthesize()``, and the two ``session_id`` faults of the capture: a server that never sends
 a ``session_id`` (upstream's first stream crashes) and one that sends it on
 ``session.created`` only (the second stream on the pooled socket crashes), each with a plain
-``RuntimeError``, no ``error`` event and no retry. Each test checks exactly what upstream
-emitted and what it put on the wire.
+``RuntimeError``, no ``error`` event and no retry. Two places where upstream emits 10 ms of
+silence the server never sent as its final frame are pinned too: every ``synthesize()``, and a
+stream whose ``done`` comes late. Each test checks exactly what upstream emitted and what it
+put on the wire.
 
 Frame sizes: upstream re-frames the audio itself (``AudioEmitter``: progressive frames from
 20 ms doubling to 200 ms, a 10 ms tail held back to mark the last one final) and releases
@@ -108,8 +110,8 @@ class _Run:
         ]
 
 
-def _scenario(reply: dict[str, Any]) -> Any:
-    rule = {"match": {"endpoint": "tts"}, "reply": reply}
+def _scenario(reply: dict[str, Any], faults: list[dict[str, Any]] | None = None) -> Any:
+    rule = {"match": {"endpoint": "tts"}, "reply": reply, "faults": faults or []}
     return parse_scenario({"name": "tts-interop", "rules": [rule]})
 
 
@@ -133,6 +135,7 @@ async def _run(
     *,
     model: tuple[str, str] = CARTESIA,
     reply: dict[str, Any] | None = None,
+    faults: list[dict[str, Any]] | None = None,
     chunked: bool = False,
     max_retry: int = 0,
 ) -> _Run:
@@ -142,7 +145,8 @@ async def _run(
     options = APIConnectOptions(max_retry=max_retry, retry_interval=0.0, timeout=5.0)
     syntheses = []
     errors: list[Any] = []
-    async with SimulatorServer(_scenario(reply or {})) as sim, aiohttp.ClientSession() as http:
+    scenario = _scenario(reply or {}, faults)
+    async with SimulatorServer(scenario) as sim, aiohttp.ClientSession() as http:
         tts = inference.TTS(
             model=model[0],
             voice=model[1],
@@ -250,6 +254,28 @@ async def test_synthesize_goes_through_the_stream_path_with_an_empty_segment_id(
     final = synthesis.events[-1].frame.data.tobytes()
     assert final == b"\0" * 2 * TAIL
     assert audio_problem(synthesis.audio[: -len(final)], chunks) is None
+
+
+async def test_a_late_done_ends_the_stream_with_10_ms_of_silence() -> None:
+    # The one test here that waits on upstream's wall clock (its timer cannot be scaled):
+    # "Hi." is five chunks (0.48 s) that arrive at once; upstream's emitter holds the last
+    # 10 ms back to mark it final, but a timer releases it as an ordinary frame once the
+    # estimated playout of what was emitted runs out (tts/tts.py:1076-1098, 1203-1225). The
+    # server's done comes 0.8 s after the audio, past that: the segment's end then finds
+    # nothing held back and emits 10 ms of silence as the final frame (tts/tts.py:1165-1183),
+    # audio the server never sent (TTS-OUT-1). With done at once (the tests above) the tail
+    # itself is the final frame.
+    done_event = 6  # session.created is event 0, the five chunks 1-5
+    late = {"kind": "delay", "at_event": done_event, "seconds": 0.8}
+    run = await _run(["Hi."], faults=[late])
+    (synthesis,) = run.syntheses
+    (chunks,) = run.audio_chunks()
+    assert [c["event"] for c in chunks] == list(range(1, done_event))
+    assert synthesis.error is None
+    final = synthesis.events[-1]
+    assert final.is_final and [e.is_final for e in synthesis.events].count(True) == 1
+    assert final.frame.data.tobytes() == b"\0" * 2 * TAIL
+    assert audio_problem(synthesis.audio[: -2 * TAIL], chunks) is None
 
 
 async def test_no_session_id_anywhere_crashes_every_stream_with_a_runtime_error() -> None:
