@@ -11,7 +11,9 @@ request (:func:`upgrade_head`) with a bad token, cut short, or followed by maske
 (:func:`read_upgrade_answer`). A quiet peer (:func:`play_quiet_peer`) sends its frames over a
 real WebSocket and then nothing. :func:`judge_websocket_peer` judges every one of them by
 AUTH-4, SRV-1 and SRV-4, which say the same for both protocols; only the route, the frames and
-the session record differ, and the caller gives them.
+the session record differ, and the caller gives them. :func:`judge_hostile_side` judges a peer
+so, or a hostile session by the protocol's own judge, and classifies the example;
+:func:`check_hostile_example` plays an example with the protocol's player and judges it.
 """
 
 from __future__ import annotations
@@ -22,13 +24,14 @@ import json
 import os
 import ssl
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 from urllib.parse import urlsplit
 
 import aiohttp
 from voicewire.harness.iut import Target
+from voicewire.harness.replay import classify
 from voicewire.harness.verdicts import expect, require
 from voicewire.reference.auth import create_access_token
 from voicewire.simulators.core.limits import Limits
@@ -46,6 +49,8 @@ __all__ = [
     "SeenSession",
     "ServerUnderTest",
     "UpgradeAnswer",
+    "check_hostile_example",
+    "judge_hostile_side",
     "judge_websocket_peer",
     "masked_text_frame",
     "play_quiet_peer",
@@ -107,6 +112,7 @@ class SeenSession(Protocol):
 
 
 _SeenT = TypeVar("_SeenT", bound=SeenSession)
+_PlayedT = TypeVar("_PlayedT")
 
 
 # -- the raw socket ----------------------------------------------------------------------------
@@ -304,6 +310,36 @@ async def play_quiet_peer(
 # -- judging -----------------------------------------------------------------------------------
 
 
+def judge_hostile_side(
+    example: dict[str, Any],
+    hostile: Any,
+    server: ServerUnderTest,
+    judge_session: Callable[[dict[str, Any], Any, ServerUnderTest], str],
+) -> None:
+    """Judge what the hostile side of ``example`` got: a peer (``example["peer"]``) by
+    :func:`judge_websocket_peer`; a hostile session (a :class:`SeenSession`) must have been
+    upgraded (SRV-1) and have ended with a close frame and code (SRV-3), and the protocol's
+    ``judge_session`` judges the rest. The example is classified as ``family → label`` by the
+    label the judge returns."""
+    if "peer" in example:
+        label = judge_websocket_peer(example, hostile, server)
+    else:
+        seen: SeenSession = hostile
+        what = f"{example['family']}: {example['what']}"
+        require(
+            seen.upgraded,
+            "SRV-1",
+            f"{what}: the upgrade with a fresh token failed: {seen.failure}",
+        )
+        expect(
+            seen.failure is None and seen.close_code is not None,
+            "SRV-3",
+            f"{what}: the session must end with a close frame and code: {seen.describe()}",
+        )
+        label = judge_session(example, hostile, server)
+    classify(f"{example['family']} → {label}")
+
+
 def judge_websocket_peer(
     example: dict[str, Any],
     peer: UpgradeAnswer | tuple[SeenSession, float | None],
@@ -381,3 +417,21 @@ def _error_of(body: bytes) -> Any:
     except (ValueError, UnicodeDecodeError):
         return None
     return document.get("error") if isinstance(document, dict) else None
+
+
+def check_hostile_example(
+    voicewire_iut: Any,
+    voicewire_simulator: Any,
+    example: dict[str, Any],
+    play: Callable[[ServerUnderTest, dict[str, Any]], Coroutine[Any, Any, _PlayedT]],
+    judge: Callable[[dict[str, Any], _PlayedT, ServerUnderTest], None],
+) -> None:
+    """Play ``example`` against the server under test with the protocol's ``play`` (the
+    hostile side, the valid sessions beside it, the one after) and judge what they got with
+    its ``judge``."""
+    server = server_under_test(voicewire_iut, voicewire_simulator)
+    # The longest of the server's deadlines, three sessions' bounds (the hostile one and the
+    # one beside it, then the one after) and room to spare.
+    limit = server.waits.longest + 3 * SESSION_TIMEOUT + 30
+    played = voicewire_iut.run(play(server, example), timeout=limit)
+    judge(example, played, server)

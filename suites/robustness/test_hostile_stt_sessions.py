@@ -33,14 +33,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from voicewire.harness.replay import classify, property_family
-from voicewire.harness.verdicts import expect, require
+from voicewire.harness.replay import property_family
+from voicewire.harness.verdicts import expect
 from voicewire.suites.robustness.raw_peers import (
     ServerUnderTest,
-    judge_websocket_peer,
+    check_hostile_example,
+    judge_hostile_side,
     play_quiet_peer,
     play_raw_peer,
-    server_under_test,
 )
 from voicewire.suites.robustness.stt_sessions import (
     HOSTILE_SESSION_BOUNDARIES,
@@ -52,7 +52,6 @@ from voicewire.suites.stt.raw_sessions import (
     CREATE,
     FINALIZE,
     MODEL,
-    SESSION_TIMEOUT,
     TRANSCRIPTS,
     Session,
     ends_cleanly,
@@ -132,16 +131,11 @@ def _late_frames(example: dict[str, Any], max_message: int) -> int:
 
 
 def _judge_session(example: dict[str, Any], seen: Session, server: ServerUnderTest) -> str:
+    """A hostile session past its upgrade and close (which
+    :func:`~voicewire.suites.robustness.raw_peers.judge_hostile_side` judged): its errors, its
+    close code and whether the socket stayed usable; the label it is classified by."""
     what = f"{example['family']}: {example['what']}"
     want = example["expect"]
-    require(
-        seen.upgraded, "SRV-1", f"{what}: the upgrade with a fresh token failed: {seen.failure}"
-    )
-    expect(
-        seen.failure is None and seen.close_code is not None,
-        "SRV-3",
-        f"{what}: the session must end with a close frame and code: {seen.describe()}",
-    )
     errors = [m for m in seen.messages if isinstance(m, dict) and m.get("type") == "error"]
     if want["close"] is not None:
         allowed = seen.close_code in want["close"]
@@ -191,11 +185,7 @@ def _judge_session(example: dict[str, Any], seen: Session, server: ServerUnderTe
 def judge(example: dict[str, Any], played: _Played, server: ServerUnderTest) -> None:
     """Every expectation of one example (see the module docstring)."""
     what = f"{example['family']}: {example['what']}"
-    if "peer" in example:
-        label = judge_websocket_peer(example, played.peer, server)
-    else:
-        label = _judge_session(example, played.peer, server)
-    classify(f"{example['family']} → {label}")
+    judge_hostile_side(example, played.peer, server, _judge_session)
     expect(
         ends_cleanly(played.beside),
         "SRV-2",
@@ -210,21 +200,13 @@ def judge(example: dict[str, Any], played: _Played, server: ServerUnderTest) -> 
     )
 
 
-def check(voicewire_iut: Any, voicewire_simulator: Any, example: dict[str, Any]) -> None:
-    """Play ``example`` against the server under test and judge it."""
-    server = server_under_test(voicewire_iut, voicewire_simulator)
-    limit = server.waits.longest + 3 * SESSION_TIMEOUT + 30
-    played = voicewire_iut.run(_play(server, example), timeout=limit)
-    judge(example, played, server)
-
-
 @pytest.mark.spec("STT-S-1", "SRV-1", "SRV-2", "SRV-3", "SRV-4")
 @pytest.mark.capability("stt.server")
 @property_family("hostile-stt-sessions", hostile_sessions(), boundaries=HOSTILE_SESSION_BOUNDARIES)
 def test_hostile_stt_sessions(voicewire_iut: Any, voicewire_simulator: Any, example: Any) -> None:
     """Bad, mistyped, out-of-order, binary, oversized and flooding frames get a 400 error, a
     close 1003 or a close 1009; the socket stays usable; sessions beside and after are served."""
-    check(voicewire_iut, voicewire_simulator, example)
+    check_hostile_example(voicewire_iut, voicewire_simulator, example, _play, judge)
 
 
 @pytest.mark.spec("AUTH-4", "SRV-1", "SRV-2", "SRV-3", "SRV-4")
@@ -235,4 +217,4 @@ def test_hostile_stt_sessions(voicewire_iut: Any, voicewire_simulator: Any, exam
 def test_stt_session_peers(voicewire_iut: Any, voicewire_simulator: Any, example: Any) -> None:
     """Bad tokens get 401 before any upgrade; half upgrades and quiet sessions are closed by
     the server's deadlines; resets change nothing for the sessions beside and after."""
-    check(voicewire_iut, voicewire_simulator, example)
+    check_hostile_example(voicewire_iut, voicewire_simulator, example, _play, judge)

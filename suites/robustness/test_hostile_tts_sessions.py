@@ -37,14 +37,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from voicewire.harness.replay import classify, property_family
-from voicewire.harness.verdicts import expect, require
+from voicewire.harness.replay import property_family
+from voicewire.harness.verdicts import expect
 from voicewire.suites.robustness.raw_peers import (
     ServerUnderTest,
-    judge_websocket_peer,
+    check_hostile_example,
+    judge_hostile_side,
     play_quiet_peer,
     play_raw_peer,
-    server_under_test,
 )
 from voicewire.suites.robustness.tts_sessions import (
     HOSTILE_TTS_SESSION_BOUNDARIES,
@@ -52,7 +52,6 @@ from voicewire.suites.robustness.tts_sessions import (
     hostile_tts_sessions,
     tts_session_peers,
 )
-from voicewire.suites.stt.raw_sessions import SESSION_TIMEOUT
 from voicewire.suites.tts.raw_sessions import (
     ANSWER,
     CREATE,
@@ -148,16 +147,11 @@ async def _play(server: ServerUnderTest, example: dict[str, Any]) -> _Played:
 
 
 def _judge_session(example: dict[str, Any], seen: TTSSession, server: ServerUnderTest) -> str:
+    """A hostile session past its upgrade and close (which
+    :func:`~voicewire.suites.robustness.raw_peers.judge_hostile_side` judged): its errors, its
+    close code and whether the socket stayed usable; the label it is classified by."""
     what = f"{example['family']}: {example['what']}"
     want = example["expect"]
-    require(
-        seen.upgraded, "SRV-1", f"{what}: the upgrade with a fresh token failed: {seen.failure}"
-    )
-    expect(
-        seen.failure is None and seen.close_code is not None,
-        "SRV-3",
-        f"{what}: the session must end with a close frame and code: {seen.describe()}",
-    )
     errors = seen.errors()
     if want["close"] is not None:
         allowed = seen.closed_by_server and seen.close_code in want["close"]
@@ -211,11 +205,7 @@ def _served(seen: TTSSession) -> bool:
 def judge_tts(example: dict[str, Any], played: _Played, server: ServerUnderTest) -> None:
     """Every expectation of one example (see the module docstring)."""
     what = f"{example['family']}: {example['what']}"
-    if "peer" in example:
-        label = judge_websocket_peer(example, played.peer, server)
-    else:
-        label = _judge_session(example, played.peer, server)
-    classify(f"{example['family']} → {label}")
+    judge_hostile_side(example, played.peer, server, _judge_session)
     for index, beside in enumerate(played.beside):
         expect(
             _served(beside),
@@ -231,14 +221,6 @@ def judge_tts(example: dict[str, Any], played: _Played, server: ServerUnderTest)
     )
 
 
-def check_tts(voicewire_iut: Any, voicewire_simulator: Any, example: dict[str, Any]) -> None:
-    """Play ``example`` against the server under test and judge it."""
-    server = server_under_test(voicewire_iut, voicewire_simulator)
-    limit = server.waits.longest + 3 * SESSION_TIMEOUT + 30
-    played = voicewire_iut.run(_play(server, example), timeout=limit)
-    judge_tts(example, played, server)
-
-
 @pytest.mark.spec("TTS-S-1", "SRV-1", "SRV-2", "SRV-3", "SRV-4")
 @pytest.mark.capability("tts.server")
 @property_family(
@@ -250,7 +232,7 @@ def check_tts(voicewire_iut: Any, voicewire_simulator: Any, example: dict[str, A
 def test_hostile_tts_sessions(voicewire_iut: Any, voicewire_simulator: Any, example: Any) -> None:
     """Bad, mistyped, out-of-order, binary, oversized and flooding frames get an error, a close
     1003 or a close 1009; the socket stays usable; sessions beside and after are served."""
-    check_tts(voicewire_iut, voicewire_simulator, example)
+    check_hostile_example(voicewire_iut, voicewire_simulator, example, _play, judge_tts)
 
 
 @pytest.mark.spec("AUTH-4", "SRV-1", "SRV-2", "SRV-3", "SRV-4")
@@ -265,4 +247,4 @@ def test_tts_session_peers(voicewire_iut: Any, voicewire_simulator: Any, example
     """Bad tokens get 401 before any upgrade; half upgrades and quiet sessions are closed by
     the server's deadlines; resets mid-synthesis change nothing for the sessions beside and
     after."""
-    check_tts(voicewire_iut, voicewire_simulator, example)
+    check_hostile_example(voicewire_iut, voicewire_simulator, example, _play, judge_tts)
