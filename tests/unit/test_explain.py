@@ -1,5 +1,6 @@
 """Tests of ``voicewire explain`` (harness/explain_cli.py) and of the known-deviation data it
-prints (harness/llm_livekit_deviations.py, registered in harness/protocols.py).
+prints (harness/llm_livekit_deviations.py, stt_livekit_deviations.py and
+tts_livekit_deviations.py, registered in harness/protocols.py).
 
 These check the tool and the catalog's data, not SPEC rules, so they carry no spec markers.
 Collecting the suites takes a few seconds: one test runs ``voicewire explain LLM-TC-3`` as a
@@ -29,6 +30,7 @@ from voicewire.harness.requirements import (
 )
 from voicewire.harness.runner import HarnessError, catalog
 from voicewire.harness.stt_livekit_deviations import STT_DEVIATIONS
+from voicewire.harness.tts_livekit_deviations import TTS_DEVIATIONS
 
 REPO = Path(__file__).resolve().parents[2]
 UPSTREAM_REPORT = REPO / "docs" / "upstream-livekit-1.8.9.md"
@@ -246,9 +248,15 @@ def test_livekit_deviations_are_registered_with_the_livekit_implementation():
     assert llm.deviations["livekit"] == DEVIATIONS
     assert "reference" not in llm.deviations
     assert TABLE.protocol("stt").deviations["livekit"] == STT_DEVIATIONS
+    assert TABLE.protocol("tts").deviations["livekit"] == TTS_DEVIATIONS
     by_rule = known_deviations()
     assert [impl for impl, _ in by_rule["LLM-TC-3"]] == ["livekit"]
     assert [impl for impl, _ in by_rule["STT-RETRY-1"]] == ["livekit"]
+    assert [impl for impl, _ in by_rule["TTS-OUT-2"]] == ["livekit"]
+    # A rule of every client protocol deviates once per protocol it is broken in.
+    assert [d for _, d in by_rule["CLI-ROB-1"]] == [
+        d for d in STT_DEVIATIONS + TTS_DEVIATIONS if d.rule == "CLI-ROB-1"
+    ]
     assert "AUTH-1" not in by_rule
 
 
@@ -260,23 +268,24 @@ def test_a_rule_deviates_once_per_implementation():
     assert spec.with_implementation("toy", object).deviations == {}
 
 
-def _report_table() -> dict[str, tuple[str, str]]:
-    """The human report's table of requirements that did not pass: ID → (level, result)."""
-    rows = {}
+def _report_table() -> list[tuple[str, str, str]]:
+    """The human report's tables of requirements that did not pass, in order: (ID, level,
+    result) rows (a rule broken in two protocols, CLI-ROB-1, has a row in each table)."""
+    rows = []
     for line in UPSTREAM_REPORT.read_text(encoding="utf-8").splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
         if len(cells) >= 3 and cells[0] in REQUIREMENTS and cells[2] in ("FAIL", "NON-STRICT"):
-            rows[cells[0]] = (cells[1], cells[2])
+            rows.append((cells[0], cells[1], cells[2]))
     return rows
 
 
 def test_deviation_data_agrees_with_the_human_report():
-    # The report's tables, LLM then STT, list the recorded deviations in their order.
+    # The report's tables, LLM then STT then TTS, list the recorded deviations in their order.
     table = _report_table()
+    recorded = DEVIATIONS + STT_DEVIATIONS + TTS_DEVIATIONS
     assert len(table) >= 7, "the report's table is no longer recognised"
-    assert [d.rule for d in DEVIATIONS + STT_DEVIATIONS] == list(table)
-    for deviation in DEVIATIONS + STT_DEVIATIONS:
-        level, result = table[deviation.rule]
+    assert [rule for rule, _, _ in table] == [d.rule for d in recorded]
+    for (_, level, result), deviation in zip(table, recorded, strict=True):
         assert (str(REQUIREMENTS[deviation.rule].level), deviation.outcome) == (level, result)
         assert deviation.release == "livekit-agents 1.8.9"
         assert re.search(r"\.py:\d+", deviation.source), deviation.rule
@@ -284,7 +293,7 @@ def test_deviation_data_agrees_with_the_human_report():
 
 def test_each_deviation_is_found_by_cases_that_check_its_rule(suite_catalog):
     by_name = {entry.name: entry for entry in suite_catalog}
-    for deviation in DEVIATIONS + STT_DEVIATIONS:
+    for deviation in DEVIATIONS + STT_DEVIATIONS + TTS_DEVIATIONS:
         for name in deviation.cases:
             assert name in by_name, f"{deviation.rule}: no case {name!r} in the suites"
             assert deviation.rule in by_name[name].spec_ids, (deviation.rule, name)
