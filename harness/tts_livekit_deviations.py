@@ -88,14 +88,14 @@ TTS_DEVIATIONS: tuple[KnownDeviation, ...] = (
             "TTS-OUT-2); a binary frame is logged and ignored, and mistyped fields the "
             "receive loop does not compute with are passed on as they came (a session_id of "
             '7 becomes the segment id, an alignment start of "x" a TimedString\'s start), so '
-            "those syntheses end cleanly instead of with an APIConnectionError. Text that is "
-            "not JSON, JSON that is not an object and an output_audio without usable audio "
-            "fail inside the receive task and are wrapped into an APIConnectionError, as "
-            "SPEC asks."
+            "those syntheses end cleanly instead of with an APIConnectionError; a frame over "
+            "aiohttp's 4 MiB limit is reported as a close (APIStatusError). Text that is not "
+            "JSON, JSON that is not an object and an output_audio without usable audio fail "
+            "inside the receive task and are wrapped into an APIConnectionError, as SPEC asks."
         ),
-        source="inference/tts.py:733-735 (binary frames skipped), 738-741 (any session_id "
-        "taken as the segment id), 748-763 (alignment fields unchecked), 817-818 (other "
-        "errors wrapped); tts/tts.py:1290-1295 (the session_id crash)",
+        source="inference/tts.py:723-735 (closes and binary or error frames), 738-741 (any "
+        "session_id taken as the segment id), 748-763 (alignment fields unchecked), 817-818 "
+        "(other errors wrapped); tts/tts.py:1290-1295 (the session_id crash)",
         cases=(
             "test_audio_without_any_session_id_fails_cleanly",
             "test_session_id_only_on_session_created_fails_cleanly",
