@@ -13,6 +13,12 @@ reference ``SpeechStream`` (:class:`~voicewire.reference.stt.wire.ClientSession`
 every frame and judges every message and close of one connection;
 :class:`~voicewire.reference.stt.wire.SegmentTracker`, server messages to SpeechEvents;
 :class:`~voicewire.reference.stt.wire.AudioFramer`, the 50 ms frames).
+
+A TTS mutant goes through :func:`tts_mutant`, which swaps the classes the reference ``TTS`` is
+made of: the ``TTS`` itself (``session_create``, ``input_transcript``), its
+:class:`~voicewire.reference.tts.wire.TTSClientConnection` (what each pooled socket sends and
+how it judges what the server sends), its ``SynthesizeStream`` (the retry loop's attempts) and
+the stream's :class:`~voicewire.reference.tts.sentences.SentenceSplitter` (the transcripts).
 """
 
 from __future__ import annotations
@@ -22,14 +28,18 @@ from typing import Any
 from voicewire.harness.llm_reference import LLMReference
 from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.harness.stt_reference import STTReference
+from voicewire.harness.tts_reference import TTSReference
 from voicewire.reference.llm.chat_context import ChatContext
 from voicewire.reference.llm.fallback import FallbackAdapter
 from voicewire.reference.llm.inference import LLM
 from voicewire.reference.llm.wire import CompletionReader, RetryPolicy
 from voicewire.reference.stt import STT
 from voicewire.reference.stt.wire import AudioFramer, ClientSession, SegmentTracker
+from voicewire.reference.tts import TTS, SynthesizeStream
+from voicewire.reference.tts.sentences import SentenceSplitter
+from voicewire.reference.tts.wire import TTSClientConnection
 
-__all__ = ["mutant", "stt_mutant"]
+__all__ = ["mutant", "stt_mutant", "tts_mutant"]
 
 
 def mutant(
@@ -81,3 +91,30 @@ def stt_mutant(
     stt_class = type(STT.__name__, (STT,), {"stream_class": stream})
     part = type("MutantSTTReference", (STTReference,), {"stt_class": stt_class})
     return ReferenceIUT(parts={"stt": part()}, name=f"mutant:{name}")
+
+
+def tts_mutant(
+    name: str,
+    *,
+    tts_class: type[TTS] = TTS,
+    connection_class: type[TTSClientConnection] | None = None,
+    stream_class: type[SynthesizeStream] | None = None,
+    splitter_class: type[SentenceSplitter] | None = None,
+) -> ReferenceIUT:
+    """The reference IUT named ``mutant:<name>`` performing TTS only, whose ``TTS`` is
+    ``tts_class`` with the given classes in place of the reference's own (a splitter goes into
+    the stream class)."""
+    if splitter_class is not None:
+        base = stream_class or tts_class.stream_class
+        stream_class = type(base.__name__, (base,), {"splitter_class": splitter_class})
+    swapped: dict[str, Any] = {}
+    if connection_class is not None:
+        swapped["connection_class"] = connection_class
+    if stream_class is not None:
+        swapped["stream_class"] = stream_class
+    if swapped:
+        tts_class = type(tts_class.__name__, (tts_class,), swapped)
+    if tts_class is TTS:
+        raise ValueError("a TTS mutant swaps at least one class")
+    part = type("MutantTTSReference", (TTSReference,), {"tts_class": tts_class})
+    return ReferenceIUT(parts={"tts": part()}, name=f"mutant:{name}")

@@ -407,6 +407,63 @@ MUTANTS = [
         "stt_error_always_retryable", "stt", "error_message_is_an_api_error and 400", ("STT-END-1",)
     ),
     Mutant("stt_start_time_restarts", "stt", "start_time_stays_monotonic", ("STT-RETRY-1",)),
+    # -- LiveKit TTS (SPEC §4): the TTS reference with one class swapped --
+    Mutant(
+        "tts_sample_rate_int",
+        "tts",
+        "session_create_opens_each_connection and defaults",
+        ("TTS-C-1",),
+        # The refused session.create opens no session: no transcript is taken, no audio comes,
+        # every synthesis fails with the server's error (and its retry meets the same).
+        also=frozenset(
+            {"TTS-C-2", "TTS-C-3", "TTS-OUT-1", "TTS-OUT-2", "TTS-RETRY-1", "CLI-ROB-1"}
+        ),
+    ),
+    Mutant(
+        "tts_socket_per_synthesis",
+        "tts",
+        "each_stream_ends_with_one_flush",
+        ("TTS-C-3",),
+        also=frozenset({"TTS-C-1"}),  # a session.create per synthesis, not per connection
+    ),
+    Mutant(
+        "tts_no_trailing_space",
+        "tts",
+        "transcripts_carry_the_text and at_once",
+        ("TTS-C-2",),
+        # The run-together text is also what a synthesis's flush closes (TTS-C-3's case) and
+        # what a retry replays (TTS-RETRY-1's).
+        also=frozenset({"TTS-C-3", "TTS-RETRY-1"}),
+    ),
+    Mutant("tts_pushes_as_transcripts", "tts", "transcripts_carry_the_text and word", ("TTS-C-2",)),
+    Mutant(
+        "tts_segment_id_from_request",
+        "tts",
+        "emitted_audio_is_the_servers and default",
+        ("TTS-OUT-1",),
+    ),
+    Mutant(
+        "tts_frames_at_default_rate",
+        "tts",
+        "emitted_audio_is_the_servers and rate_",
+        ("TTS-OUT-1",),
+    ),
+    Mutant(
+        "tts_error_not_retryable",
+        "tts",
+        "error_message_is_a_retryable",
+        ("TTS-OUT-2",),
+        also=frozenset({"TTS-RETRY-1"}),  # the retry an error message deserves never comes
+    ),
+    Mutant("tts_timeout_as_connection_error", "tts", "silence_past_the_timeout", ("TTS-OUT-2",)),
+    Mutant(
+        "tts_retry_after_audio",
+        "tts",
+        "failure_after_audio_is_raised",
+        ("TTS-RETRY-1",),
+        also=frozenset({"TTS-OUT-1"}),  # the replayed audio follows what was emitted
+    ),
+    Mutant("tts_retry_forgets_input", "tts", "failure_before_audio_is_retried", ("TTS-RETRY-1",)),
 ]
 
 BROKEN_OUTCOMES = ("FAIL", "NON-STRICT")
