@@ -12,6 +12,7 @@ reordered all show (TTS-OUT-1).
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from typing import Any
 
@@ -82,11 +83,17 @@ def server_messages(simulator: CaseSimulator, target: Target) -> list[dict[str, 
 
 
 def _decoded(text: Any) -> dict[str, Any]:
+    """A journaled frame's JSON object; of a refused frame's cut head, at least its
+    ``type`` (the journal keeps a long refused message's first bytes only)."""
     try:
         data = json.loads(text)
     except (TypeError, ValueError):
-        return {}
+        kind = _HEAD_TYPE.search(text) if isinstance(text, str) else None
+        return {"type": kind.group(1)} if kind else {}
     return data if isinstance(data, dict) else {}
+
+
+_HEAD_TYPE = re.compile(r'^\{\s*"type"\s*:\s*"([^"\\]*)"')
 
 
 def audio_problem(emitted: bytes, chunks: list[dict[str, Any]]) -> str | None:
