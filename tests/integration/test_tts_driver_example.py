@@ -64,7 +64,12 @@ def test_the_example_tts_driver_passes_the_tts_client_cases(tmp_path: Path) -> N
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["capabilities"] == ["tts.stream", "tts.synthesize"]
     outcomes = {case["nodeid"]: case["outcome"] for case in report["cases"]}
-    assert len(outcomes) >= 30 and set(outcomes.values()) == {"PASS"}, outcomes
+    passed = [nodeid for nodeid, outcome in outcomes.items() if outcome == "PASS"]
+    assert len(passed) >= 30 and set(outcomes.values()) <= {"PASS", "UNSUPPORTED"}, outcomes
+    # Only a case that needs another protocol too (the TTS → STT round trip needs stt.stream)
+    # may be UNSUPPORTED: never one the driver's TTS capabilities cover.
+    missing = [case["message"] for case in report["cases"] if case["outcome"] == "UNSUPPORTED"]
+    assert not [message for message in missing if "declare 'tts." in message], missing
     judged = {rule["id"]: rule["outcome"] for rule in report["requirements"]}
     # Every client rule of SPEC §4 was judged, and passed.
     assert {rule: judged.get(rule) for rule in TTS_RULES} == dict.fromkeys(TTS_RULES, "PASS")
