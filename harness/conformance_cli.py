@@ -26,10 +26,12 @@ EXIT_BAD_ARGUMENTS = 2
 EXIT_HARNESS_ERROR = 3
 
 
-def _workers(text: str) -> str:
+def _workers(text: str) -> str | None:
     if text == "auto" or (text.isdigit() and int(text) >= 1):
         return text
-    raise argparse.ArgumentTypeError(f"must be 'auto' or a positive integer, got {text!r}")
+    if text.isdigit() and int(text) == 0:
+        return None
+    raise argparse.ArgumentTypeError(f"must be 'auto', 0 or a positive integer, got {text!r}")
 
 
 def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -72,7 +74,16 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--profile", choices=PROFILE_NAMES, default="ci", help="hypothesis profile (default ci)"
     )
-    run.add_argument("-n", dest="workers", type=_workers, help="parallel workers: N or auto")
+    # auto by default: most of a full run's time is cases waiting (stalls, deadlines, idle
+    # peers), which workers overlap; auto stays serial where their start would not pay.
+    run.add_argument(
+        "-n",
+        dest="workers",
+        type=_workers,
+        default="auto",
+        help="parallel workers: N, auto (default: as many as cores, for a run big enough to "
+        "gain from them) or 0 (serial)",
+    )
     run.add_argument(
         "-x",
         "--exitfirst",

@@ -38,6 +38,7 @@ def reference_run(full_reference_run):
     return done, full_reference_run["out"]
 
 
+@pytest.mark.xdist_group("full_reference_run")
 def test_reference_passes_every_case(reference_run):
     done, out = reference_run
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
@@ -111,12 +112,14 @@ def test_reference_passes_every_case(reference_run):
     assert all(case["examples"] is None for case in report["cases"] if "[" in case["name"])
 
 
+@pytest.mark.xdist_group("full_reference_run")
 def test_json_report_validates_against_the_documented_schema(reference_run):
     _, out = reference_run
     schema = json.loads((REPO / "docs" / "report.schema.json").read_text())
     jsonschema.validate(json.loads((out / "report.json").read_text()), schema)
 
 
+@pytest.mark.xdist_group("full_reference_run")
 def test_junit_report_parses_and_counts_every_case(reference_run):
     _, out = reference_run
     report = json.loads((out / "report.json").read_text())
@@ -126,6 +129,7 @@ def test_junit_report_parses_and_counts_every_case(reference_run):
     assert not root.findall(".//failure") and not root.findall(".//error")
 
 
+@pytest.mark.xdist_group("full_reference_run")
 def test_html_report_is_one_self_contained_file(reference_run):
     _, out = reference_run
     html = (out / "report.html").read_text()
@@ -199,7 +203,7 @@ def test_a_server_iut_gets_client_cases_unsupported_and_passes_the_server_suite(
         (["run", "--iut", "cmd:no-such-driver-xyz --flag"], 3, "command not found"),
         (["run", "--examples", "0"], 2, "must be >= 1"),
         (["run", "--suite", "inworld"], 2, "invalid choice: 'inworld'"),
-        (["run", "-n", "lots"], 2, "must be 'auto' or a positive integer"),
+        (["run", "-n", "lots"], 2, "must be 'auto', 0 or a positive integer"),
         (["run", "--replay", "missing.json"], 3, "--replay missing.json: cannot read"),
         (["run", "--iut", "url:http://127.0.0.1:9/v1"], 3, "cannot connect to 127.0.0.1:9"),
     ],
