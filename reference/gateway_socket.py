@@ -76,6 +76,9 @@ async def send_within(ws: ClientConnection, frame: str, timeout: float, *, servi
     # asyncio.wait, not wait_for: before Python 3.12, wait_for swallows a cancellation that
     # arrives as the send completes, and aclose() must always stop the sender.
     send = asyncio.get_running_loop().create_task(ws.send(frame))
+    # When this coroutine is cancelled as the send fails (a reset), nobody awaits the send:
+    # its error is retrieved here so asyncio does not log it as never retrieved.
+    send.add_done_callback(lambda task: task.cancelled() or task.exception())
     try:
         done, _ = await asyncio.wait({send}, timeout=timeout)
     finally:
