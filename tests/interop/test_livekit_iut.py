@@ -35,6 +35,9 @@ from voicewire.harness.tts import TTSOutcome, TTSStreamRequest
 from voicewire.harness.tts_livekit_deviations import TTS_DEVIATIONS
 from voicewire.simulators import SimulatorServer, parse_scenario
 
+# The module's one expensive fixture runs once: every test of it on one xdist worker.
+pytestmark = pytest.mark.xdist_group("livekit_run")
+
 EXIT_FAIL = 1
 EXIT_HARNESS_ERROR = 3
 RUN_TIMEOUT = 600.0
