@@ -74,15 +74,12 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument(
         "--profile", choices=PROFILE_NAMES, default="ci", help="hypothesis profile (default ci)"
     )
-    # auto by default: most of a full run's time is cases waiting (stalls, deadlines, idle
-    # peers), which workers overlap; auto stays serial where their start would not pay.
     run.add_argument(
         "-n",
         dest="workers",
         type=_workers,
-        default="auto",
-        help="parallel workers: N, auto (default: as many as cores, for a run big enough to "
-        "gain from them) or 0 (serial)",
+        help="parallel workers: N, auto (as many as cores, for a run big enough to gain from "
+        "them) or 0 (serial, the default)",
     )
     run.add_argument(
         "-x",

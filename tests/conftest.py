@@ -70,7 +70,7 @@ async def make_llm() -> AsyncIterator[Callable[..., LLM]]:
 
 @pytest.fixture(scope="session")
 def full_reference_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The README's main job, ``voicewire run`` against the reference (every suite, embedded
+    """The README's main job, ``voicewire run -n auto`` against the reference (every suite, embedded
     simulators), run once per test session and shared: with the JSON, JUnit and HTML reports
     written beside it. Several tests judge that one run (test_conformance_run reads its
     reports, the README test its console output); under pytest-xdist the workers share it
@@ -98,6 +98,8 @@ def full_reference_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
                 [
                     str(Path(sys.executable).parent / "voicewire"),
                     "run",
+                    "-n",
+                    "auto",
                     "--json",
                     out / "report.json",
                     "--junit",

@@ -142,6 +142,7 @@ def scratch(tmp_path_factory) -> Path:
 # The block of the main job reads the test session's one full run: on the xdist worker of
 # the other tests that read it (--dist loadgroup), so no worker waits idle for another's run.
 SHARED_RUN = pytest.mark.xdist_group("full_reference_run")
+MAIN_JOB = "voicewire run -n auto"
 
 
 @pytest.mark.parametrize(
@@ -150,7 +151,7 @@ SHARED_RUN = pytest.mark.xdist_group("full_reference_run")
         pytest.param(
             block,
             id=f"line-{block.number}",
-            marks=[SHARED_RUN] if any(c.line == "voicewire run" for c in block.commands) else [],
+            marks=[SHARED_RUN] if any(c.line == MAIN_JOB for c in block.commands) else [],
         )
         for block in RUN
     ],
@@ -159,7 +160,7 @@ def test_the_readme_command_works_as_printed(
     block: Block, scratch: Path, request: pytest.FixtureRequest
 ) -> None:
     for command in block.commands:
-        if command.line == "voicewire run":
+        if command.line == MAIN_JOB:
             # The main job: the test session runs it once for every test that judges it
             # (tests/conftest.py), with reports written beside, which change nothing printed
             # here but the report paths.
