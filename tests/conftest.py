@@ -68,58 +68,93 @@ async def make_llm() -> AsyncIterator[Callable[..., LLM]]:
         await llm.aclose()
 
 
-@pytest.fixture(scope="session")
-def full_reference_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The README's main job, ``voicewire run -n auto`` against the reference (every suite, embedded
-    simulators), run once per test session and shared: with the JSON, JUnit and HTML reports
-    written beside it. Several tests judge that one run (test_conformance_run reads its
-    reports, the README test its console output); under pytest-xdist the workers share it
-    through a file lock, so the minute it takes is spent once, not once per test file.
+def run_once_per_session(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    argv: list[str],
+    **options: Any,
+) -> dict[str, Any]:
+    """Run ``argv`` (a subprocess, in its own folder) once per test session, however many
+    xdist workers ask for it: the first to ask runs it under a file lock, the others wait for
+    it and read its result. For the runs several tests judge (a full ``voicewire run``),
+    which take a minute each. ``options`` go to ``subprocess.run``; a ``{folder}`` in an
+    argument is the run's folder.
 
-    Returns ``{"returncode", "stdout", "stderr", "out"}`` (``out``: the folder of the
-    reports)."""
+    Returns ``{"returncode", "stdout", "stderr", "out", "elapsed"}`` (``out``: the folder)."""
     import fcntl
     import json
     import subprocess
-    import sys
-    from pathlib import Path
+    import time
 
     # Under xdist every worker's basetemp sits in one folder of the session.
     shared = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
         shared = shared.parent
-    out = shared / "full-reference-run"
+    out = shared / name
     out.mkdir(exist_ok=True)
     result = out / "result.json"
-    with open(shared / "full-reference-run.lock", "w") as lock:
+    with open(shared / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not result.exists():
+            started = time.monotonic()
             done = subprocess.run(
-                [
-                    str(Path(sys.executable).parent / "voicewire"),
-                    "run",
-                    "-n",
-                    "auto",
-                    "--json",
-                    out / "report.json",
-                    "--junit",
-                    out / "report.xml",
-                    "--html",
-                    out / "report.html",
-                ],
+                [str(arg).replace("{folder}", str(out)) for arg in argv],
                 cwd=out,
-                env={
-                    **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
-                    "NO_COLOR": "1",
-                    "COLUMNS": "100",
-                },
                 capture_output=True,
                 text=True,
-                timeout=600,
+                **options,
             )
             result.write_text(
                 json.dumps(
-                    {"returncode": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
+                    {
+                        "returncode": done.returncode,
+                        "stdout": done.stdout,
+                        "stderr": done.stderr,
+                        "elapsed": time.monotonic() - started,
+                    }
                 )
             )
     return {**json.loads(result.read_text()), "out": out}
+
+
+@pytest.fixture(scope="session")
+def once_per_session(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., dict[str, Any]]:
+    """``once_per_session(name, argv, **options)``: :func:`run_once_per_session` for a test."""
+
+    def run(name: str, argv: list[str], **options: Any) -> dict[str, Any]:
+        return run_once_per_session(tmp_path_factory, name, argv, **options)
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def full_reference_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The README's main job, ``voicewire run -n auto`` against the reference (every suite,
+    embedded simulators), with the JSON, JUnit and HTML reports written beside it, run once
+    per test session (:func:`run_once_per_session`): test_conformance_run reads its reports,
+    the README test its console output."""
+    import sys
+    from pathlib import Path
+
+    return run_once_per_session(
+        tmp_path_factory,
+        "full-reference-run",
+        [
+            str(Path(sys.executable).parent / "voicewire"),
+            "run",
+            "-n",
+            "auto",
+            "--json",
+            "{folder}/report.json",
+            "--junit",
+            "{folder}/report.xml",
+            "--html",
+            "{folder}/report.html",
+        ],
+        env={
+            **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+            "NO_COLOR": "1",
+            "COLUMNS": "100",
+        },
+        timeout=600,
+    )

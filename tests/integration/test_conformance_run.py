@@ -38,7 +38,6 @@ def reference_run(full_reference_run):
     return done, full_reference_run["out"]
 
 
-@pytest.mark.xdist_group("full_reference_run")
 def test_reference_passes_every_case(reference_run):
     done, out = reference_run
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
@@ -112,14 +111,12 @@ def test_reference_passes_every_case(reference_run):
     assert all(case["examples"] is None for case in report["cases"] if "[" in case["name"])
 
 
-@pytest.mark.xdist_group("full_reference_run")
 def test_json_report_validates_against_the_documented_schema(reference_run):
     _, out = reference_run
     schema = json.loads((REPO / "docs" / "report.schema.json").read_text())
     jsonschema.validate(json.loads((out / "report.json").read_text()), schema)
 
 
-@pytest.mark.xdist_group("full_reference_run")
 def test_junit_report_parses_and_counts_every_case(reference_run):
     _, out = reference_run
     report = json.loads((out / "report.json").read_text())
@@ -129,7 +126,6 @@ def test_junit_report_parses_and_counts_every_case(reference_run):
     assert not root.findall(".//failure") and not root.findall(".//error")
 
 
-@pytest.mark.xdist_group("full_reference_run")
 def test_html_report_is_one_self_contained_file(reference_run):
     _, out = reference_run
     html = (out / "report.html").read_text()

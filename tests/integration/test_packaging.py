@@ -12,9 +12,6 @@ from pathlib import Path
 
 import pytest
 
-# The module's one expensive fixture runs once: every test of it on one xdist worker.
-pytestmark = pytest.mark.xdist_group("wheel")
-
 REPO = Path(__file__).resolve().parents[2]
 CODE_FOLDERS = ("reference", "simulators", "suites", "harness")
 PIP = (sys.executable, "-m", "pip")

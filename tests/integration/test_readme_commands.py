@@ -139,23 +139,11 @@ def scratch(tmp_path_factory) -> Path:
     return folder
 
 
-# The block of the main job reads the test session's one full run: on the xdist worker of
-# the other tests that read it (--dist loadgroup), so no worker waits idle for another's run.
-SHARED_RUN = pytest.mark.xdist_group("full_reference_run")
 MAIN_JOB = "voicewire run -n auto"
+"""The quickstart's main job, which the test session runs once (tests/conftest.py)."""
 
 
-@pytest.mark.parametrize(
-    "block",
-    [
-        pytest.param(
-            block,
-            id=f"line-{block.number}",
-            marks=[SHARED_RUN] if any(c.line == MAIN_JOB for c in block.commands) else [],
-        )
-        for block in RUN
-    ],
-)
+@pytest.mark.parametrize("block", RUN, ids=[f"line-{block.number}" for block in RUN])
 def test_the_readme_command_works_as_printed(
     block: Block, scratch: Path, request: pytest.FixtureRequest
 ) -> None:

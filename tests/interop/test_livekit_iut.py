@@ -24,6 +24,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +35,6 @@ from voicewire.harness.stt_livekit_deviations import STT_DEVIATIONS
 from voicewire.harness.tts import TTSOutcome, TTSStreamRequest
 from voicewire.harness.tts_livekit_deviations import TTS_DEVIATIONS
 from voicewire.simulators import SimulatorServer, parse_scenario
-
-# The module's one expensive fixture runs once: every test of it on one xdist worker.
-pytestmark = pytest.mark.xdist_group("livekit_run")
 
 EXIT_FAIL = 1
 EXIT_HARNESS_ERROR = 3
@@ -100,13 +98,12 @@ def _cli(*args: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def livekit_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The full ``voicewire run --iut livekit``: its JSON report, exit status and output."""
+def livekit_run(once_per_session: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """The full ``voicewire run --iut livekit``: its JSON report, exit status and output; run
+    once per test session, however the module's tests are spread over xdist workers."""
     pytest.importorskip("livekit.agents")
-    folder = tmp_path_factory.mktemp("livekit-run")
-    report = folder / "report.json"
-    started = time.monotonic()
-    done = subprocess.run(
+    done = once_per_session(
+        "livekit-run",
         _cli(
             "run",
             "--iut",
@@ -119,26 +116,19 @@ def livekit_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "--direction",
             "client",
             "--json",
-            str(report),
+            "{folder}/report.json",
             "--repro-dir",
-            str(folder / "repro"),
+            "{folder}/repro",
             "--color",
             "never",
         ),
-        cwd=folder,
-        capture_output=True,
-        text=True,
         timeout=RUN_TIMEOUT,
     )
-    elapsed = time.monotonic() - started
-    assert report.exists(), f"no report (exit {done.returncode}):\n{done.stdout}\n{done.stderr}"
-    return {
-        "report": json.loads(report.read_text(encoding="utf-8")),
-        "returncode": done.returncode,
-        "stdout": done.stdout,
-        "stderr": done.stderr,
-        "elapsed": elapsed,
-    }
+    report = done["out"] / "report.json"
+    assert report.exists(), (
+        f"no report (exit {done['returncode']}):\n{done['stdout']}\n{done['stderr']}"
+    )
+    return {**done, "report": json.loads(report.read_text(encoding="utf-8"))}
 
 
 def _requirement(report: dict[str, Any], rule: str) -> dict[str, Any]:
