@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from typing import Any, Protocol, runtime_checkable
+from typing import Annotated, Any, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from voicewire.harness.capabilities import CapabilityTable
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "IUTProtocolError",
     "IUTSpecError",
     "Performer",
+    "PlainTarget",
     "Target",
     "check_adapter",
     "perform",
@@ -49,6 +50,18 @@ class Target(BaseModel):
     base_url: str
     api_key: str
     api_secret: str
+
+
+def _plain(value: Any) -> Any:
+    # A protocol's own target (an LLMTarget of a session) is the same place and keys.
+    if isinstance(value, Target) and type(value) is not Target:
+        return Target(base_url=value.base_url, api_key=value.api_key, api_secret=value.api_secret)
+    return value
+
+
+PlainTarget = Annotated[Target, BeforeValidator(_plain)]
+"""A request's ``target`` field that takes any protocol's target (a simulator session's
+``LLMTarget`` included) as the plain :class:`Target` it is."""
 
 
 class ConnOptions(BaseModel):

@@ -39,6 +39,7 @@ from voicewire.harness.iut import (
     ConnOptions,
     IUTProtocolError,
     Performer,
+    PlainTarget,
     Target,
     probe_upgrade_credentials,
 )
@@ -213,7 +214,7 @@ class STTStreamRequest(_Model):
     retry.
     """
 
-    target: Target
+    target: PlainTarget
     model: str = "deepgram/nova-3"
     language: str | None = None
     sample_rate: int = Field(default=16000, ge=1, le=999_999)
@@ -222,16 +223,6 @@ class STTStreamRequest(_Model):
     script: list[STTStep] = Field(default_factory=list)
     end_timeout: float = Field(default=15.0, gt=0, le=120)
     time_scale: float = Field(default=1.0, gt=0, le=1)
-
-    @field_validator("target", mode="before")
-    @classmethod
-    def _plain_target(cls, value: Any) -> Any:
-        # A protocol's own target (an LLMTarget of a session) is the same place and keys.
-        if isinstance(value, Target) and type(value) is not Target:
-            return Target(
-                base_url=value.base_url, api_key=value.api_key, api_secret=value.api_secret
-            )
-        return value
 
     def audio_script(self) -> list[Any]:
         """The script with tone steps synthesised as audio: what a driver is sent."""

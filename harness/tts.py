@@ -40,6 +40,7 @@ from voicewire.harness.iut import (
     ConnOptions,
     IUTProtocolError,
     Performer,
+    PlainTarget,
     Target,
     probe_upgrade_credentials,
 )
@@ -126,7 +127,7 @@ class _TTSRequest(_Model):
     with ``conn_options``; ``end_timeout`` is the seconds a synthesis may take to end after
     its input (one still running then is closed, and its ``tts.end`` says so)."""
 
-    target: Target
+    target: PlainTarget
     model: str = "cartesia/sonic-3"
     voice: str | None = None
     language: str | None = None
@@ -134,16 +135,6 @@ class _TTSRequest(_Model):
     extra_kwargs: dict[str, Any] = Field(default_factory=dict)
     conn_options: ConnOptions = Field(default_factory=ConnOptions)
     end_timeout: float = Field(default=15.0, gt=0, le=120)
-
-    @field_validator("target", mode="before")
-    @classmethod
-    def _plain_target(cls, value: Any) -> Any:
-        # A protocol's own target (an LLMTarget of a session) is the same place and keys.
-        if isinstance(value, Target) and type(value) is not Target:
-            return Target(
-                base_url=value.base_url, api_key=value.api_key, api_secret=value.api_secret
-            )
-        return value
 
 
 class TTSStreamRequest(_TTSRequest):
