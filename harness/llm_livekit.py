@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from livekit.agents import inference
     from livekit.agents import llm as lk_llm
 
-__all__ = ["UPSTREAM_VERSION", "LivekitLLM", "upstream_error_info"]
+__all__ = ["UPSTREAM_VERSION", "LivekitLLM", "require_upstream", "upstream_error_info"]
 
 UPSTREAM_VERSION = "1.8.9"
 """The livekit-agents release this part drives (the ``livekit`` extra pins it)."""
@@ -86,15 +86,12 @@ class _Upstream:
     strict_schema: Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def _import_upstream() -> _Upstream:
-    """Import livekit-agents, or say what to install."""
+def require_upstream() -> None:
+    """Check that the pinned livekit-agents is importable, or raise
+    :class:`ImplementationUnavailable` saying what to install: every upstream part (LLM,
+    STT, TTS) calls it before importing what it drives."""
     try:
         from livekit import agents
-        from livekit.agents import APIConnectOptions, inference
-        from livekit.agents import llm as lk_llm
-        from livekit.agents.llm import _strict
-        from livekit.agents.types import NOT_GIVEN
-        from pydantic import TypeAdapter
     except ImportError as exc:
         raise ImplementationUnavailable(
             f"upstream livekit-agents is not installed: {_INSTALL}"
@@ -105,6 +102,16 @@ def _import_upstream() -> _Upstream:
             f"upstream livekit-agents {installed} is installed, but --iut livekit drives "
             f"livekit-agents=={UPSTREAM_VERSION}: {_INSTALL}"
         )
+
+
+def _import_upstream() -> _Upstream:
+    """Import livekit-agents, or say what to install."""
+    require_upstream()
+    from livekit.agents import APIConnectOptions, inference
+    from livekit.agents import llm as lk_llm
+    from livekit.agents.llm import _strict
+    from livekit.agents.types import NOT_GIVEN
+    from pydantic import TypeAdapter
 
     def strict_schema(parameters: dict[str, Any]) -> dict[str, Any]:
         # What upstream's build_strict_openai_schema does to a FunctionTool's schema; that

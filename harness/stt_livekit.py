@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from voicewire.harness.capabilities import ImplementationUnavailable
 from voicewire.harness.events import ErrorInfo
-from voicewire.harness.llm_livekit import UPSTREAM_VERSION, upstream_error_info
+from voicewire.harness.llm_livekit import require_upstream, upstream_error_info
 from voicewire.harness.stt import (
     STT_TIME_SCALE,
     SpeechEventRecord,
@@ -32,8 +31,6 @@ from voicewire.harness.stt import (
 from voicewire.harness.stt_reference import STTReference
 
 __all__ = ["LivekitSTT"]
-
-_INSTALL = "pip install 'voicewire[livekit]' (livekit-agents==1.8.9)"
 
 
 def _given(value: Any, default: Any) -> Any:
@@ -54,19 +51,10 @@ class LivekitSTT(STTReference):
     request's ``time_scale``."""
 
     def __init__(self) -> None:
-        try:
-            from livekit import agents, rtc
-            from livekit.agents import APIConnectOptions, inference
-        except ImportError as exc:
-            raise ImplementationUnavailable(
-                f"upstream livekit-agents is not installed: {_INSTALL}"
-            ) from exc
-        installed = getattr(agents, "__version__", "unknown")
-        if installed != UPSTREAM_VERSION:
-            raise ImplementationUnavailable(
-                f"upstream livekit-agents {installed} is installed, but --iut livekit drives "
-                f"livekit-agents=={UPSTREAM_VERSION}: {_INSTALL}"
-            )
+        require_upstream()
+        from livekit import rtc
+        from livekit.agents import APIConnectOptions, inference
+
         self._stt_class = inference.STT
         self._frame_class = rtc.AudioFrame
         self._options_class = APIConnectOptions

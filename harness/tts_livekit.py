@@ -23,15 +23,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from voicewire.harness.capabilities import ImplementationUnavailable
 from voicewire.harness.events import ErrorInfo
-from voicewire.harness.llm_livekit import UPSTREAM_VERSION, upstream_error_info
+from voicewire.harness.llm_livekit import require_upstream, upstream_error_info
 from voicewire.harness.tts import TTSAnswer, TTSStreamRequest, TTSSynthesizeRequest
 from voicewire.harness.tts_reference import TTSReference
 
 __all__ = ["LivekitTTS"]
-
-_INSTALL = "pip install 'voicewire[livekit]' (livekit-agents==1.8.9)"
 
 
 class LivekitTTS(TTSReference):
@@ -41,19 +38,9 @@ class LivekitTTS(TTSReference):
     """Upstream has every client capability of the TTS protocol."""
 
     def __init__(self) -> None:
-        try:
-            from livekit import agents
-            from livekit.agents import APIConnectOptions, inference
-        except ImportError as exc:
-            raise ImplementationUnavailable(
-                f"upstream livekit-agents is not installed: {_INSTALL}"
-            ) from exc
-        installed = getattr(agents, "__version__", "unknown")
-        if installed != UPSTREAM_VERSION:
-            raise ImplementationUnavailable(
-                f"upstream livekit-agents {installed} is installed, but --iut livekit drives "
-                f"livekit-agents=={UPSTREAM_VERSION}: {_INSTALL}"
-            )
+        require_upstream()
+        from livekit.agents import APIConnectOptions, inference
+
         self._tts_class = inference.TTS
         self._options_class = APIConnectOptions
         self._http: Any = None
