@@ -54,11 +54,9 @@ from voicewire.simulators.core.websocket import (
     unplayable_on_websocket,
 )
 from voicewire.simulators.scenario import Timing
+from voicewire.simulators.stt.fault_actor import FaultActor
 from voicewire.simulators.stt.faults import (
     FaultPlan,
-    FaultStep,
-    Pause,
-    SendFrame,
     unsupported_faults,
 )
 from voicewire.simulators.stt.player import ScriptPlayer, Transcriber
@@ -111,7 +109,7 @@ def audio_summary(pcm: bytes, sample_rate: int) -> dict[str, Any]:
     }
 
 
-class STTConnection:
+class STTConnection(FaultActor):
     """One upgraded STT WebSocket: reads client frames until the session ends, answers them.
 
     ``reply`` is the rule's script; ``None`` (no rule matched, echo mode): the session
@@ -241,25 +239,6 @@ class STTConnection:
         as the rule's faults have it."""
         for step in self.plan.send(self.session.send(message)):
             await self.act(step)
-
-    async def act(self, step: FaultStep) -> None:
-        """Carry out one step of the fault plan."""
-        if isinstance(step, SendFrame):
-            if step.fault is not None:
-                self.exchange.note("fault", {"kind": step.fault, "event": step.event})
-            await self.send_text(step.text, step.event)
-        elif isinstance(step, Pause):
-            self.exchange.note("sleep", {"seconds": step.seconds, "fault": step.fault})
-            await asyncio.sleep(step.seconds)
-        else:
-            self._ended = True
-            self.exchange.note("fault", {"kind": step.fault, "mode": step.mode})
-            if step.mode == "reset":
-                self.exchange.frame("out", "disconnect", {"mode": "reset"})
-                if self._transport is not None:
-                    self._transport.abort()
-            else:
-                await self.close(step.code, f"simulated {step.fault}")
 
     async def send_text(self, text: str | bytes, event: int | None) -> None:
         """Send one text frame (``bytes``: a binary one, a fault) and journal it with its

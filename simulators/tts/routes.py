@@ -63,10 +63,8 @@ from voicewire.simulators.core.websocket import (
     unplayable_on_websocket,
 )
 from voicewire.simulators.scenario import Timing
+from voicewire.simulators.stt.fault_actor import FaultActor
 from voicewire.simulators.tts.faults import (
-    FaultStep,
-    Pause,
-    SendFrame,
     tts_fault_plan,
     unsupported_faults,
     without_session_id,
@@ -114,7 +112,7 @@ def output_audio_summary(message: OutputAudio, sample_rate: int) -> dict[str, An
     }
 
 
-class TTSConnection:
+class TTSConnection(FaultActor):
     """One upgraded TTS WebSocket: reads client frames until the socket closes, answers them.
 
     ``reply`` is the rule's :class:`~.script.TTSReply` (``None``: no rule matched, its
@@ -286,25 +284,6 @@ class TTSConnection:
             text = encode_tts_message(shown)
         for step in self.plan.send(text):
             await self.act(step)
-
-    async def act(self, step: FaultStep) -> None:
-        """Carry out one step of the fault plan."""
-        if isinstance(step, SendFrame):
-            if step.fault is not None:
-                self.exchange.note("fault", {"kind": step.fault, "event": step.event})
-            await self.send_text(step.text, step.event)
-        elif isinstance(step, Pause):
-            self.exchange.note("sleep", {"seconds": step.seconds, "fault": step.fault})
-            await asyncio.sleep(step.seconds)
-        else:
-            self._ended = True
-            self.exchange.note("fault", {"kind": step.fault, "mode": step.mode})
-            if step.mode == "reset":
-                self.exchange.frame("out", "disconnect", {"mode": "reset"})
-                if self._transport is not None:
-                    self._transport.abort()
-            else:
-                await self.close(step.code, f"simulated {step.fault}")
 
     async def send_text(self, text: str | bytes, event: int | None) -> None:
         """Send one text frame (``bytes``: a binary one, a fault) and journal it with its
