@@ -1,7 +1,9 @@
-"""What the WebSocket protocols of JSON text frames share (LiveKit inference STT and TTS, and
-the Inworld ones next): a frame is one JSON object keyed by ``type``, decoded into the typed
-message of its direction; the errors a frame or a state machine raises; the field checks
-their message models have in common. Sans-IO, like the wire modules built on it.
+"""What the protocols of JSON messages share (LiveKit inference STT and TTS, Inworld TTS and
+STT): a frame (or an NDJSON line) is one JSON object, named by its ``type`` field (LiveKit:
+:func:`decode_typed_message`) or by the one key it holds (Inworld:
+:func:`decode_keyed_message`), decoded into the typed message of its direction; the errors a
+frame or a state machine raises; the field checks their message models have in common.
+Sans-IO, like the wire modules built on it.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ __all__ = [
     "UnknownMessageType",
     "as_tuple",
     "check_base64",
+    "decode_keyed_message",
     "decode_typed_message",
     "describe_json_value",
+    "load_json_object",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -145,6 +149,49 @@ def decode_typed_message(
     :class:`MalformedMessage` for anything that is not one (a binary frame, text that is not
     JSON or not an object, a missing or non-string ``type``, a field of the wrong shape,
     nesting too deep; :class:`UnknownMessageType` for a ``type`` not in ``types``)."""
+    payload = load_json_object(frame)
+    if "type" not in payload:
+        raise MalformedMessage("missing", where="type")
+    message_type = payload["type"]
+    if not isinstance(message_type, str):
+        raise MalformedMessage(
+            f"expected a string, got {describe_json_value(message_type)}", where="type"
+        )
+    model = types.get(message_type)
+    if model is None:
+        raise UnknownMessageType(message_type)
+    return _validate(model, payload, message_type)
+
+
+def decode_keyed_message(
+    frame: str | bytes | bytearray | memoryview | Mapping[str, Any],
+    kinds: Mapping[str, type[M]],
+) -> M:
+    """``frame`` as the message of the one key of ``kinds`` it holds, for protocols that name
+    a message by its key rather than by a ``type`` field (Inworld's ``{"create": {...},
+    "contextId": ...}``, ``{"result": {...}}``, ``{"audioChunk": {...}}``).
+
+    ``frame`` may be a decoded JSON object already (an NDJSON line, or a nested object).
+    Raises :class:`MalformedMessage` like :func:`decode_typed_message`, also for an object
+    holding two of the keys; :class:`UnknownMessageType` (named after the object's keys) for an
+    object holding none of them, which a client ignores (CLI-ROB-1).
+    """
+    payload = frame if isinstance(frame, Mapping) else load_json_object(frame)
+    present = [key for key in kinds if key in payload]
+    if not present:
+        keys = ", ".join(sorted(str(key) for key in payload)[:5]) or "none"
+        raise UnknownMessageType(f"object with keys {keys}")
+    if len(present) > 1:
+        raise MalformedMessage(
+            f"holds {' and '.join(present)}: a message is exactly one of " + ", ".join(kinds)
+        )
+    return _validate(kinds[present[0]], payload, present[0])
+
+
+def load_json_object(frame: str | bytes | bytearray | memoryview) -> dict[str, Any]:
+    """The JSON object of a text frame (or line), or :class:`MalformedMessage`: a binary
+    frame, text that is not JSON (``NaN`` and ``Infinity`` included), nesting too deep, or a
+    value that is not an object."""
     if isinstance(frame, (bytes, bytearray, memoryview)):
         raise MalformedMessage("a binary frame where a JSON text frame is expected")
     if not isinstance(frame, str):
@@ -157,16 +204,10 @@ def decode_typed_message(
         raise MalformedMessage(f"not valid JSON: {exc}") from None
     if not isinstance(payload, dict):
         raise MalformedMessage(f"expected a JSON object, got {describe_json_value(payload)}")
-    if "type" not in payload:
-        raise MalformedMessage("missing", where="type")
-    message_type = payload["type"]
-    if not isinstance(message_type, str):
-        raise MalformedMessage(
-            f"expected a string, got {describe_json_value(message_type)}", where="type"
-        )
-    model = types.get(message_type)
-    if model is None:
-        raise UnknownMessageType(message_type)
+    return payload
+
+
+def _validate(model: type[M], payload: Mapping[str, Any], message_type: str) -> M:
     try:
         return model.model_validate(payload)
     except ValidationError as exc:
