@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
 from aiohttp import HttpVersion11, web
@@ -33,6 +33,7 @@ from aiohttp.typedefs import Handler
 from voicewire.reference.errors import error_body
 from voicewire.simulators.core.actions import Action, Disconnect, StreamJournal, walk
 from voicewire.simulators.core.bodies import BodyRefused, read_body
+from voicewire.simulators.core.credentials import Authentication
 from voicewire.simulators.core.raw import RAW_WRITE_KIND, RawAnswer
 from voicewire.simulators.core.state import Exchange, Refusal, SimulatorState, closing_admitted
 
@@ -45,6 +46,7 @@ __all__ = [
     "error_response",
     "execute_actions",
     "expect_admissible",
+    "expect_admissible_under",
     "receive_body",
     "serve_raw",
     "state_of",
@@ -90,12 +92,13 @@ class ConnectionWatch(Protocol):
         ...
 
 
-def admit(request: web.Request) -> Exchange:
-    """Admit ``request`` from its head (token, scenario, a session slot of its key), or raise
+def admit(request: web.Request, scheme: Authentication = Authentication.BEARER_TOKEN) -> Exchange:
+    """Admit ``request`` from its head (its credential under the route's ``scheme``, the
+    scenario, a session slot of its key), or raise
     :class:`~voicewire.simulators.core.state.Refusal` (journaled; answered by
     :func:`answer_errors`). The exchange's slot is released when the request ends or its
     connection is lost, whichever comes first."""
-    exchange = state_of(request).admit(request.headers)
+    exchange = state_of(request).admit(request.headers, scheme)
     request[EXCHANGE_KEY] = exchange
     protocol = request.protocol
     if isinstance(protocol, ConnectionWatch):
@@ -103,7 +106,20 @@ def admit(request: web.Request) -> Exchange:
     return exchange
 
 
-async def expect_admissible(request: web.Request) -> web.StreamResponse | None:
+def expect_admissible_under(
+    scheme: Authentication,
+) -> Callable[[web.Request], Awaitable[web.StreamResponse | None]]:
+    """:func:`expect_admissible` for a route whose requests authenticate under ``scheme``."""
+
+    async def expect_handler(request: web.Request) -> web.StreamResponse | None:
+        return await expect_admissible(request, scheme)
+
+    return expect_handler
+
+
+async def expect_admissible(
+    request: web.Request, scheme: Authentication = Authentication.BEARER_TOKEN
+) -> web.StreamResponse | None:
     """The answer to a request head carrying ``Expect`` (an aiohttp ``expect_handler``).
 
     aiohttp's own handler answers ``100 Continue`` to every head, before any handler has
@@ -119,7 +135,7 @@ async def expect_admissible(request: web.Request) -> web.StreamResponse | None:
     length = request.content_length
     response: web.Response | None = None
     try:
-        state.verify(request.headers)
+        state.verify(request.headers, scheme)
     except Refusal as refusal:
         # A request that is not the client's to make is refused as such first (AUTH-4).
         response = web.json_response(

@@ -27,10 +27,11 @@ from voicewire.reference.auth import (
     authentication_error_body,
     parse_bearer,
     verify_access_token,
+    verify_inworld_authorization,
 )
 from voicewire.reference.errors import error_body
 from voicewire.simulators.core.clock import Clock, SimulatorClock
-from voicewire.simulators.core.credentials import Credentials
+from voicewire.simulators.core.credentials import Authentication, Credentials
 from voicewire.simulators.core.journal import Journal
 from voicewire.simulators.core.limits import Limits
 from voicewire.simulators.scenario import MatchTimeout, Rule, Scenario
@@ -176,12 +177,20 @@ class SimulatorState:
             return self.time_scale_override
         return scenario.time_scale
 
-    def api_key_of(self, headers: Mapping[str, str]) -> str:
-        """The API key of the request's valid bearer token, or :class:`Refusal` 401 (AUTH-4)."""
-        return self.verify(headers)[1].api_key
+    def api_key_of(
+        self, headers: Mapping[str, str], scheme: Authentication = Authentication.BEARER_TOKEN
+    ) -> str:
+        """The API key the request presents under ``scheme``, or :class:`Refusal` 401."""
+        return self.verify(headers, scheme)[0]
 
-    def verify(self, headers: Mapping[str, str]) -> tuple[str, InferenceClaims]:
-        """The request's bearer token and what it grants, or :class:`Refusal` 401 (AUTH-4)."""
+    def verify(
+        self, headers: Mapping[str, str], scheme: Authentication = Authentication.BEARER_TOKEN
+    ) -> tuple[str, dict[str, Any]]:
+        """The API key the request presents under ``scheme`` and what the journal keeps of
+        its credential, or :class:`Refusal` 401 (AUTH-4 for a bearer token, AUTH-6 for a
+        Basic key)."""
+        if scheme is Authentication.BASIC_KEY:
+            return self._verify_basic_key(headers)
         token = parse_bearer(headers.get("Authorization"))
         if token is not None and not token.isascii():
             # A JWT is ASCII by definition; other bytes (header values arrive decoded with
@@ -194,7 +203,20 @@ class SimulatorState:
         except TokenRejected as exc:
             raise Refusal(401, authentication_error_body(str(exc))) from None
         assert token is not None  # verify_access_token refuses a missing one
-        return token, claims
+        return claims.api_key, token_summary(token, claims)
+
+    def _verify_basic_key(self, headers: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+        try:
+            key = verify_inworld_authorization(
+                headers.get("Authorization"), self.credentials.basic_keys
+            )
+        except TokenRejected as exc:
+            raise Refusal(401, authentication_error_body(str(exc))) from None
+        # The key is the secret itself: the journal keeps a fingerprint, never the key.
+        return key, {
+            "scheme": "basic",
+            "fingerprint": hashlib.sha256(key.encode()).hexdigest()[:16],
+        }
 
     def scenario_for(self, headers: Mapping[str, str], api_key: str | None) -> Scenario:
         """The request's scenario: the header, else the key's scenario, else the default;
@@ -215,8 +237,11 @@ class SimulatorState:
             )
         return scenario
 
-    def admit(self, headers: Mapping[str, str]) -> Exchange:
-        """Open an exchange for a request, from its head: authenticate, select the scenario.
+    def admit(
+        self, headers: Mapping[str, str], scheme: Authentication = Authentication.BEARER_TOKEN
+    ) -> Exchange:
+        """Open an exchange for a request, from its head: authenticate (under the route's
+        ``scheme``), select the scenario.
 
         A :class:`Refusal` is journaled (an ``http_error`` frame) before it is raised, so
         refused requests show up in the journal too. ``headers`` must look names up
@@ -224,9 +249,9 @@ class SimulatorState:
         """
         number = self.journal.new_exchange()
         try:
-            token, claims = self.verify(headers)
-            scenario = self.scenario_for(headers, claims.api_key)
-            self._open_session(claims.api_key)
+            api_key, credential = self.verify(headers, scheme)
+            scenario = self.scenario_for(headers, api_key)
+            self._open_session(api_key)
         except Refusal as refusal:
             data: dict[str, Any] = {"status": refusal.status, "body": json.dumps(refusal.body)}
             if refusal.headers:
@@ -239,9 +264,7 @@ class SimulatorState:
                 data=data,
             )
             raise
-        exchange = Exchange(
-            self, number, scenario, claims.api_key, token=token_summary(token, claims)
-        )
+        exchange = Exchange(self, number, scenario, api_key, token=credential)
         admitted = _ADMITTED.get()
         if admitted is not None:
             admitted.append(exchange)
@@ -321,7 +344,8 @@ class Exchange:
 
     It holds one of its key's session slots until :meth:`close` (call it when the request
     ends, however it ends; closing twice is harmless). ``token`` is what the journal shows of
-    the request's bearer token (:func:`token_summary`)."""
+    the request's credential (a bearer token's :func:`token_summary`, a Basic key's
+    fingerprint)."""
 
     def __init__(
         self,
@@ -469,10 +493,25 @@ class SimulatorHandle:
         """Accept one more API key (optionally pinned to a scenario), e.g. one key per test
         case, so a client that cannot send ``X-Voicewire-Scenario`` still gets its own script."""
         keys = {**self.credentials.keys, api_key: api_secret}
+        self._replace_credentials(keys, self.credentials.basic_keys, api_key, scenario)
+
+    def add_basic_key(self, key: str, *, scenario: str | None = None) -> None:
+        """Accept one more ``Basic`` key (optionally pinned to a scenario), as
+        :meth:`add_credential` does for signed tokens."""
+        basic_keys = self.credentials.basic_keys | {key}
+        self._replace_credentials(self.credentials.keys, basic_keys, key, scenario)
+
+    def _replace_credentials(
+        self,
+        keys: Mapping[str, str],
+        basic_keys: frozenset[str],
+        key: str,
+        scenario: str | None,
+    ) -> None:
         pinned = dict(self.credentials.scenario_for_key)
         if scenario is not None:
-            pinned[api_key] = scenario
-        self.credentials = Credentials(keys=keys, scenario_for_key=pinned)
+            pinned[key] = scenario
+        self.credentials = Credentials(keys=keys, scenario_for_key=pinned, basic_keys=basic_keys)
         self.state.credentials = self.credentials
 
     def load(self, scenario: Scenario) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from voicewire.simulators.core.credentials import Authentication
 from voicewire.simulators.core.raw import raw_answer
 from voicewire.simulators.core.serving import admit, error_response, serve_raw, state_of
 from voicewire.simulators.core.state import Exchange
@@ -79,12 +80,14 @@ async def accept_websocket(
     endpoint: str,
     *,
     unplayable: Callable[[Timing, list[Any]], str | None],
+    scheme: Authentication = Authentication.BEARER_TOKEN,
 ) -> AcceptedWebSocket | web.StreamResponse:
     """Answer ``request`` up to the upgrade: the finished response when it is answered before
     one (a refusal, a 404, a ``raw`` rule, a ``status`` fault, a 501 when ``unplayable`` says
-    why the rule cannot be played), else the upgraded connection."""
+    why the rule cannot be played), else the upgraded connection. ``scheme`` is how the
+    endpoint's clients authenticate."""
     state = state_of(request)
-    exchange = admit(request)  # a Refusal (401, 404, 429) is answered by the core, as JSON
+    exchange = admit(request, scheme)  # a Refusal (401, 404, 429) is answered by the core, as JSON
     exchange.request(request.method, request.path_qs, request.headers, b"")
     ws = web.WebSocketResponse(max_msg_size=state.limits.max_body_bytes)
     if not ws.can_prepare(request).ok:

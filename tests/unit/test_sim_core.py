@@ -32,7 +32,11 @@ from voicewire.simulators.core.actions import (
     walk,
 )
 from voicewire.simulators.core.clock import DEFAULT_EPOCH, SimulatorClock, WallClock
-from voicewire.simulators.core.credentials import Credentials
+from voicewire.simulators.core.credentials import (
+    DEFAULT_BASIC_KEY,
+    Authentication,
+    Credentials,
+)
 from voicewire.simulators.core.journal import Body, Journal, WireFrame, WireNote
 from voicewire.simulators.core.limits import Limits
 from voicewire.simulators.core.state import Exchange, Refusal, SimulatorState, derive_id
@@ -412,6 +416,58 @@ def test_a_token_that_is_not_ascii_or_not_a_jwt_is_a_401(credential):
         state.admit(_headers(credential))
     assert caught.value.status == 401
     assert caught.value.body["error"]["type"] == "authentication_error"
+
+
+@pytest.mark.spec("AUTH-6")
+def test_a_basic_key_route_admits_a_known_key_verbatim_and_journals_only_its_fingerprint():
+    state = SimulatorState(Scenario.echo(), Credentials(), time_scale=None)
+    exchange = state.admit(
+        {"Authorization": f"Basic {DEFAULT_BASIC_KEY}"}, Authentication.BASIC_KEY
+    )
+    assert exchange.api_key == DEFAULT_BASIC_KEY
+    assert exchange.token is not None and exchange.token["scheme"] == "basic"
+    assert DEFAULT_BASIC_KEY not in json.dumps(exchange.token)
+    exchange.close()
+
+
+@pytest.mark.spec("AUTH-6")
+@pytest.mark.parametrize(
+    ("authorization", "reason"),
+    [
+        (None, "no Authorization header"),
+        ("Basic someone-else", "unknown"),
+        # A bearer token is not a Basic key, even a valid one for the same simulator.
+        (f"Bearer {create_access_token(*next(iter(Credentials().keys.items())))}", "not 'Basic"),
+        # The key is compared as sent: Basic of the base64 of the key is another key.
+        ("Basic ZG05cFkyVjNhWEpsTFdSbGRqcGlZWE5wWXkxelpXTnlaWFE9", "unknown"),
+    ],
+)
+def test_a_basic_key_route_refuses_anything_but_a_known_key_with_a_json_401(authorization, reason):
+    state = SimulatorState(Scenario.echo(), Credentials(), time_scale=None)
+    headers = {} if authorization is None else {"Authorization": authorization}
+    with pytest.raises(Refusal) as caught:
+        state.admit(headers, Authentication.BASIC_KEY)
+    assert caught.value.status == 401
+    assert caught.value.body["error"]["type"] == "authentication_error"
+    assert reason in caught.value.body["error"]["message"]
+
+
+def test_a_bearer_route_refuses_a_basic_key():
+    state = SimulatorState(Scenario.echo(), Credentials(), time_scale=None)
+    with pytest.raises(Refusal) as caught:
+        state.admit({"Authorization": f"Basic {DEFAULT_BASIC_KEY}"})
+    assert caught.value.status == 401
+
+
+def test_basic_keys_are_checked_and_may_pin_a_scenario():
+    with pytest.raises(ValueError, match="basic_keys"):
+        Credentials(basic_keys=frozenset({" padded "}))
+    with pytest.raises(ValueError, match="not one string"):
+        Credentials(basic_keys="abc")  # type: ignore[arg-type]
+    pinned = Credentials(basic_keys=["k2"], scenario_for_key={"k2": "s"})  # type: ignore[arg-type]
+    assert pinned.basic_keys == frozenset({"k2"})
+    with pytest.raises(ValueError, match="unknown keys"):
+        Credentials(basic_keys=frozenset({"k2"}), scenario_for_key={"k3": "s"})
 
 
 # -- clock and ids -------------------------------------------------------------------------------
