@@ -7,7 +7,7 @@ and one line here (``docs/adding-a-protocol.md``).
 
 from __future__ import annotations
 
-from voicewire.simulators import llm, stt, tts
+from voicewire.simulators import inworld, llm, stt, tts
 from voicewire.simulators.core.registry import REGISTRY
 
 __all__: list[str] = []
@@ -15,3 +15,4 @@ __all__: list[str] = []
 REGISTRY.register(llm.PROTOCOL)
 REGISTRY.register(stt.PROTOCOL)
 REGISTRY.register(tts.PROTOCOL)
+REGISTRY.register(inworld.PROTOCOL)
