@@ -153,6 +153,14 @@ def _pytest_args(options: RunOptions, *, ini: str) -> list[str]:
         str(_suites_dir().parent),
         "-p",
         "no:cacheprovider",
+        # The cases need these plugins and no others: whatever else the environment has
+        # installed (anyio, respx, a user's own) stays out of a conformance run, and its start
+        # skips importing them (half a second per run).
+        "--disable-plugin-autoload",
+        "-p",
+        "voicewire.harness.pytest_plugin",
+        "-p",
+        "_hypothesis_pytestplugin",
         "-q",
         "--strict-markers",
         f"--voicewire-iut={options.iut}",
@@ -168,7 +176,7 @@ def _pytest_args(options: RunOptions, *, ini: str) -> list[str]:
     if options.replay:
         args.append(f"--voicewire-replay={options.replay}")
     if options.workers:
-        args += ["-n", options.workers]
+        args += ["-p", "xdist.plugin", "-n", options.workers]
     if options.direction:
         args.append(f"--voicewire-direction={options.direction}")
     if options.families_only:
