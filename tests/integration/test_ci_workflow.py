@@ -42,5 +42,12 @@ def test_the_workflows_voicewire_command_passes_and_writes_the_reports(tmp_path)
     report = json.loads((reports / "report.json").read_text())
     assert report["iut"].startswith("cmd:python3 docs/examples/llm_driver.py")
     assert report["totals"].get("PASS", 0) > 0
+    # The example driver is conformant for what it declares (llm.chat): its cases pass; every
+    # case of a capability it lacks is UNSUPPORTED, never skipped silently or failed.
+    assert report["capabilities"] == ["llm.chat"]
+    outcomes = {(case["suite"], case["outcome"]) for case in report["cases"]}
+    assert ("llm", "PASS") in outcomes and ("chat_context", "UNSUPPORTED") in outcomes
+    assert {outcome for _, outcome in outcomes} == {"PASS", "UNSUPPORTED"}, outcomes
+    assert {outcome for suite, outcome in outcomes if suite == "llm"} == {"PASS"}
     assert "<testsuite" in (reports / "junit.xml").read_text()
     assert "<html" in (reports / "report.html").read_text()

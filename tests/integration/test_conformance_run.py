@@ -239,28 +239,6 @@ def test_direction_runs_only_the_cases_of_that_direction(tmp_path, direction):
     assert cases and {case["direction"] for case in cases} == {direction}
 
 
-def test_the_example_cmd_driver_is_conformant_for_what_it_declares(tmp_path):
-    driver = REPO / "docs" / "examples" / "llm_driver.py"
-    done = voicewire(
-        "run",
-        "--iut",
-        f"cmd:{sys.executable} {driver}",
-        "--suite",
-        "llm",
-        "--suite",
-        "chat_context",
-        "--json",
-        tmp_path / "r.json",
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
-    report = json.loads((tmp_path / "r.json").read_text())
-    outcomes = {(case["suite"], case["outcome"]) for case in report["cases"]}
-    # It declares llm.chat only: every chat-context case is UNSUPPORTED, never skipped silently.
-    assert outcomes == {("llm", "PASS"), ("chat_context", "UNSUPPORTED")}
-    assert report["capabilities"] == ["llm.chat"]
-
-
 def test_a_broken_cmd_driver_fails_with_the_right_ids(tmp_path):
     driver = REPO / "tests" / "integration" / "reserializing_driver.py"
     done = voicewire(

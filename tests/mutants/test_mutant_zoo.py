@@ -24,6 +24,7 @@ import io
 import json
 import multiprocessing
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -497,6 +498,9 @@ def _run_cli(args: list[str], results: Connection) -> None:
     """In the forked child: ``voicewire <args>``, sending back (exit status, output)."""
     from voicewire.harness.cli import main
 
+    # A hundred runs import the same suite modules: let pytest keep their rewritten bytecode
+    # even where PYTHONDONTWRITEBYTECODE is set, so only the first run pays for rewriting.
+    sys.dont_write_bytecode = False
     output = io.StringIO()
     with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
         try:
