@@ -118,7 +118,8 @@ class EmbeddedSimulator:
         )
 
     def session(self, scenario: Scenario | None = None) -> Target:
-        """Load ``scenario`` (default: echo mode) under a fresh name and API key; return the
+        """Load ``scenario`` (default: echo mode) under a fresh name and API key (accepted both
+        as the issuer of signed tokens and as a ``Basic`` key); return the
         :class:`~voicewire.harness.iut.Target` that reaches it (protocols extend it with their
         own fields, e.g. ``LLMTarget.at(session, model=...)``)."""
         number = next(self._ids)
@@ -131,6 +132,9 @@ class EmbeddedSimulator:
         async def install() -> None:
             self.server.load(loaded)
             self.server.add_credential(api_key, api_secret, scenario=name)
+            # Protocols whose clients present the key itself (``Basic <key>``) reach the
+            # same session with the same key.
+            self.server.add_basic_key(api_key, scenario=name)
 
         self._loop.run(install())
         return Target(base_url=self.base_url, api_key=api_key, api_secret=api_secret)
