@@ -7,8 +7,8 @@ import pytest
 from voicewire.reference.inworld.wire.urls import (
     DEFAULT_INWORLD_BASE_URL,
     DEFAULT_INWORLD_WS_URL,
+    inworld_stt_url,
     stream_url,
-    stt_url,
     synthesize_url,
     voices_url,
 )
@@ -20,7 +20,7 @@ def test_the_defaults_are_upstreams():
         "wss://api.inworld.ai/tts/v1/voice:streamBidirectional"
     )
     assert voices_url(DEFAULT_INWORLD_BASE_URL) == "https://api.inworld.ai/tts/v1/voices"
-    assert stt_url(DEFAULT_INWORLD_BASE_URL) == (
+    assert inworld_stt_url(DEFAULT_INWORLD_BASE_URL) == (
         "wss://api.inworld.ai/stt/v1/transcribe:streamBidirectional"
     )
 
@@ -69,11 +69,11 @@ def test_the_language_filter_is_form_encoded_as_upstream_sends_it():
     ],
 )
 def test_stt_appends_to_the_base(base, url):
-    assert stt_url(base) == url
+    assert inworld_stt_url(base) == url
 
 
 @pytest.mark.parametrize(
-    "function", [synthesize_url, voices_url, stream_url, stt_url], ids=lambda f: f.__name__
+    "function", [synthesize_url, voices_url, stream_url, inworld_stt_url], ids=lambda f: f.__name__
 )
 @pytest.mark.parametrize("url", ["127.0.0.1:8080", "api.inworld.ai/", "", "/tts/"])
 def test_a_url_without_a_scheme_is_named(function, url):

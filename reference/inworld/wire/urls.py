@@ -27,8 +27,8 @@ __all__ = [
     "STT_PATH",
     "SYNTHESIZE_PATH",
     "VOICES_PATH",
+    "inworld_stt_url",
     "stream_url",
-    "stt_url",
     "synthesize_url",
     "voices_url",
 ]
@@ -87,7 +87,7 @@ def stream_url(ws_url: str) -> str:
     return urljoin(ws_url, STREAM_PATH)
 
 
-def stt_url(base_url: str) -> str:
+def inworld_stt_url(base_url: str) -> str:
     """The STT WebSocket URL: ``base_url`` with ``https://`` → ``wss://`` and ``http://`` →
     ``ws://``, its trailing slashes stripped, then ``/`` + :data:`STT_PATH` appended: the base
     path is kept (SPEC §5.3)."""
