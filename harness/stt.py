@@ -252,6 +252,9 @@ class STTAlternative(_Model):
     language: str = ""
     speaker_id: str | None = None
     words: tuple[STTWord, ...] = ()
+    metadata: dict[str, Any] | None = None
+    """What the provider attached to the transcript (Inworld's ``voice_profile``,
+    IW-STT-ORD-1); None when nothing."""
 
 
 class SpeechEventRecord(BaseEvent):
