@@ -15,10 +15,11 @@ from types import ModuleType
 
 from aiohttp import web
 from voicewire.simulators.core.registry import SimulatedProtocol
+from voicewire.simulators.inworld import synthesis
 
 __all__ = ["PROTOCOL"]
 
-_PARTS: tuple[ModuleType, ...] = ()
+_PARTS: tuple[ModuleType, ...] = (synthesis,)
 
 
 def _add_routes(router: web.UrlDispatcher, prefix: str) -> None:
