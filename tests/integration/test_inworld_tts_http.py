@@ -9,12 +9,15 @@ it sent. Nothing sleeps to wait.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from voicewire.reference.errors import (
     APIConnectionError,
     APIConnectOptions,
@@ -317,3 +320,28 @@ async def test_a_malformed_voices_answer_is_a_connection_error(sim: SimulatorSer
     with pytest.raises(APIConnectionError, match="voices"):
         await tts.list_voices()
     await tts.aclose()
+
+
+# -- the guide's example (docs/scenarios.md) ---------------------------------------------------
+
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "scenarios.md"
+
+
+async def test_the_guides_example_plays_as_it_says() -> None:
+    found = re.search(
+        r"^<!-- inworld-http -->\n```yaml\n(.*?)^```$",
+        GUIDE.read_text(encoding="utf-8"),
+        re.MULTILINE | re.DOTALL,
+    )
+    assert found is not None
+    async with SimulatorServer(scenario=parse_scenario(yaml.safe_load(found.group(1)))) as sim:
+        tts = client(sim, timestamp_type="WORD", time_scale=0.001)
+        stream = tts.synthesize(TEXT, conn_options=APIConnectOptions(max_retry=1, timeout=5.0))
+        frames = await frames_of(stream)
+        voices = await tts.list_voices("es")
+        await tts.aclose()
+    assert spoken(frames) == [TEXT]
+    assert stream.attempts == 2  # the first attempt's error line came before any audio
+    assert stream.skipped_lines and {s.reason for s in stream.skipped_lines} == {"blank"}
+    assert [t.text for a in stream.aligned_transcripts for t in a.items] == TEXT.split()
+    assert voices == [{"voiceId": "Diego", "languages": ["es"]}]
