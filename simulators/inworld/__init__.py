@@ -15,11 +15,11 @@ from types import ModuleType
 
 from aiohttp import web
 from voicewire.simulators.core.registry import SimulatedProtocol
-from voicewire.simulators.inworld import synthesis
+from voicewire.simulators.inworld import contexts, synthesis
 
 __all__ = ["PROTOCOL"]
 
-_PARTS: tuple[ModuleType, ...] = (synthesis,)
+_PARTS: tuple[ModuleType, ...] = (synthesis, contexts)
 
 
 def _add_routes(router: web.UrlDispatcher, prefix: str) -> None:

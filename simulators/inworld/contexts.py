@@ -1,0 +1,498 @@
+"""The Inworld TTS WebSocket on the simulator: ``/tts/v1/voice:streamBidirectional`` (SPEC
+§5.2), a part of the Inworld protocol (:mod:`voicewire.simulators.inworld`).
+
+Before the upgrade, from the request head only: admission by the core with the Basic key
+(AUTH-6: a missing or unknown key gets a 401 JSON body and no upgrade), then the rule of
+endpoint ``inworld.contexts`` (the attempt counts connections, so a client's reconnect is
+attempt 2) and what a rule answers without a WebSocket (``raw``, a ``status`` fault).
+
+After it, one :class:`InworldContextsConnection` per socket, carrying up to five contexts:
+every client frame is judged by the wire module's
+:class:`~voicewire.reference.inworld.wire.multiplexer.InworldServerMultiplexer` (an
+unparseable or out-of-order message gets a failing status for its context, or a top-level
+``error`` when it names none, and the socket stays usable: SRV-1; a sixth concurrent context is
+refused for that context only: IW-WS-3; a binary frame gets close 1003: SRV-3). ``create`` gets
+``contextCreated``; the text of each context is spoken in the tone code
+(:func:`~voicewire.reference.tone_code.encode_tone`) at the context's ``sampleRateHertz`` as
+``audioChunk``\\ s, with word or character timestamps matching the audio when the context asked
+for a ``timestampType`` (times restart at 0 after each ``flushCompleted``, as Inworld's do);
+``flush_context`` gets ``flushCompleted``, ``close_context`` (and ``cancel_context``)
+``contextClosed``.
+
+Who cuts the text into utterances follows the context's ``create``: with ``autoModeStrategy``
+``SENTENCE_BOUNDARY`` (inworld-tts-2) the server holds the text until a sentence ends (or a
+flush, or the close); otherwise every ``send_text`` is one utterance, spoken as it arrives.
+
+How the audio is delivered, and the Inworld server bugs to play, are the rule's
+:class:`InworldContextsReply`; its faults act on the connection's messages (the shared
+:class:`~voicewire.simulators.stt.faults.FaultPlan`; ``error_event`` sends Inworld's top-level
+``error``). The journal records every frame both ways (audio as its duration, sample count and
+CRC-32, never its base64), the closes and what the connection decided.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from voicewire.reference.inworld.wire.contexts import (
+    CancelContext,
+    CloseContext,
+    ContextClientMessage,
+    CreateContext,
+    CreateContextConfig,
+    FlushContext,
+    SendText,
+)
+from voicewire.reference.inworld.wire.multiplexer import (
+    INWORLD_MAX_CONTEXTS,
+    STATUS_INTERNAL,
+    STATUS_INVALID_ARGUMENT,
+    ContextRefused,
+    InworldServerMultiplexer,
+)
+from voicewire.reference.inworld.wire.timestamps import (
+    InworldCharacterAlignment,
+    InworldTimestampInfo,
+    InworldWordAlignment,
+)
+from voicewire.reference.json_wire import LocalProtocolError
+from voicewire.reference.tone_code import MIN_SAMPLE_RATE, ToneAlignment, encode_tone
+from voicewire.reference.tts.sentences import sentence_ends
+from voicewire.simulators.core.credentials import Authentication
+from voicewire.simulators.core.registry import EndpointSpec
+from voicewire.simulators.core.state import Exchange
+from voicewire.simulators.core.websocket import (
+    CLOSE_KIND,
+    FRAME_KIND,
+    AcceptedWebSocket,
+    accept_websocket,
+    read_text_frames,
+    unplayable_on_websocket,
+)
+from voicewire.simulators.scenario import MalformedFault, Timing
+from voicewire.simulators.stt.fault_actor import FaultActor
+from voicewire.simulators.stt.faults import FaultPlan, FaultStep, SendFrame, unsupported_faults
+from voicewire.simulators.tts.script import MAX_CHUNK_SECONDS, MAX_SAMPLE_RATE, MIN_CHUNK_SECONDS
+
+__all__ = [
+    "CONTEXTS_ENDPOINT",
+    "CONTEXTS_PATH",
+    "ENDPOINTS",
+    "MALFORMED_CONTEXT_FRAME",
+    "MAX_HELD_TEXT",
+    "InworldContextsConnection",
+    "InworldContextsReply",
+    "add_routes",
+]
+
+CONTEXTS_ENDPOINT = "inworld.contexts"
+"""The scenario endpoint of the TTS WebSocket."""
+CONTEXTS_PATH = "/tts/v1/voice:streamBidirectional"
+"""The route, under ``/`` and ``/v1/`` (clients join it to their URL as an absolute path)."""
+MALFORMED_CONTEXT_FRAME = '{"result": {"contextId": '
+"""What a ``malformed`` fault sends by default on this endpoint: a frame that is not JSON."""
+MAX_HELD_TEXT = 1000
+"""Characters a ``SENTENCE_BOUNDARY`` context may hold before it is spoken anyway (SRV-7)."""
+_MAX_SECONDS = 3600.0
+_REFUSED_HEAD = 200
+_AUDIO_HEAD = '{"result": {"contextId": '
+
+
+class InworldContextsReply(BaseModel):
+    """How the Inworld TTS WebSocket answers on one connection: the delivery of each
+    context's tone-coded audio, and the server bugs to play. Contexts are numbered from 0 in
+    the order the connection creates them. Example (YAML)::
+
+        rules:
+          - match: {endpoint: inworld.contexts}
+            reply:
+              chunk_duration: 0.05
+              failed_contexts: [1]
+              unclosed_contexts: [2]
+    """
+
+    # Unknown keys are errors: a typo in a scenario must not silently script nothing.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    chunk_duration: float = Field(
+        default=0.1,
+        ge=MIN_CHUNK_SECONDS,
+        le=MAX_CHUNK_SECONDS,
+        allow_inf_nan=False,
+        description="Seconds of audio per `audioChunk` (the last of an utterance may be "
+        "shorter; at least 0.005).",
+    )
+    ttfb: float = Field(
+        default=0.0,
+        ge=0,
+        le=_MAX_SECONDS,
+        allow_inf_nan=False,
+        description="Seconds before a generation's first audio (times the time scale).",
+    )
+    real_time_factor: float = Field(
+        default=0.0,
+        ge=0,
+        le=100,
+        allow_inf_nan=False,
+        description="Wall seconds per second of audio between two chunks (times the time "
+        "scale); 0 sends the audio as fast as it can.",
+    )
+    gap: float = Field(
+        default=0.4,
+        ge=0,
+        le=_MAX_SECONDS,
+        allow_inf_nan=False,
+        description="Seconds of silence between two utterances of one generation (over the "
+        "tone decoder's 0.3 s hangover, each decodes as its own segment).",
+    )
+    context_created: bool = Field(
+        default=True, description="Answer `create` with `contextCreated`."
+    )
+    max_contexts: int = Field(
+        default=INWORLD_MAX_CONTEXTS,
+        ge=1,
+        le=100,
+        strict=True,
+        description="Concurrent contexts a socket may hold; one more is refused with a failing "
+        "status for that context only (IW-WS-3).",
+    )
+    failed_contexts: tuple[int, ...] = Field(
+        default=(),
+        description="Contexts (numbered from 0 on the connection) answered with a failing "
+        "`status` (`status_code`, `status_message`) instead of their first audio.",
+    )
+    status_code: int = Field(
+        default=STATUS_INTERNAL,
+        strict=True,
+        description="The code of the failing status of `failed_contexts` (not 0).",
+    )
+    status_message: StrictStr = Field(
+        default="simulated failure", description="The message of that status."
+    )
+    unclosed_contexts: tuple[int, ...] = Field(
+        default=(),
+        description="Contexts whose `contextClosed` is withheld: a client must not wait for "
+        "it for ever.",
+    )
+    unequal_timestamps: bool = Field(
+        default=False,
+        description="Send timestamp arrays of unequal length (the end times lack their last "
+        "item): a server breaking IW-HTTP-3.",
+    )
+
+    @model_validator(mode="after")
+    def _failing_status(self) -> InworldContextsReply:
+        if self.status_code == 0:
+            raise ValueError("status_code 0 is a success, not a failing status")
+        return self
+
+
+ENDPOINTS = (EndpointSpec(CONTEXTS_ENDPOINT, InworldContextsReply, websocket=True),)
+"""The scenario endpoints of this part."""
+
+
+@dataclass
+class _Voice:
+    """One context being answered: its number, what it holds, where its generation is."""
+
+    index: int
+    config: CreateContextConfig
+    held: str = ""
+    position: int = 0  # samples sent since the generation began
+    utterances: int = 0  # in this generation
+    failed: bool = False
+
+    @property
+    def rate(self) -> int:
+        return self.config.audioConfig.sampleRateHertz
+
+
+class InworldContextsConnection(FaultActor):
+    """One upgraded socket: reads client frames until it closes, answers each context.
+
+    ``reply`` is the rule's :class:`InworldContextsReply` (``None``: its defaults);
+    ``faults`` act on the connection's messages; ``transport`` is aborted by a ``disconnect``
+    fault in ``reset`` mode."""
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        exchange: Exchange,
+        reply: InworldContextsReply | None,
+        *,
+        faults: Sequence[Any] = (),
+        transport: asyncio.BaseTransport | None = None,
+    ) -> None:
+        self.ws = ws
+        self.exchange = exchange
+        self.reply = reply if reply is not None else InworldContextsReply()
+        self.mux = InworldServerMultiplexer(max_contexts=self.reply.max_contexts)
+        own = [
+            f.model_copy(update={"line": MALFORMED_CONTEXT_FRAME})
+            if isinstance(f, MalformedFault) and f.line is None
+            else f
+            for f in faults
+        ]
+        self.plan = FaultPlan(own, time_scale=exchange.time_scale)
+        self._write = exchange.writer(FRAME_KIND)
+        self._ended = False
+        self._transport = transport
+        self._voices: dict[str, _Voice] = {}
+
+    @property
+    def ended(self) -> bool:
+        """Whether the connection is over (a fault closed it, or the socket closed)."""
+        return self._ended or self.ws.closed
+
+    async def run(self) -> None:
+        """Serve the connection until it closes (either side, a fault, or idle too long)."""
+        await read_text_frames(self.ws, self.exchange, self._read_on, self.close)
+
+    async def _read_on(self, data: str) -> bool:
+        await self.on_text(data)
+        return not self.ended
+
+    async def on_text(self, data: str) -> None:
+        """One client text frame: judged by the multiplexer, journaled, answered."""
+        try:
+            message = self.mux.receive_frame(data)
+        except ContextRefused as error:
+            self.exchange.frame(
+                "in",
+                FRAME_KIND,
+                {"refused": error.rule, "length": len(data), "head": data[:_REFUSED_HEAD]},
+            )
+            # SRV-1: a status for the context (or a top-level error), the socket stays usable.
+            await self.send_text(self.mux.reject(error), None)
+            return
+        self.exchange.frame("in", FRAME_KIND, self.exchange.state.journal.body(data.encode()))
+        await self.answer(message)
+
+    async def answer(self, message: ContextClientMessage) -> None:
+        """Send what a client message makes due."""
+        cid = message.context_id
+        if isinstance(message, CreateContext):
+            problem = _unservable(message.create)
+            if problem is not None:
+                self.exchange.note("unservable", {"contextId": cid, "problem": problem})
+                await self.send(self.mux.status_error(cid, STATUS_INVALID_ARGUMENT, problem))
+                return
+            voice = _Voice(index=self.mux.created - 1, config=message.create)
+            self._voices[cid] = voice
+            if self.reply.context_created:
+                await self.send(self.mux.context_created(cid))
+            return
+        voice = self._voices.get(cid)
+        if voice is None:  # failed by the script: the multiplexer refuses what follows
+            return
+        if isinstance(message, SendText):
+            voice.held += message.send_text.text
+            await self.speak(cid, voice, final=False)
+        elif isinstance(message, FlushContext):
+            await self.speak(cid, voice, final=True)
+            if not voice.failed:
+                await self.send(self.mux.flush_completed(cid))
+                voice.position = voice.utterances = 0  # the next generation's times restart
+        elif isinstance(message, CloseContext):
+            await self.speak(cid, voice, final=True)
+            await self._close_context(cid, voice)
+        elif isinstance(message, CancelContext):
+            voice.held = ""
+            await self._close_context(cid, voice)
+
+    async def _close_context(self, cid: str, voice: _Voice) -> None:
+        self._voices.pop(cid, None)
+        if voice.failed:
+            return
+        if voice.index in self.reply.unclosed_contexts:
+            self.exchange.note("context_closed_withheld", {"contextId": cid})
+            return
+        await self.send(self.mux.context_closed(cid))
+
+    async def speak(self, cid: str, voice: _Voice, *, final: bool) -> None:
+        """Speak what the context holds that is due: all of it at a flush or the close;
+        else each ``send_text`` as it comes, or (``SENTENCE_BOUNDARY``) the complete
+        sentences."""
+        text = voice.held
+        if not final and voice.config.sentence_boundary and len(text) <= MAX_HELD_TEXT:
+            ends = [end for end in sentence_ends(text) if end < len(text)]
+            cut = ends[-1] if ends else 0
+        else:
+            cut = len(text)
+        spoken, voice.held = text[:cut], text[cut:]
+        if spoken.strip():
+            await self.utterance(cid, voice, spoken.strip())
+
+    async def utterance(self, cid: str, voice: _Voice, text: str) -> None:
+        """The tone-coded audio of ``text`` in chunks (after the reply's ``ttfb`` or
+        ``gap``), its timestamps on the first chunk; or the scripted failing status."""
+        if self.ended or voice.failed:
+            return
+        reply = self.reply
+        if voice.index in reply.failed_contexts:
+            voice.failed = True
+            self._voices.pop(cid, None)
+            self.exchange.note("context_failed", {"contextId": cid, "code": reply.status_code})
+            await self.send(self.mux.status_error(cid, reply.status_code, reply.status_message))
+            return
+        rate, scale = voice.rate, self.exchange.time_scale
+        if voice.utterances == 0 and reply.ttfb > 0:
+            await asyncio.sleep(reply.ttfb * scale)
+        gap = round(reply.gap * rate) if voice.utterances else 0
+        voice.utterances += 1
+        # Off the event loop: the work grows with the text, and other sessions keep their
+        # timing meanwhile (SRV-7).
+        spoken = await asyncio.to_thread(encode_tone, text, sample_rate=rate)
+        info = self._timestamps(voice, spoken.alignment.shifted((voice.position + gap) / rate))
+        pcm = bytes(2 * gap) + spoken.to_bytes()
+        step = 2 * max(1, round(reply.chunk_duration * rate))
+        pace = reply.chunk_duration * reply.real_time_factor * scale
+        loop = asyncio.get_running_loop()
+        first = loop.time()
+        for index, start in enumerate(range(0, len(pcm), step)):
+            if self.ended or self.mux.state(cid) is None:
+                return
+            if index and pace > 0:
+                await asyncio.sleep(max(0.0, first + index * pace - loop.time()))
+            chunk = pcm[start : start + step]
+            try:
+                frame = self.mux.audio_chunk(cid, chunk, info if index == 0 else None)
+            except LocalProtocolError:
+                return  # cancelled meanwhile
+            await self.send(frame)
+            voice.position += len(chunk) // 2
+
+    def _timestamps(self, voice: _Voice, timed: ToneAlignment) -> InworldTimestampInfo | None:
+        kind = voice.config.timestampType
+        drop = 1 if self.reply.unequal_timestamps else 0
+        if kind == "WORD":
+            words = timed.words
+            return InworldTimestampInfo(
+                wordAlignment=InworldWordAlignment(
+                    words=tuple(w.text for w in words),
+                    wordStartTimeSeconds=tuple(round(w.start, 6) for w in words),
+                    wordEndTimeSeconds=tuple(round(w.end, 6) for w in words)[: len(words) - drop],
+                )
+            )
+        if kind == "CHARACTER":
+            chars = timed.chars
+            return InworldTimestampInfo(
+                characterAlignment=InworldCharacterAlignment(
+                    characters=tuple(c.text for c in chars),
+                    characterStartTimeSeconds=tuple(round(c.start, 6) for c in chars),
+                    characterEndTimeSeconds=tuple(round(c.end, 6) for c in chars)[
+                        : len(chars) - drop
+                    ],
+                )
+            )
+        return None
+
+    async def send(self, frame: str) -> None:
+        """Send one reply frame, as the rule's faults have it."""
+        if self.ended:
+            return
+        for step in self.plan.send(frame):
+            await self.act(_inworld_step(step))
+
+    async def send_text(self, text: str | bytes, event: int | None) -> None:
+        """Send one frame (``bytes``: a binary one, a fault) and journal it with its event
+        index (None: no event); audio as its summary."""
+        if self.ws.closed:
+            return
+        if isinstance(text, bytes):
+            await self.ws.send_bytes(text)
+            self.exchange.frame("out", FRAME_KIND, {"binary": True, "length": len(text)})
+            return
+        await self.ws.send_str(text)
+        summary = _audio_summary(text) if text.startswith(_AUDIO_HEAD) else None
+        if summary is None:
+            self._write(text.encode(), event)
+        else:
+            self.exchange.frame("out", FRAME_KIND, {**summary, "event": event})
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the socket with ``code``, journaled."""
+        self.exchange.frame("out", CLOSE_KIND, {"code": code, "reason": reason})
+        await self.ws.close(code=code, message=reason.encode())
+
+
+def _inworld_step(step: FaultStep) -> FaultStep:
+    """The fault plan's inserted ``error`` frame (LiveKit's shape) as Inworld's top-level
+    ``{"error": {"code", "message"}}``."""
+    if isinstance(step, SendFrame) and step.fault == "error_event" and isinstance(step.text, str):
+        error = json.loads(step.text)
+        text = json.dumps({"error": {"code": error.get("code", 0), "message": error["message"]}})
+        return SendFrame(text, step.event, step.fault)
+    return step
+
+
+def _audio_summary(text: str) -> dict[str, Any] | None:
+    """What the journal keeps of an ``audioChunk`` frame: its context, sample count, CRC-32
+    and whether timestamps came with it, never its base64."""
+    try:
+        result = json.loads(text)["result"]
+        chunk = result["audioChunk"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    pcm = base64.b64decode(chunk.get("audioContent", ""))
+    return {
+        "contextId": result.get("contextId"),
+        "audioChunk": {
+            "samples": len(pcm) // 2,
+            "crc32": f"{zlib.crc32(pcm):08x}",
+            "timestamps": "timestampInfo" in chunk,
+        },
+    }
+
+
+def _unservable(config: CreateContextConfig) -> str | None:
+    """Why the simulator cannot speak for a context so configured, or None."""
+    audio = config.audioConfig
+    if audio.audioEncoding != "PCM":
+        return f"the simulator speaks audioEncoding PCM only, not {audio.audioEncoding!r}"
+    if not MIN_SAMPLE_RATE <= audio.sampleRateHertz <= MAX_SAMPLE_RATE:
+        return (
+            f"sampleRateHertz {audio.sampleRateHertz} is outside "
+            f"{MIN_SAMPLE_RATE}..{MAX_SAMPLE_RATE}"
+        )
+    return None
+
+
+def _unplayable(timing: Timing, faults: list[Any]) -> str | None:
+    return unplayable_on_websocket(
+        CONTEXTS_ENDPOINT,
+        timing,
+        faults,
+        paced_by="the reply's ttfb and real_time_factor pace its audio",
+        unsupported=unsupported_faults,
+    )
+
+
+async def _contexts(request: web.Request) -> web.StreamResponse:
+    accepted = await accept_websocket(
+        request, CONTEXTS_ENDPOINT, unplayable=_unplayable, scheme=Authentication.BASIC_KEY
+    )
+    if not isinstance(accepted, AcceptedWebSocket):
+        return accepted
+    connection = InworldContextsConnection(
+        accepted.ws,
+        accepted.exchange,
+        accepted.reply,
+        faults=accepted.faults,
+        transport=request.transport,
+    )
+    await connection.run()
+    return accepted.ws
+
+
+def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
+    """Mount the TTS WebSocket under ``prefix`` (``""`` or ``"/v1"``)."""
+    router.add_get(f"{prefix}{CONTEXTS_PATH}", _contexts)
