@@ -106,6 +106,8 @@ __all__ = [
     "DEFAULT_INWORLD_TIMESTAMP_TRANSPORT_STRATEGY",
     "DEFAULT_INWORLD_VOICE",
     "INWORLD_USER_AGENT",
+    "MAX_ERROR_BODY_BYTES",
+    "MAX_VOICES_BODY_BYTES",
     "InworldChunkedStream",
     "InworldTTS",
     "InworldTTSOptions",
@@ -132,7 +134,10 @@ NUM_CHANNELS = 1
 
 InworldTTSEvent = Literal["error"]
 
-_TOO_LONG_ERROR_BODY = 64 * 1024
+MAX_ERROR_BODY_BYTES = 64 * 1024
+"""The most of a non-2xx answer's body read for its message."""
+MAX_VOICES_BODY_BYTES = 16 * 1024 * 1024
+"""The largest voices answer read; a longer one is an ``APIConnectionError``."""
 
 
 @dataclass
@@ -438,9 +443,14 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
                 headers=request_headers,
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as resp:
-                body = await resp.read()
                 if not 200 <= resp.status < 300:
+                    body = await _read_at_most(resp, MAX_ERROR_BODY_BYTES)
                     raise inworld_status_error(resp.status, body, request_id)
+                body = await _read_at_most(resp, MAX_VOICES_BODY_BYTES + 1)
+                if len(body) > MAX_VOICES_BODY_BYTES:
+                    raise APIConnectionError(
+                        f"Inworld voices: the answer is over {MAX_VOICES_BODY_BYTES} bytes"
+                    )
                 try:
                     return decode_voices_response(body)
                 except MalformedMessage as exc:
@@ -522,12 +532,24 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
         self.emit("error", TTSErrorEvent(error=error, recoverable=recoverable, label=self.label))
 
 
+async def _read_at_most(resp: aiohttp.ClientResponse, limit: int) -> bytes:
+    """At most ``limit`` bytes of ``resp``'s body (all of it if shorter): a hostile answer
+    cannot make the client buffer more."""
+    data = bytearray()
+    while len(data) < limit:
+        piece = await resp.content.read(limit - len(data))
+        if not piece:
+            break
+        data += piece
+    return bytes(data)
+
+
 def inworld_status_error(status: int, body: bytes, request_id: str | None) -> APIStatusError:
     """The :class:`APIStatusError` of a non-2xx answer: its message is the body's
     ``error.message`` (voicewire's SRV-5 body) or top-level ``message`` (Inworld's, which
     upstream reads), else the body's text."""
     message = f"Inworld answered {status}"
-    decoded: object = body[:_TOO_LONG_ERROR_BODY].decode("utf-8", "replace")
+    decoded: object = body[:MAX_ERROR_BODY_BYTES].decode("utf-8", "replace")
     with contextlib.suppress(ValueError):
         decoded = json.loads(body)
     if isinstance(decoded, dict):
@@ -621,7 +643,8 @@ class InworldChunkedStream(EventStream[SynthesizedAudio]):
                 timeout=aiohttp.ClientTimeout(sock_connect=timeout, sock_read=timeout),
             ) as resp:
                 if not 200 <= resp.status < 300:
-                    raise inworld_status_error(resp.status, await resp.read(), x_request_id)
+                    body = await _read_at_most(resp, MAX_ERROR_BODY_BYTES)
+                    raise inworld_status_error(resp.status, body, x_request_id)
                 async for data in resp.content.iter_any():
                     self._handle(reader.feed(data), frames, x_request_id)
                 self._handle(reader.end(), frames, x_request_id)

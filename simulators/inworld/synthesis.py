@@ -203,7 +203,8 @@ class InworldSynthesisReply(_Script):
     interleave: StrictStr | None = Field(
         default=None,
         description='A line written before every line of the answer (`""`: a blank line; '
-        '`"x"`: an unparseable one), which a conforming client skips; absent: none.',
+        '`"x"`: an unparseable one), which a conforming client skips; not an event of its '
+        "own: faults address the same lines as without it. Absent: none.",
     )
     sample_rate: int | None = Field(
         default=None,
@@ -335,10 +336,11 @@ def synthesis_lines(
 
 
 def _interleaved(lines: Iterator[bytes], line: str) -> Iterator[bytes]:
+    # The extra line rides in the event of the line after it: the events stay the lines of
+    # the answer, so a fault addresses the same line with or without interleaving.
     extra = line.encode("utf-8") + b"\n"
     for item in lines:
-        yield extra
-        yield item
+        yield extra + item
 
 
 def _malformed(fault: MalformedFault) -> bytes:
@@ -395,11 +397,15 @@ class _LineJournal:
         raw = self._exchange.writer(kind)
 
         def write(data: bytes, event: int | None) -> None:
-            summary = self._summary(data) if data.startswith(_SUMMARY_HEAD) else None
-            if summary is None:
-                raw(data, event)
-            else:
-                self._exchange.frame("out", kind, {**summary, "event": event})
+            if _SUMMARY_HEAD not in data or not data.endswith(b"\n"):
+                raw(data, event)  # no audio, or a piece of a line (byte_split)
+                return
+            for line in data[:-1].split(b"\n"):
+                summary = self._summary(line) if line.startswith(_SUMMARY_HEAD) else None
+                if summary is None:
+                    raw(line + b"\n", event)
+                else:
+                    self._exchange.frame("out", kind, {**summary, "event": event})
 
         return write
 
@@ -414,7 +420,7 @@ class _LineJournal:
             result = json.loads(data)["result"]
             pcm = base64.b64decode(result["audioContent"], validate=True)
         except (ValueError, KeyError, TypeError):
-            return None  # a piece of a line (byte_split): kept as it is
+            return None  # not a whole audio line: kept as it is
         samples = len(pcm) // 2
         summary: dict[str, Any] = {
             "line": "result",

@@ -125,6 +125,13 @@ async def test_blank_and_unparseable_lines_are_skipped(sim: SimulatorServer) -> 
     await tts.aclose()
     assert blank.skipped_lines and {s.reason for s in blank.skipped_lines} == {"blank"}
     assert junk.skipped_lines and all(s.reason.startswith("not JSON") for s in junk.skipped_lines)
+    # one interleaved line before each audio line, none an event of its own
+    audio_lines = [e for e in sim.journal.entries() if isinstance(e.get("data"), dict)]
+    audio_lines = [e for e in audio_lines if e["data"].get("line") == "result"]
+    assert len(audio_lines) == len(blank.skipped_lines) + len(junk.skipped_lines)
+    assert {e["data"]["event"] for e in audio_lines} == set(range(len(blank.skipped_lines))) | set(
+        range(len(junk.skipped_lines))
+    )
 
 
 async def test_an_error_line_raises_its_code(sim: SimulatorServer) -> None:
