@@ -228,6 +228,34 @@ async def test_a_stall_longer_than_the_timeout_is_a_timeout(sim: SimulatorServer
     await tts.aclose()
 
 
+async def full_audio(sim: SimulatorServer, text: str) -> bytes:
+    tts = client(sim)
+    frames = await frames_of(tts.synthesize(text, conn_options=ONCE))
+    await tts.aclose()
+    return b"".join(frame.frame.to_bytes() for frame in frames)
+
+
+@pytest.mark.parametrize("kind", ["drop", "duplicate", "reorder"])
+async def test_line_faults_act_on_audio_lines(sim: SimulatorServer, kind: str) -> None:
+    whole = await full_audio(sim, TEXT)
+    sim.load(scenario(synthesize_rule(faults=[{"kind": kind, "at_event": 1}])))
+    faulted = await full_audio(sim, TEXT)
+    chunk = whole[4800:9600]  # line 1: the second 100 ms at 24 kHz
+    expected = {
+        "drop": whole[:4800] + whole[9600:],
+        "duplicate": whole[:9600] + chunk + whole[9600:],
+        "reorder": whole[:4800] + whole[9600:14400] + chunk + whole[14400:],
+    }[kind]
+    assert faulted == expected
+
+
+async def test_a_scripted_sample_rate_overrides_the_requested_one(sim: SimulatorServer) -> None:
+    sim.load(scenario(synthesize_rule({"sample_rate": 16000})))
+    pcm = await full_audio(sim, "Hi")
+    assert [s.text for s in decode_tone(pcm, sample_rate=16000)] == ["Hi"]
+    assert len(pcm) // 2 == round(0.35 * 16000)  # the tone code of "Hi" lasts 0.35 s
+
+
 # -- the simulator's own answers ---------------------------------------------------------------
 
 
