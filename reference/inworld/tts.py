@@ -62,6 +62,12 @@ from voicewire.reference.errors import (
     APITimeoutError,
 )
 from voicewire.reference.event_stream import EventStream
+from voicewire.reference.inworld.tts_stream import InworldStreamPool, InworldSynthesizeStream
+from voicewire.reference.inworld.wire.contexts import (
+    CreateContextConfig,
+    create_context_config,
+    supports_sentence_boundary,
+)
 from voicewire.reference.inworld.wire.synthesis import (
     INWORLD_DELIVERY_MODES,
     INWORLD_ENCODINGS,
@@ -331,6 +337,9 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
         )
         self.label = label or f"inworld.TTS({self._opts.model})"
         self._chunked: weakref.WeakSet[InworldChunkedStream] = weakref.WeakSet()
+        # The sockets of stream(): up to 20, of up to 5 contexts each (IW-WS-2).
+        self._stream_pool = InworldStreamPool(stream_url(ws_url), self.headers)
+        self._streams: weakref.WeakSet[InworldSynthesizeStream] = weakref.WeakSet()
 
     # -- what it is ----------------------------------------------------------------------------
 
@@ -424,6 +433,48 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
             self, text, conn_options=_check_conn_options(conn_options)
         )
         self._chunked.add(stream)
+        return stream
+
+    def context_config(self, opts: InworldTTSOptions | None = None) -> CreateContextConfig:
+        """The ``create`` of a WebSocket context under ``opts`` (default: those in force):
+        ``temperature`` top-level, ``SENTENCE_BOUNDARY`` for an inworld-tts-2 model
+        (IW-WS-1)."""
+        o = opts if opts is not None else self._opts
+        return create_context_config(
+            voice=o.voice,
+            model=o.model,
+            encoding=o.encoding,
+            sample_rate=o.sample_rate,
+            bit_rate=o.bit_rate,
+            speaking_rate=o.speaking_rate,
+            temperature=o.temperature,
+            max_buffer_delay_ms=o.max_buffer_delay_ms,
+            timestamp_transport_strategy=o.timestamp_transport_strategy,
+            language=o.language,
+            timestamp_type=o.timestamp_type,
+            text_normalization=o.text_normalization,
+            delivery_mode=o.delivery_mode,
+            buffer_char_threshold=o.buffer_char_threshold,
+            auto_mode_strategy=(
+                "SENTENCE_BOUNDARY" if supports_sentence_boundary(o.model) else "CLIENT_SEGMENTED"
+            ),
+        )
+
+    def stream(
+        self, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
+    ) -> InworldSynthesizeStream:
+        """Start a streaming synthesis on a WebSocket context (SPEC §5.2): push text into the
+        returned stream and iterate it for its frames. Must be called inside a running event
+        loop."""
+        stream = InworldSynthesizeStream(
+            self._stream_pool,
+            self.context_config(),
+            conn_options=_check_conn_options(conn_options),
+            sample_rate=self._opts.sample_rate,
+            emit_error=lambda error, recoverable: self._emit_error(error, recoverable=recoverable),
+            time_scale=self.time_scale,
+        )
+        self._streams.add(stream)
         return stream
 
     async def list_voices(self, language: str | None = None) -> list[dict[str, Any]]:
@@ -523,6 +574,10 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
         for stream in list(self._chunked):
             await stream.aclose()
         self._chunked.clear()
+        for context_stream in list(self._streams):
+            await context_stream.aclose()
+        self._streams.clear()
+        await self._stream_pool.aclose()
         if self._owns_session and self._session is not None:
             await self._session.close()
             self._session = None
