@@ -15,11 +15,11 @@ from types import ModuleType
 
 from aiohttp import web
 from voicewire.simulators.core.registry import SimulatedProtocol
-from voicewire.simulators.inworld import contexts, synthesis
+from voicewire.simulators.inworld import contexts, synthesis, transcribe
 
 __all__ = ["PROTOCOL"]
 
-_PARTS: tuple[ModuleType, ...] = (synthesis, contexts)
+_PARTS: tuple[ModuleType, ...] = (synthesis, contexts, transcribe)
 
 
 def _add_routes(router: web.UrlDispatcher, prefix: str) -> None:
