@@ -382,3 +382,32 @@ async def test_unequal_timestamp_arrays_are_paired_to_the_shortest(start_simulat
     speak(s, "Three words here.")
     assert decoded(await collect(s)) == ["Three words here."]
     assert [w.text for w in s.timed_transcripts] == ["Three", "words"]
+
+
+async def test_an_idle_socket_is_closed_after_300_s_on_the_pools_clock(start_simulator, pools):
+    sim = await start_simulator()
+    now = [1000.0]
+    pool = pools(sim, clock=lambda: now[0])
+    first = stream(pool)
+    speak(first, "Before the pause.")
+    await collect(first)
+    now[0] += 300.0  # not more than the limit: the socket is reused
+    second = stream(pool)
+    speak(second, "Still the same socket.")
+    await collect(second)
+    assert pool.connects == 1
+    now[0] += 300.5
+    third = stream(pool)
+    speak(third, "A fresh socket.")
+    assert decoded(await collect(third)) == ["A fresh socket."]
+    assert (pool.connects, pool.size) == (2, 1)
+
+
+async def test_a_failure_before_audio_is_retried_on_a_new_context(start_simulator, pools):
+    sim = await start_simulator(scenario({"failed_contexts": [0]}))
+    s = stream(pools(sim), options=APIConnectOptions(max_retry=1, retry_interval=0.0, timeout=2.0))
+    speak(s, "Second time lucky.")
+    frames = await collect(s)
+    assert decoded(frames) == ["Second time lucky."]
+    assert s.attempts == 2 and len(set(s.context_ids)) == 2
+    assert {f.segment_id for f in frames} == {s.context_ids[1]}

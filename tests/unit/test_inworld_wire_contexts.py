@@ -477,3 +477,40 @@ def test_audio_chunk_round_trips_bytes():
     frame = json.loads(server.audio_chunk("a", b"\xff\x00\x10"))
     assert base64.b64decode(frame["result"]["audioChunk"]["audioContent"]) == b"\xff\x00\x10"
     assert "timestampInfo" not in frame["result"]["audioChunk"]
+
+
+# -- the client's sentences (reference/inworld/tts_stream.py) ----------------------------------
+
+PROSE = (
+    "Hello from the Inworld websocket. This is the second sentence. Short one. "
+    "And then a much longer third sentence follows here!\nA new line starts the fourth one? "
+    "Yes."
+)
+
+
+def test_sentences_keep_their_leading_space_as_upstreams():
+    from voicewire.reference.inworld.tts_stream import RetainedSentenceSplitter
+
+    splitter = RetainedSentenceSplitter()
+    tokens = splitter.push(PROSE) + splitter.flush()
+    assert tokens[:2] == ["Hello from the Inworld websocket.", " This is the second sentence."]
+    assert "".join(tokens) == PROSE
+    blingfire = pytest.importorskip("livekit.agents.tokenize.blingfire")
+    upstream = blingfire._split_sentences(PROSE, 20, retain_format=True)
+    assert splitter.split(PROSE) == [(text, end) for text, _, end in upstream]
+
+
+@given(st.lists(st.integers(1, 40), max_size=8))
+def test_sentences_do_not_depend_on_how_the_text_was_pushed(cuts):
+    from voicewire.reference.inworld.tts_stream import RetainedSentenceSplitter
+
+    whole = RetainedSentenceSplitter()
+    expected = whole.push(PROSE) + whole.flush()
+    pieces, start = [], 0
+    for size in cuts:
+        pieces.append(PROSE[start : start + size])
+        start += size
+    pieces.append(PROSE[start:])
+    split = RetainedSentenceSplitter()
+    tokens = [t for piece in pieces for t in split.push(piece)] + split.flush()
+    assert tokens == expected
