@@ -21,6 +21,7 @@ from voicewire.reference.llm.wire import DONE_EVENT
 from voicewire.simulators import REGISTRY, SimulatedProtocol
 from voicewire.simulators.llm import plan_chunks, read_request
 from voicewire.simulators.scenario import (
+    ENDPOINTS,
     SCENARIO_SCHEMA_FILE,
     EndpointSpec,
     ScenarioError,
@@ -287,13 +288,10 @@ def toy() -> Iterator[SimulatedProtocol]:
 
 def test_a_registered_protocol_extends_the_schema(toy):
     schema = scenario_json_schema()
-    assert schema["$defs"]["Match"]["properties"]["endpoint"]["enum"] == [
-        "llm",
-        "schematoy",
-        "schematoy.ws",
-        "stt",
-        "tts",
-    ]
+    endpoints = schema["$defs"]["Match"]["properties"]["endpoint"]["enum"]
+    # Every registered endpoint, sorted: the built-in protocols' and the toy's.
+    assert endpoints == sorted(ENDPOINTS.names())
+    assert {"llm", "schematoy", "schematoy.ws", "stt", "tts"} <= set(endpoints)
     assert "ToyReply" in schema["$defs"]
     ws_rule = {
         "match": {"endpoint": "schematoy.ws"},
