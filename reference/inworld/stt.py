@@ -232,6 +232,46 @@ class InworldSTT(EventEmitter[InworldSTTEvent]):
         self._streams.add(stream)
         return stream
 
+    def update_options(
+        self,
+        *,
+        model: str | None = None,
+        language: str | None = None,
+        enable_voice_profile: bool | None = None,
+        voice_profile_top_n: int | None = None,
+        vad_threshold: float | None = None,
+        min_end_of_turn_silence_when_confident: int | None = None,
+        end_of_turn_confidence_threshold: float | None = None,
+    ) -> None:
+        """Change options for the streams to come (as upstream: a live stream keeps its
+        ``transcribeConfig``). ``None`` leaves an option as it is; an option the wire cannot
+        carry raises ``ValueError`` and changes nothing."""
+        changes = {
+            name: value
+            for name, value in (
+                ("model", model),
+                ("language", language),
+                ("enable_voice_profile", enable_voice_profile),
+                ("voice_profile_top_n", voice_profile_top_n),
+                ("vad_threshold", vad_threshold),
+                ("min_end_of_turn_silence_when_confident", min_end_of_turn_silence_when_confident),
+                ("end_of_turn_confidence_threshold", end_of_turn_confidence_threshold),
+            )
+            if value is not None
+        }
+        for name in ("model", "language"):
+            if name in changes and (not isinstance(changes[name], str) or not changes[name]):
+                raise ValueError(f"{name} must be a non-empty string, got {changes[name]!r}")
+        before = {name: getattr(self, name) for name in changes}
+        for name, value in changes.items():
+            setattr(self, name, value)
+        try:
+            self.transcribe_config()
+        except ValueError:
+            for name, value in before.items():
+                setattr(self, name, value)
+            raise
+
     async def aclose(self) -> None:
         """Close every stream still open."""
         for stream in list(self._streams):
@@ -326,8 +366,10 @@ class InworldSpeechStream(EventStream[SpeechEvent]):
 
     def push_frame(self, frame: AudioFrame) -> None:
         """Push audio: any rate and channel count, mixed down to mono and resampled to
-        :attr:`sample_rate` (the resampler holds back a few samples until the next flush).
-        Raises ``RuntimeError`` after :meth:`end_input` or :meth:`aclose`."""
+        :attr:`sample_rate`. A frame at that rate goes out as one ``audioChunk`` of exactly its
+        samples; at another rate, what the resampler gives for it (it holds back a few samples
+        until the next flush). Raises ``RuntimeError`` after :meth:`end_input` or
+        :meth:`aclose`."""
         if not isinstance(frame, AudioFrame):
             raise TypeError(f"frame must be an AudioFrame, got {type(frame).__name__}")
         self._check_input_open()

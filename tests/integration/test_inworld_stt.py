@@ -264,3 +264,50 @@ async def test_raw_probes_get_inworld_errors_and_the_socket_stays_usable() -> No
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await http.ws_connect(sim.base_url + PATH, headers={"Authorization": "Basic nope"})
         assert refused.value.status == 401
+
+
+def test_the_key_comes_from_the_argument_else_the_environment(monkeypatch) -> None:
+    monkeypatch.delenv("INWORLD_API_KEY", raising=False)
+    with pytest.raises(ValueError, match="INWORLD_API_KEY"):
+        InworldSTT()
+    monkeypatch.setenv("INWORLD_API_KEY", "ZW52OmtleQ==")
+    stt = InworldSTT(base_url="https://example.test/base/")
+    assert stt.authorization == "Basic ZW52OmtleQ=="
+    assert InworldSTT(api_key="YXJnOmtleQ==").authorization == "Basic YXJnOmtleQ=="
+    assert stt.url == "wss://example.test/base/stt/v1/transcribe:streamBidirectional"
+    assert stt.transcribe_config() == config_message()
+    assert stt.transcribe_config(language="de-DE").transcribeConfig.language == "de-DE"
+
+
+def test_update_options_applies_to_new_streams_and_refuses_what_the_wire_cannot_carry() -> None:
+    stt = InworldSTT(api_key="k")
+    stt.update_options(model="soniox/stt-rt-v4", vad_threshold=0.4, enable_voice_profile=False)
+    body = stt.transcribe_config().transcribeConfig
+    assert (body.modelId, body.inworldSttV1Config.vadThreshold) == ("soniox/stt-rt-v4", 0.4)
+    assert body.voiceProfileConfig is None
+    with pytest.raises(ValueError, match="cannot carry"):
+        stt.update_options(end_of_turn_confidence_threshold=2.0, voice_profile_top_n=3)
+    assert (stt.end_of_turn_confidence_threshold, stt.voice_profile_top_n) == (0.3, 1)
+    with pytest.raises(ValueError, match="mono"):
+        InworldSTT(api_key="k", num_channels=2)
+
+
+async def test_audio_at_another_rate_or_in_stereo_is_resampled_and_mixed_down() -> None:
+    utterance = encode_tone("resampled", sample_rate=48000)
+    mono = np.frombuffer(utterance.to_bytes(), dtype="<i2")
+    stereo = np.repeat(mono, 2).astype("<i2").tobytes()  # both channels the same
+    async with SimulatorServer() as sim:
+        stream = client(sim).stream(conn_options=ONE_TRY)
+        async with stream:
+            step = 480 * 2 * 2  # 10 ms of 48 kHz stereo
+            for i in range(0, len(stereo), step):
+                stream.push_frame(
+                    AudioFrame(stereo[i : i + step], sample_rate=48000, num_channels=2)
+                )
+            stream.push_frame(AudioFrame(silence(0.4), sample_rate=RATE, num_channels=1))
+            stream.end_input()
+            events = [e async for e in stream]
+        sent = journal(sim, "in")
+    assert [e.alternatives[0].text for e in events if e.type is FINAL] == ["resampled"]
+    samples = sum(m["audioChunk"]["samples"] for m in sent if "audioChunk" in m)
+    assert samples == -(-len(mono) // 3) + round(0.4 * RATE)
