@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
+import yaml
 from voicewire.reference.errors import (
     APIConnectionError,
     APIConnectOptions,
@@ -411,3 +414,22 @@ async def test_a_failure_before_audio_is_retried_on_a_new_context(start_simulato
     assert decoded(frames) == ["Second time lucky."]
     assert s.attempts == 2 and len(set(s.context_ids)) == 2
     assert {f.segment_id for f in frames} == {s.context_ids[1]}
+
+
+async def test_the_guides_example_plays_as_it_says(start_simulator, pools):
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "scenarios.md").read_text("utf-8")
+    [text] = re.findall(r"^<!-- inworld-contexts -->\n```yaml\n(.*?)^```$", guide, re.M | re.S)
+    sim = await start_simulator(parse_scenario(yaml.safe_load(text)))
+    pool = pools(sim)
+    first = stream(pool)
+    speak(first, "The first context.")
+    assert decoded(await collect(first)) == ["The first context."]
+    second = stream(pool)
+    speak(second, "The second context.")
+    with pytest.raises(APIError, match="Inworld error: simulated failure"):
+        await collect(second)
+    third = stream(pool, options=APIConnectOptions(max_retry=0, timeout=0.2))
+    speak(third, "The third context.")
+    with pytest.raises(APITimeoutError, match="Context not found"):
+        await collect(third)
+    assert pool.connects == 1
