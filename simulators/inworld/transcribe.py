@@ -17,8 +17,8 @@ and a voice says which messages that audio made due:
   interims and timing as ``stt``'s script), its messages said in Inworld's words
   (:class:`TranscribeScriptVoice`);
 - without one (echo mode), the stream is transcribed with the tone code
-  (:class:`TranscribeToneVoice`): ``speechStarted`` when speech begins, interims as the utterance is
-  read, the final with its text (or ``[speech 1.20 s]`` for other speech).
+  (:class:`TranscribeToneVoice`): ``speechStarted`` when speech begins, interims as the
+  utterance is read, the final with its text (or ``[speech 1.20 s]`` for other speech).
 
 ``endTurn`` finalises what is in progress at once; ``closeStream`` gets the pending finals and
 a close 1000 (IW-STT-S-1), unless the reply says ``after_close_stream: stay_open``.
