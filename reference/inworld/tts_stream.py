@@ -19,7 +19,8 @@ What upstream ``livekit-plugins-inworld`` 1.8.9 does and this mirrors:
   only sends the pending sentence; at the end of input ``flush_context`` then
   ``close_context``;
 - with an ``inworld-tts-2`` model (``SENTENCE_BOUNDARY``) the pushed text goes out as pushed,
-  every ``flush()`` is a ``flush_context``, and the end of input is ``close_context``;
+  every ``flush()`` is a ``flush_context``, and the end of input one more, then
+  ``close_context`` (so ``flush()`` + ``end_input()`` send two, as the capture shows);
 - on a timeout or a cancel the client sends ``cancel_context``.
 
 Where it decides differently, it follows SPEC.md:
@@ -38,7 +39,10 @@ Where it decides differently, it follows SPEC.md:
   naming none (binary, not JSON) fails every context of its socket and closes it (CLI-ROB-1;
   upstream crashes its receive loop on bad JSON, with the same outcome);
 - a failed attempt is retried on a new context while no audio was emitted, replaying the
-  input from its start (TTS-RETRY-1, §2.4's waits); after audio the error is raised.
+  input from its start (TTS-RETRY-1, §2.4's waits); after audio the error is raised;
+- text pushed after a ``flush()`` is synthesized in the same context (upstream 1.8.9's base
+  stream treats it as a second "segment" and never sends it: its deprecated multi-segment
+  path).
 
 Frames are :class:`~voicewire.reference.tts.wire.SynthesizedAudio` of 100 ms (cut at each
 chunk's end as upstream's emitter flushes after every PCM chunk); the last one is marked
@@ -227,6 +231,7 @@ class InworldStreamPool:
         self._lock = asyncio.Lock()
         self._changed = asyncio.Event()
         self._closed = False
+        self._pending: set[asyncio.Task[None]] = set()
         self.connects = 0
         """How many sockets the pool has opened."""
 
@@ -305,7 +310,9 @@ class InworldStreamPool:
         ctx = sock.mux.context(context_id)
         if ctx is not None and not sock.mux.lost:
             frame = sock.mux.cancel(context_id)
-            _in_background(self._send_quietly(sock, frame))
+            task = asyncio.get_running_loop().create_task(self._send_quietly(sock, frame))
+            self._pending.add(task)
+            task.add_done_callback(self._pending.discard)
         self._slot_freed(sock)
 
     async def aclose(self) -> None:
@@ -313,6 +320,10 @@ class InworldStreamPool:
         async with self._lock:
             self._closed = True
             sockets, self._sockets = list(self._sockets), []
+        # The cancel_contexts of streams closed just before go out before the sockets close.
+        for task in list(self._pending):
+            with contextlib.suppress(BaseException):
+                await task
         for sock in sockets:
             await self._close(sock)
         self._changed.set()
@@ -579,13 +590,14 @@ class InworldSynthesizeStream(EventStream[SynthesizedAudio]):
 
     def end_input(self) -> None:
         """No more text: the pending text goes out, then ``flush_context`` and
-        ``close_context`` (inworld-tts-2: ``close_context``). A second call does nothing."""
+        ``close_context`` (as upstream's, a flush then the end). A second call does nothing."""
         if self._closed:
             raise RuntimeError("the stream is closed")
         if self._input_ended:
             return
-        if not self.sentence_boundary:
-            self._add(self._splitter.flush())
+        # Upstream's end_input is a flush, then the end: for inworld-tts-2 one more
+        # flush_context before close_context.
+        self._add([_FLUSH] if self.sentence_boundary else self._splitter.flush())
         self._input_ended = True
         self._wake.set()
 

@@ -255,7 +255,7 @@ async def test_word_timestamps_increase_across_flushes(start_simulator, pools):
     assert [w.text for w in words] == ["First", "generation", "here.", "Second", "one", "follows."]
     starts = [w.start_time for w in words]
     assert starts == sorted(starts) and words[3].start_time >= words[2].end_time
-    # tts-2: the text as pushed, one flush_context per flush, then close_context.
+    # tts-2: the text as pushed, one flush_context per flush and one at the end, then the close.
     mine = [next(iter(f)) for f in client_frames(sim) if f["contextId"] == s.context_id]
     assert mine == [
         "create",
@@ -263,6 +263,7 @@ async def test_word_timestamps_increase_across_flushes(start_simulator, pools):
         "flush_context",
         "send_text",
         "send_text",
+        "flush_context",
         "flush_context",
         "close_context",
     ]
@@ -433,3 +434,16 @@ async def test_the_guides_example_plays_as_it_says(start_simulator, pools):
     with pytest.raises(APITimeoutError, match="Context not found"):
         await collect(third)
     assert pool.connects == 1
+
+
+async def test_closing_a_stream_cancels_its_context(start_simulator, pools):
+    sim = await start_simulator()
+    pool = pools(sim)
+    s = stream(pool)
+    s.push_text("The first sentence is long enough. The second is still coming")
+    first = await s.__anext__()  # the first sentence is being spoken: the context is open
+    assert first.segment_id == s.context_id
+    await s.aclose()
+    await pool.aclose()
+    mine = [next(iter(f)) for f in client_frames(sim) if f["contextId"] == s.context_id]
+    assert mine == ["create", "send_text", "cancel_context"]
