@@ -447,3 +447,27 @@ async def test_closing_a_stream_cancels_its_context(start_simulator, pools):
     await pool.aclose()
     mine = [next(iter(f)) for f in client_frames(sim) if f["contextId"] == s.context_id]
     assert mine == ["create", "send_text", "cancel_context"]
+
+
+async def test_the_simulator_refuses_a_sixth_context_for_that_context_only(start_simulator):
+    sim = await start_simulator()
+    config = create_context_config(sample_rate=RATE).model_dump(exclude_none=True)
+    headers = {"Authorization": f"Basic {DEFAULT_BASIC_KEY}"}
+    async with aiohttp.ClientSession() as http:
+        url = sim.base_url + "/tts/v1/voice:streamBidirectional"
+        async with http.ws_connect(url, headers=headers) as ws:
+            replies = []
+            for n in range(6):
+                await ws.send_json({"create": config, "contextId": f"c{n}"})
+                replies.append((await ws.receive_json())["result"])
+            await ws.send_json({"send_text": {"text": "Still here."}, "contextId": "c0"})
+            await ws.send_json({"close_context": {}, "contextId": "c0"})
+            kinds = []
+            while not kinds or kinds[-1] != "contextClosed":
+                result = (await ws.receive_json())["result"]
+                assert result["contextId"] == "c0"
+                kinds.append(next(k for k in result if k not in ("contextId", "status")))
+    assert all("contextCreated" in r for r in replies[:5])
+    assert replies[5]["contextId"] == "c5" and replies[5]["status"]["code"] == 8
+    assert "contextCreated" not in replies[5]
+    assert kinds[0] == "audioChunk" and kinds[-2:] == ["audioChunk", "contextClosed"]
