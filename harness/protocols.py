@@ -8,6 +8,8 @@ in the harness reads :data:`TABLE`.
 from __future__ import annotations
 
 from voicewire.harness import (
+    inworld,
+    inworld_reference,
     llm,
     llm_livekit,
     llm_livekit_deviations,
@@ -57,6 +59,7 @@ TABLE = CapabilityTable(
             tts_livekit.LivekitTTS,
             deviations=tts_livekit_deviations.TTS_DEVIATIONS,
         ),
+        inworld.PROTOCOL.with_implementation("reference", inworld_reference.InworldReference),
     ]
 )
 """Every registered capability, operation and event type."""

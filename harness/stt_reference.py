@@ -239,6 +239,7 @@ def speech_record(event: SpeechEvent, t: float) -> SpeechEventRecord:
                     )
                     for word in alt.words
                 ),
+                metadata=alt.metadata or None,
             )
             for alt in event.alternatives
         ),

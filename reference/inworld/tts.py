@@ -471,7 +471,9 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
             self.context_config(),
             conn_options=_check_conn_options(conn_options),
             sample_rate=self._opts.sample_rate,
-            emit_error=lambda error, recoverable: self._emit_error(error, recoverable=recoverable),
+            emit_error=lambda error, recoverable: self._emit_error(
+                error, recoverable=recoverable, stream=stream
+            ),
             time_scale=self.time_scale,
         )
         self._streams.add(stream)
@@ -583,8 +585,11 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
             self._session = None
             self._owns_session = False
 
-    def _emit_error(self, error: Exception, *, recoverable: bool) -> None:
-        self.emit("error", TTSErrorEvent(error=error, recoverable=recoverable, label=self.label))
+    def _emit_error(self, error: Exception, *, recoverable: bool, stream: object = None) -> None:
+        self.emit(
+            "error",
+            TTSErrorEvent(error=error, recoverable=recoverable, label=self.label, stream=stream),
+        )
 
 
 async def _read_at_most(resp: aiohttp.ClientResponse, limit: int) -> bytes:

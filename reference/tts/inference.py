@@ -107,6 +107,9 @@ class TTSErrorEvent:
     error: APIError | Exception
     recoverable: bool
     label: str
+    stream: object = None
+    """The stream whose attempt failed, when the TTS runs several at once (Inworld's
+    contexts); None when it is the only one."""
 
 
 def tts_url(base_url: str, model: str) -> str:

@@ -155,11 +155,21 @@ def test_the_table_knows_each_capability_its_protocol_direction_and_operations()
         "tts.stream",
         "tts.synthesize",
         "tts.server",
+        "inworld.tts.http",
+        "inworld.tts.stream",
+        "inworld.voices",
+        "inworld.stt.stream",
+        "inworld.server",
     }
     assert TABLE.direction_of("llm.server") == "server"
     assert TABLE.direction_of("chat_context") == "client"
     assert TABLE.direction_of(None) == "client"
-    assert TABLE.with_direction("server") == {"llm.server", "stt.server", "tts.server"}
+    assert TABLE.with_direction("server") == {
+        "llm.server",
+        "stt.server",
+        "tts.server",
+        "inworld.server",
+    }
     operation, capability = TABLE.operation("llm.fallback")
     assert (operation.method, operation.request, capability.name) == (
         "llm_fallback",
