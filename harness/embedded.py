@@ -99,6 +99,9 @@ class EmbeddedSimulator:
         self._loop = loop
         self.server = SimulatorServer(seed=seed, limits=EMBEDDED_LIMITS)
         loop.run(self.server.start())
+        # As a server under test it is reached with its own key, which Basic-key protocols
+        # present as such.
+        self.server.add_basic_key(self.server.api_key)
         self._ids = itertools.count(1)
 
     @property

@@ -17,4 +17,5 @@ SUITES: dict[str, str] = {
     "robustness": "hostile peers: streams to clients, requests to servers (SPEC §2.4a, §7)",
     "stt": "STT client: session.create, 50 ms frames, finalize, speech events, retries (SPEC §3)",
     "tts": "TTS client and server: pooled sessions, sentences, audio, errors, retries (SPEC §4)",
+    "inworld": "Inworld clients and server: HTTP NDJSON, voices, WebSocket contexts, STT (SPEC §5)",
 }
