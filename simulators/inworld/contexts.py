@@ -242,7 +242,9 @@ class InworldContextsConnection(FaultActor):
             for f in faults
         ]
         self.plan = FaultPlan(own, time_scale=exchange.time_scale)
-        self._write = exchange.writer(FRAME_KIND)
+        self._record = exchange.state.journal.recorder(
+            scenario=exchange.scenario.name, exchange=exchange.number
+        )
         self._ended = False
         self._transport = transport
         self._voices: dict[str, _Voice] = {}
@@ -414,7 +416,10 @@ class InworldContextsConnection(FaultActor):
         await self.ws.send_str(text)
         summary = _audio_summary(text) if text.startswith(_AUDIO_HEAD) else None
         if summary is None:
-            self._write(text.encode(), event)
+            # As a body: read back as the JSON object it is (one shape for every reader),
+            # or as its text when a fault made it something else.
+            body = self.exchange.state.journal.body(text.encode())
+            self._record("out", FRAME_KIND, body, event=event)
         else:
             self.exchange.frame("out", FRAME_KIND, {**summary, "event": event})
 
