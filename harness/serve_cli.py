@@ -21,6 +21,7 @@ from voicewire.simulators import (
     SimulatorServer,
     load_scenario,
 )
+from voicewire.simulators.core.credentials import DEFAULT_BASIC_KEY
 from voicewire.simulators.core.socket_server import is_loopback, settle_heap
 
 __all__ = ["CONTROL_TOKEN_ENV", "add_serve_parser", "run_serve"]
@@ -47,6 +48,15 @@ def _number(minimum: float, *, whole: bool = False, inclusive: bool = True) -> C
         return value
 
     return parse
+
+
+def _inworld_key(text: str) -> str:
+    """An argparse type: a key as a client sends it after ``Basic ``."""
+    if not text or text != text.strip() or not text.isprintable():
+        raise argparse.ArgumentTypeError(
+            f"must be a non-empty key without spaces around it, got {text!r}"
+        )
+    return text
 
 
 def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -76,6 +86,14 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="accepted API key")
     parser.add_argument("--api-secret", default=DEFAULT_API_SECRET, help="its secret")
+    parser.add_argument(
+        "--inworld-key",
+        type=_inworld_key,
+        default=DEFAULT_BASIC_KEY,
+        metavar="KEY",
+        help="accepted Inworld API key, sent by clients as 'Authorization: Basic <key>' "
+        "verbatim (default: a development key, printed at start)",
+    )
     parser.add_argument(
         "--control-token",
         default=None,
@@ -168,14 +186,20 @@ def _banner(server: SimulatorServer, scenario: Scenario, source: str | None) -> 
     origin = f"from {source}, {len(scenario.rules)} rule(s)" if source else "echo mode"
     base = server.base_url
     limits = server.state.limits
+    # The one Basic key serve was given (--inworld-key): the only one it accepts.
+    (inworld_key,) = server.credentials.basic_keys
     sessions = limits.max_sessions_per_key or "no limit of"
     return (
         f"voicewire simulator listening on {base}\n"
         f"  LLM base URL: {base}/v1  (also served under {base}/)\n"
         f"  STT URL:      {_ws(base)}/v1/stt?model=<model>  (also served under {_ws(base)}/stt)\n"
         f"  TTS URL:      {_ws(base)}/v1/tts?model=<model>  (also served under {_ws(base)}/tts)\n"
+        f"  Inworld:      base_url {base}/  ws_url {_ws(base)}/  (POST /tts/v1/voice:stream, "
+        "GET tts/v1/voices, WebSockets /tts/v1/voice:streamBidirectional and "
+        "stt/v1/transcribe:streamBidirectional)\n"
         f"  API key:      {server.api_key}\n"
         f"  API secret:   {server.api_secret}\n"
+        f"  Inworld key:  {inworld_key}\n"
         f"  scenario:     {scenario.name} ({origin})\n"
         f"  control API:  {base}/__voicewire/  (its index needs no token)\n"
         f"  control token: {server.control_token}\n"
@@ -188,6 +212,9 @@ def _banner(server: SimulatorServer, scenario: Scenario, source: str | None) -> 
         f"  for livekit-agents: export LIVEKIT_INFERENCE_URL={base}/v1 "
         f"LIVEKIT_INFERENCE_API_KEY={server.api_key} "
         f"LIVEKIT_INFERENCE_API_SECRET={server.api_secret}\n"
+        f"  for livekit-plugins-inworld: export INWORLD_API_KEY={inworld_key}; "
+        f'inworld.TTS(base_url="{base}/", ws_url="{_ws(base)}/", http_session=...), '
+        f'inworld.STT(base_url="{base}/")\n'
         "Press Ctrl-C to stop.\n"
     )
 
@@ -233,7 +260,9 @@ def run_serve(
         control_token = os.environ.get(CONTROL_TOKEN_ENV) or None
     try:
         scenario = load_scenario(args.scenario) if args.scenario else Scenario.echo()
-        credentials = Credentials(keys={args.api_key: args.api_secret})
+        credentials = Credentials(
+            keys={args.api_key: args.api_secret}, basic_keys=frozenset({args.inworld_key})
+        )
         server = SimulatorServer(
             scenario,
             credentials,

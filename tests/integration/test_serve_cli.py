@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shlex
@@ -13,6 +14,7 @@ import aiohttp
 import pytest
 from voicewire.reference.auth import create_access_token
 from voicewire.simulators import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from voicewire.simulators.core.credentials import DEFAULT_BASIC_KEY
 
 SERVE = [sys.executable, "-m", "voicewire.harness.cli", "serve"]
 
@@ -76,6 +78,7 @@ async def test_serve_prints_the_credentials_and_the_scenario(tmp_path):
         (["--control-token", "é"], "control_token must be a non-empty ASCII string"),
         (["--time-scale", "fast"], "argument --time-scale: not a number: 'fast'"),
         (["--port", "70000"], "port must be an int in 0..65535"),
+        (["--inworld-key", " k"], "argument --inworld-key: must be a non-empty key without"),
     ],
 )
 async def test_bad_arguments_never_start_a_server(tmp_path, args, message):
@@ -249,6 +252,31 @@ async def test_the_printed_stt_and_tts_urls_upgrade_to_sessions():
                 await ws.send_str(create)
                 message = await ws.receive(timeout=30)
                 assert message.json()["type"] == "session.created", name
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(proc.communicate(), 30)
+
+
+async def test_the_printed_inworld_urls_and_key_reach_the_inworld_endpoints():
+    proc, base = await _start("--inworld-key", "k-inworld", "--time-scale", "0")
+    try:
+        banner = "\n".join(await _banner_lines(proc))
+        [base_url, ws_url] = re.findall(r"Inworld:      base_url (\S+)  ws_url (\S+)", banner)[0]
+        assert (base_url, ws_url) == (f"{base}/", "ws" + base[len("http") :] + "/")
+        assert "Inworld key:  k-inworld" in banner
+        assert "export INWORLD_API_KEY=k-inworld" in banner
+        body = {"text": "Hi.", "voiceId": "Ashley", "modelId": "inworld-tts-1.5-max"}
+        async with aiohttp.ClientSession() as session:
+            for key, status in (("k-inworld", 200), (DEFAULT_BASIC_KEY, 401)):
+                response = await session.post(
+                    f"{base_url}tts/v1/voice:stream",
+                    json=body,
+                    headers={"Authorization": f"Basic {key}"},
+                )
+                lines = (await response.read()).splitlines()
+                assert response.status == status, lines[:2]
+                if status == 200:
+                    assert lines and all(json.loads(line)["result"] for line in lines)
     finally:
         proc.send_signal(signal.SIGTERM)
         await asyncio.wait_for(proc.communicate(), 30)
