@@ -5,6 +5,8 @@ simulator on loopback (a session's key as the Basic key, its ``.../v1`` base URL
 from __future__ import annotations
 
 import asyncio
+import json
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -225,3 +227,20 @@ def test_a_refused_construction_ends_every_stream_of_the_script() -> None:
     request = InworldTTSStreamRequest(target=WHERE, script=script, extra_kwargs={"encoding": "?"})
     answer = asyncio.run(InworldReference().inworld_tts_stream(request))
     assert answer.calls == 2 and all(e.error is not None for e in answer.events)
+
+
+def test_the_documented_cmd_examples_are_valid() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "iut-protocol.md").read_text()
+    section = doc[doc.index("## 6c. ") : doc.index("## 7. `shutdown`")]
+    http, answer, voices = (
+        json.loads(block.split("```")[0]) for block in section.split("```json\n")[1:]
+    )
+    assert InworldTTSHTTPRequest.model_validate(http).syntheses == 2
+    events = InworldTTSAnswer.model_validate(answer)
+    assert events.calls == 2
+    assert [e.type for e in events.events if e.synthesis == 1] == [
+        "tts.audio",
+        "inworld.timed_text",
+        "tts.end",
+    ]
+    assert InworldVoicesRequest.model_validate(voices).language == "en"

@@ -20,7 +20,7 @@ TTS_RULES = {"TTS-C-1", "TTS-C-2", "TTS-C-3", "TTS-OUT-1", "TTS-OUT-2", "TTS-RET
 def test_the_documented_tts_examples_are_valid() -> None:
     doc = (REPO / "docs" / "iut-protocol.md").read_text()
     start = doc.index("## 6b. `tts.stream` and `tts.synthesize`")
-    section = doc[start : doc.index("## 7. `shutdown`")]
+    section = doc[start : doc.index("## 6c. ")]
     blocks = section.split("```json\n")[1:]
     stream, synthesize, answer = (json.loads(block.split("```")[0]) for block in blocks)
     assert TTSStreamRequest.model_validate(stream).syntheses == 2
