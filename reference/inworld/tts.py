@@ -271,6 +271,10 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
     """The stream :meth:`synthesize` returns (set below, once it exists)."""
     reader_class: type[InworldSynthesisReader] = InworldSynthesisReader
     """The reader of a synthesis's NDJSON answer."""
+    stream_pool_class: type[InworldStreamPool] = InworldStreamPool
+    """The pool of WebSockets whose contexts :meth:`stream` synthesizes on."""
+    synthesize_stream_class: type[InworldSynthesizeStream] = InworldSynthesizeStream
+    """The stream :meth:`stream` returns."""
 
     def __init__(
         self,
@@ -338,7 +342,7 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
         self.label = label or f"inworld.TTS({self._opts.model})"
         self._chunked: weakref.WeakSet[InworldChunkedStream] = weakref.WeakSet()
         # The sockets of stream(): up to 20, of up to 5 contexts each (IW-WS-2).
-        self._stream_pool = InworldStreamPool(stream_url(ws_url), self.headers)
+        self._stream_pool = self.stream_pool_class(stream_url(ws_url), self.headers)
         self._streams: weakref.WeakSet[InworldSynthesizeStream] = weakref.WeakSet()
 
     # -- what it is ----------------------------------------------------------------------------
@@ -466,7 +470,7 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
         """Start a streaming synthesis on a WebSocket context (SPEC §5.2): push text into the
         returned stream and iterate it for its frames. Must be called inside a running event
         loop."""
-        stream = InworldSynthesizeStream(
+        stream = self.synthesize_stream_class(
             self._stream_pool,
             self.context_config(),
             conn_options=_check_conn_options(conn_options),
