@@ -390,6 +390,20 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
 
     # -- requests ------------------------------------------------------------------------------
 
+    def synthesize_endpoint(self) -> str:
+        """Where :meth:`synthesize` posts: ``/tts/v1/voice:stream`` joined to the base URL as
+        an absolute path (its own path dropped, SPEC §5.1)."""
+        return synthesize_url(self._base_url)
+
+    def voices_endpoint(self, language: str | None) -> str:
+        """Where :meth:`list_voices` asks: ``tts/v1/voices`` joined to the base URL as a
+        relative path (its own path kept), with the language filter (IW-VOICES-1)."""
+        return voices_url(self._base_url, language)
+
+    def synthesize_body(self, text: str, opts: InworldTTSOptions | None = None) -> bytes:
+        """The JSON body of one synthesis's ``POST`` (IW-HTTP-1)."""
+        return encode_synthesize_request(self.synthesize_request(text, opts))
+
     def headers(self) -> dict[str, str]:
         """The headers of one request (IW-HTTP-1): the Basic key, ``X-User-Agent`` and a
         fresh ``X-Request-Id``."""
@@ -496,7 +510,7 @@ class InworldTTS(EventEmitter[InworldTTSEvent]):
         request_id = request_headers["X-Request-Id"]
         try:
             async with self.ensure_session().get(
-                voices_url(self._base_url, language),
+                self.voices_endpoint(language),
                 headers=request_headers,
                 timeout=aiohttp.ClientTimeout(total=timeout),
             ) as resp:
@@ -698,10 +712,10 @@ class InworldChunkedStream(EventStream[SynthesizedAudio]):
         timeout = self._conn_options.timeout
         reader = self._tts.reader_class()
         frames = _Frames(self._opts.sample_rate, self._request_id)
-        body = encode_synthesize_request(self._tts.synthesize_request(self.input_text, self._opts))
+        body = self._tts.synthesize_body(self.input_text, self._opts)
         try:
             async with self._tts.ensure_session().post(
-                synthesize_url(self._tts.base_url),
+                self._tts.synthesize_endpoint(),
                 data=body,
                 headers={**headers, "Content-Type": "application/json"},
                 timeout=aiohttp.ClientTimeout(sock_connect=timeout, sock_read=timeout),
