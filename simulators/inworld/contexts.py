@@ -85,6 +85,7 @@ from voicewire.simulators.tts.script import MAX_CHUNK_SECONDS, MAX_SAMPLE_RATE, 
 __all__ = [
     "CONTEXTS_ENDPOINT",
     "CONTEXTS_PATH",
+    "CONTEXT_PLACEHOLDER",
     "ENDPOINTS",
     "MALFORMED_CONTEXT_FRAME",
     "MAX_HELD_TEXT",
@@ -99,6 +100,10 @@ CONTEXTS_PATH = "/tts/v1/voice:streamBidirectional"
 """The route, under ``/`` and ``/v1/`` (clients join it to their URL as an absolute path)."""
 MALFORMED_CONTEXT_FRAME = '{"result": {"contextId": '
 """What a ``malformed`` fault sends by default on this endpoint: a frame that is not JSON."""
+CONTEXT_PLACEHOLDER = "{contextId}"
+"""In a ``malformed`` fault's ``line``: the ``contextId`` of the reply it replaces (contexts
+are named by the client, so a scenario cannot spell one: this is how a broken reply names a
+live context)."""
 MAX_HELD_TEXT = 1000
 """Characters a ``SENTENCE_BOUNDARY`` context may hold before it is spoken anyway (SRV-7)."""
 _MAX_SECONDS = 3600.0
@@ -402,7 +407,7 @@ class InworldContextsConnection(FaultActor):
         if self.ended:
             return
         for step in self.plan.send(frame):
-            await self.act(_inworld_step(step))
+            await self.act(_inworld_step(step, frame))
 
     async def send_text(self, text: str | bytes, event: int | None) -> None:
         """Send one frame (``bytes``: a binary one, a fault) and journal it with its event
@@ -429,9 +434,21 @@ class InworldContextsConnection(FaultActor):
         await self.ws.close(code=code, message=reason.encode())
 
 
-def _inworld_step(step: FaultStep) -> FaultStep:
+def _inworld_step(step: FaultStep, frame: str) -> FaultStep:
     """The fault plan's inserted ``error`` frame (LiveKit's shape) as Inworld's top-level
-    ``{"error": {"code", "message"}}``."""
+    ``{"error": {"code", "message"}}``; a ``malformed`` line's :data:`CONTEXT_PLACEHOLDER` as
+    the ``contextId`` of ``frame``, the reply it replaces."""
+    if (
+        isinstance(step, SendFrame)
+        and step.fault == "malformed"
+        and isinstance(step.text, str)
+        and CONTEXT_PLACEHOLDER in step.text
+    ):
+        try:
+            cid = json.loads(frame)["result"]["contextId"]
+        except (ValueError, KeyError, TypeError):
+            cid = ""
+        return SendFrame(step.text.replace(CONTEXT_PLACEHOLDER, str(cid)), step.event, step.fault)
     if isinstance(step, SendFrame) and step.fault == "error_event" and isinstance(step.text, str):
         error = json.loads(step.text)
         text = json.dumps({"error": {"code": error.get("code", 0), "message": error["message"]}})
@@ -442,12 +459,13 @@ def _inworld_step(step: FaultStep) -> FaultStep:
 def _audio_summary(text: str) -> dict[str, Any] | None:
     """What the journal keeps of an ``audioChunk`` frame: its context, sample count, CRC-32
     and whether timestamps came with it, never its base64."""
+    # A scripted malformed line may look like one: it is journaled whole instead.
     try:
         result = json.loads(text)["result"]
         chunk = result["audioChunk"]
+        pcm = base64.b64decode(chunk["audioContent"], validate=True)
     except (ValueError, KeyError, TypeError):
         return None
-    pcm = base64.b64decode(chunk.get("audioContent", ""))
     return {
         "contextId": result.get("contextId"),
         "audioChunk": {

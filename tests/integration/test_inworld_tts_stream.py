@@ -470,3 +470,22 @@ async def test_the_simulator_refuses_a_sixth_context_for_that_context_only(start
     assert replies[5]["contextId"] == "c5" and replies[5]["status"]["code"] == 8
     assert "contextCreated" not in replies[5]
     assert kinds[0] == "audioChunk" and kinds[-2:] == ["audioChunk", "contextClosed"]
+
+
+async def test_a_malformed_reply_names_the_context_it_replaces(start_simulator, pools):
+    # event 0 is the context's contextCreated, event 1 its first audio: replaced by a reply of
+    # the wrong type that names the context (the scenario cannot spell the client's id).
+    line = '{"result": {"contextId": "{contextId}", "audioChunk": {"audioContent": 42}}}'
+    sim = await start_simulator(
+        scenario(faults=[{"kind": "malformed", "at_event": 1, "line": line}])
+    )
+    s = stream(pools(sim))
+    speak(s, "Never heard.")
+    with pytest.raises(APIConnectionError):
+        await collect(s)
+    sent = [
+        e["data"]
+        for e in sim.journal.entries()
+        if e["kind"] == "ws_message" and e["direction"] == "out"
+    ]
+    assert {"result": {"contextId": s.context_id, "audioChunk": {"audioContent": 42}}} in sent
