@@ -442,9 +442,11 @@ def upstream_error_info(error: BaseException) -> ErrorInfo:
         type(error).__name__,
     )
     status = isinstance(error, APIStatusError)
+    # Some upstream errors carry the server's message as it came: None when it had none.
+    message = error.message
     return ErrorInfo(
         kind=kind,
-        message=error.message,
+        message=message if isinstance(message, str) else "" if message is None else repr(message),
         status_code=error.status_code if status else None,
         retryable=error.retryable,
         body=error.body if status else None,
