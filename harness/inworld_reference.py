@@ -57,6 +57,15 @@ def inworld_urls(target: Target) -> tuple[str, str]:
     return base, base
 
 
+def _voice_list(returned: Any) -> list[dict[str, Any]]:
+    """What ``list_voices`` returned, if it is a list of voice objects; anything else (what a
+    client that passes a server's mistyped answer through returns) raises ``TypeError``
+    naming it, so the case blames the implementation (CLI-ROB-1), not the harness."""
+    if isinstance(returned, list) and all(isinstance(voice, dict) for voice in returned):
+        return returned
+    raise TypeError(f"list_voices returned {returned!r:.200}, not a list of voice objects")
+
+
 class _Recorder:
     """The operation's events, in the order observed, and one tally per synthesis (what a
     script's waits count)."""
@@ -210,13 +219,15 @@ class InworldReference:
         tts: Any = None
         try:
             tts = self.tts_class(api_key=request.target.api_key, base_url=base_url, ws_url=ws_url)
-            voices = await asyncio.wait_for(
-                tts.list_voices(request.language), request.conn_options.timeout * 2
+            voices = _voice_list(
+                await asyncio.wait_for(
+                    tts.list_voices(request.language), request.conn_options.timeout * 2
+                )
             )
         except Exception as exc:  # the error is the observation
             answer = InworldVoicesAnswer(error=self.error_info(exc))
         else:
-            answer = InworldVoicesAnswer(voices=list(voices))
+            answer = InworldVoicesAnswer(voices=voices)
         finally:
             if tts is not None:
                 with contextlib.suppress(Exception):
