@@ -38,7 +38,9 @@ Method
 
 ``voicewire bench stt`` (STT simulator lateness under concurrent sessions) is
 :mod:`voicewire.harness.bench_stt`; ``voicewire bench tts`` (TTS simulator pace under concurrent
-syntheses), :mod:`voicewire.harness.bench_tts`; ``voicewire bench mutation``,
+syntheses), :mod:`voicewire.harness.bench_tts`; ``voicewire bench inworld`` (the Inworld
+simulator's NDJSON streaming and contexts per socket), :mod:`voicewire.harness.bench_inworld`;
+``voicewire bench mutation``,
 :mod:`voicewire.harness.mutation_bench`.
 
 Timings are only ever compared within one run; tests check the result's structure, never its
@@ -68,6 +70,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 from voicewire.harness.bench_command import process_cpu, run_benchmark
+from voicewire.harness.bench_inworld import add_inworld_parser, run_inworld_bench
 from voicewire.harness.bench_stt import add_stt_parser, run_stt_bench
 from voicewire.harness.bench_tts import add_tts_parser, run_tts_bench
 from voicewire.harness.mutation_bench import add_mutation_parser, run_mutation_bench
@@ -757,8 +760,8 @@ def _count_argument(maximum: int | None) -> Any:
 
 
 def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add ``bench`` (with its ``llm``, ``stt``, ``tts`` and ``mutation`` targets) to a parser's
-    subparsers; returns the parser."""
+    """Add ``bench`` (with its ``llm``, ``stt``, ``tts``, ``inworld`` and ``mutation``
+    targets) to a parser's subparsers; returns the parser."""
     bench = subparsers.add_parser(
         "bench",
         help="performance benchmarks (ratios measured side by side in one run)",
@@ -806,6 +809,7 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
     )
     add_stt_parser(targets)
     add_tts_parser(targets)
+    add_inworld_parser(targets)
     add_mutation_parser(targets, suites=list(suite_table()))
     return bench
 
@@ -819,6 +823,8 @@ def run_bench(args: argparse.Namespace) -> int:
         return run_stt_bench(args)
     if args.bench_target == "tts":
         return run_tts_bench(args)
+    if args.bench_target == "inworld":
+        return run_inworld_bench(args)
     if args.bench_target != "llm":
         print(f"voicewire bench: unknown target {args.bench_target!r}", file=sys.stderr)
         return 2

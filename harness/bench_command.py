@@ -1,9 +1,11 @@
 """What every ``voicewire bench`` target does around its measurement: check where the JSON
 goes before measuring, run the measurement (its progress on stderr), print the report, write
 the JSON atomically, and turn the verdict into the exit code; and the pieces the load
-benchmarks (``stt``, ``tts``) share: the simulator's child process, its CPU reading and
-garbage-collection pauses, the machine's load, percentiles, and the ``N[,N...]`` steps of
-concurrent sessions."""
+benchmarks (``stt``, ``tts``, ``inworld``) share: the simulator's child process, its CPU
+reading and garbage-collection pauses, the machine's load, percentiles, the ``N[,N...]`` steps
+of concurrent sessions, and the skeleton of a load over WebSockets (:func:`run_on_sockets`:
+connect them all, then run every session at once with the CPU of both processes read
+around)."""
 
 from __future__ import annotations
 
@@ -15,20 +17,25 @@ import math
 import os
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import aiohttp
 from voicewire.harness.atomic_file import write_atomically
 
 __all__ = [
     "BenchResult",
     "GarbagePauses",
+    "LoadTimes",
     "check_session_counts",
     "load_average",
+    "measure_load",
     "percentile",
     "process_cpu",
     "run_benchmark",
+    "run_on_sockets",
     "session_counts_argument",
     "simulator_process",
     "take_records",
@@ -213,3 +220,92 @@ def session_counts_argument(maximum: int, steps: int) -> Callable[[str], tuple[i
         return tuple(counts)
 
     return parse
+
+
+# -- the skeleton of a load --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LoadTimes:
+    """What one load cost: ``wall_seconds`` from its start to its end, the simulator
+    process's CPU seconds meanwhile (None when ``/proc`` is missing) and the load generator's
+    (this process's)."""
+
+    wall_seconds: float
+    simulator_cpu_seconds: float | None
+    generator_cpu_seconds: float
+
+
+async def measure_load(
+    pid: int, load: Callable[[float], Awaitable[None]], *, lead: float = 0.0
+) -> LoadTimes:
+    """Run ``load(start)``, ``start`` being the monotonic instant ``lead`` seconds from now
+    at which its sessions may begin, and time it from ``start`` to its end, with the CPU of
+    process ``pid`` (the simulator's) and of this one read around it."""
+    cpu_before = process_cpu(pid)
+    own_before = time.process_time()
+    start = time.monotonic() + lead
+    await load(start)
+    wall = time.monotonic() - start
+    cpu_after = process_cpu(pid)
+    return LoadTimes(
+        wall_seconds=wall,
+        simulator_cpu_seconds=(
+            None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+        ),
+        generator_cpu_seconds=time.process_time() - own_before,
+    )
+
+
+async def run_on_sockets(
+    http: aiohttp.ClientSession,
+    url: str,
+    headers: Mapping[str, str],
+    count: int,
+    session: Callable[[int, aiohttp.ClientWebSocketResponse, float], Awaitable[None]],
+    refused: Callable[[int, str], None],
+    *,
+    pid: int,
+    lead: float = 0.2,
+    parallel: int = 32,
+    connect_timeout: float = 60.0,
+) -> LoadTimes:
+    """The skeleton of a load over WebSockets: connect ``count`` sockets to ``url`` with
+    ``headers`` (at most ``parallel`` handshakes at once; ``refused(index, reason)`` for each
+    that could not connect; ``RuntimeError`` unless all are done within
+    ``connect_timeout``), then run ``session(index, ws, start)`` for every connected socket
+    at once under :func:`measure_load` (``start``: ``lead`` seconds after they all
+    connected, so that no session begins while others still handshake). Every socket is
+    closed at the end, whatever the sessions did."""
+    gate = asyncio.Semaphore(parallel)
+
+    async def connect(index: int) -> aiohttp.ClientWebSocketResponse | None:
+        async with gate:
+            try:
+                return await http.ws_connect(
+                    url, headers=dict(headers), autoping=True, max_msg_size=0
+                )
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                refused(index, f"could not connect: {str(exc) or type(exc).__name__}")
+                return None
+
+    try:
+        sockets = await asyncio.wait_for(
+            asyncio.gather(*(connect(index) for index in range(count))), connect_timeout
+        )
+    except asyncio.TimeoutError:
+        raise RuntimeError(
+            f"{count} sockets did not connect within {connect_timeout:g} s"
+        ) from None
+
+    async def load(start: float) -> None:
+        await asyncio.gather(
+            *(session(index, ws, start) for index, ws in enumerate(sockets) if ws is not None)
+        )
+
+    try:
+        return await measure_load(pid, load, lead=lead)
+    finally:
+        for ws in sockets:
+            if ws is not None and not ws.closed:
+                await ws.close()

@@ -1,0 +1,92 @@
+"""``voicewire bench inworld`` for real, on a tiny load: the simulator and the bare handler in
+their own process, a short NDJSON reply to two concurrent requests per server, then one and two
+sockets of five contexts, every response and context checked; the report's fields and the
+JSON file, never the numbers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from voicewire.harness.bench import add_bench_parser, run_bench
+from voicewire.harness.bench_inworld import CONTEXTS_PER_SOCKET, inworld_expected_audio
+from voicewire.harness.bench_tts import bench_texts
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="voicewire")
+    add_bench_parser(root.add_subparsers(dest="command"))
+    return root
+
+
+def test_voicewire_bench_inworld_checks_every_answer_and_context_and_reports_them(tmp_path, capsys):
+    path = tmp_path / "inworld.json"
+    path.write_text("an older result\n")
+    args = parser().parse_args(
+        [
+            "bench",
+            "inworld",
+            "--requests",
+            "2",
+            "--rounds",
+            "2",
+            "--http-duration",
+            "0.5",
+            "--line-duration",
+            "0.05",
+            "--sockets",
+            "1,2",
+            "--context-duration",
+            "0.5",
+            "--json",
+            str(path),
+        ]
+    )
+
+    code = run_bench(args)
+
+    data = json.loads(path.read_text())  # strict JSON: no NaN, no partial file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["inworld.json"]
+    # Every answer was the reply and every context got its audio: the exit code says so.
+    assert code == 0 and data["all_delivered"] is True
+    ndjson = data["ndjson"]
+    lines = len(inworld_expected_audio(bench_texts(0.5)[0], 0.05).chunk_samples)
+    assert ndjson["lines"] == lines == 10
+    # Two rounds of two requests per server, each the reply's lines.
+    assert sorted((r["server"], r["round"]) for r in ndjson["runs"]) == [
+        ("bare", 1),
+        ("bare", 1),
+        ("bare", 2),
+        ("bare", 2),
+        ("simulator", 1),
+        ("simulator", 1),
+        ("simulator", 2),
+        ("simulator", 2),
+    ]
+    assert all(r["failure"] is None and r["lines"] == lines for r in ndjson["runs"])
+    assert {r["bytes"] for r in ndjson["runs"]} == {ndjson["reply_bytes"]}
+    for server in ("simulator", "bare"):
+        figures = ndjson[server]
+        assert figures["responses"] == figures["responses_ok"] == 4
+        assert figures["lines_per_second"] > 0 and figures["megabytes_per_second"] > 0
+        assert 0 < figures["ttfb_p50_ms"] <= figures["ttfb_p99_ms"]
+    assert ndjson["throughput_ratio"] > 0 and ndjson["ttfb_ratio"] > 0
+    steps = data["contexts"]["steps"]
+    assert [s["sockets"] for s in steps] == [1, 2]
+    context = inworld_expected_audio(bench_texts(0.5)[0], 0.1)
+    for step in steps:
+        contexts = step["sockets"] * CONTEXTS_PER_SOCKET
+        assert step["contexts"] == step["contexts_ok"] == contexts and step["problems"] == []
+        assert abs(step["audio_delivered_seconds"] - contexts * context.audio_seconds) < 1e-6
+        assert 0 < step["ttfb_p50_ms"] <= step["latency_p50_ms"] <= step["latency_p99_ms"]
+        assert step["latency_p99_ms"] <= step["latency_max_ms"]
+        assert step["wall_seconds"] > 0 and step["frame_bytes"] > 0
+        assert step["generator_cpu_seconds"] >= 0 and step["simulator_gc_max_ms"] >= 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines()]
+    assert ["responses", "ok", "4/4", "4/4"] in rows
+    assert [row[:3] for row in rows if row[:1] in (["1"], ["2"])] == [
+        ["1", "5", "5/5"],
+        ["2", "10", "10/10"],
+    ]
+    assert "simulator/bare lines/s = " in out and f"results written to {path}" in out
