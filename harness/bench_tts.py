@@ -76,8 +76,8 @@ from voicewire.harness.bench_command import (
     check_session_counts,
     load_average,
     percentile,
-    process_cpu,
     run_benchmark,
+    run_on_sockets,
     session_counts_argument,
     simulator_process,
     take_records,
@@ -413,51 +413,31 @@ class _Generator:
         """Connect ``sessions`` sessions, then run their syntheses at once; the CPU of process
         ``pid`` (the simulator's) and this one's are read around the syntheses only."""
         records = [TTSSessionRecord(index) for index in range(sessions)]
-        gate = asyncio.Semaphore(_CONNECT_PARALLEL)
-
-        async def connect(record: TTSSessionRecord) -> aiohttp.ClientWebSocketResponse | None:
-            async with gate:
-                try:
-                    return await http.ws_connect(
-                        self._url, headers=self._headers, autoping=True, max_msg_size=0
-                    )
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
-                    record.failure = f"could not connect: {str(exc) or type(exc).__name__}"
-                    return None
-
-        try:
-            sockets = await asyncio.wait_for(
-                asyncio.gather(*(connect(r) for r in records)), _CONNECT_TIMEOUT
-            )
-        except asyncio.TimeoutError:
-            raise RuntimeError(
-                f"{sessions} sessions did not connect within {_CONNECT_TIMEOUT:g} s"
-            ) from None
-        cpu_before = process_cpu(pid)
-        own_before = time.process_time()
-        start = time.monotonic() + _LEAD
         spread = self._pace / sessions
-        try:
-            await asyncio.gather(
-                *(
-                    self._session(ws, record, start + record.index * spread)
-                    for ws, record in zip(sockets, records, strict=True)
-                    if ws is not None
-                )
-            )
-        finally:
-            for ws in sockets:
-                if ws is not None and not ws.closed:
-                    await ws.close()
-        wall = time.monotonic() - start
-        cpu_after = process_cpu(pid)
+
+        def refused(index: int, reason: str) -> None:
+            records[index].failure = reason
+
+        async def session(index: int, ws: aiohttp.ClientWebSocketResponse, start: float) -> None:
+            await self._session(ws, records[index], start + index * spread)
+
+        times = await run_on_sockets(
+            http,
+            self._url,
+            self._headers,
+            sessions,
+            session,
+            refused,
+            pid=pid,
+            lead=_LEAD,
+            parallel=_CONNECT_PARALLEL,
+            connect_timeout=_CONNECT_TIMEOUT,
+        )
         return _Synthesized(
             records=records,
-            wall_seconds=wall,
-            simulator_cpu_seconds=(
-                None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
-            ),
-            generator_cpu_seconds=time.process_time() - own_before,
+            wall_seconds=times.wall_seconds,
+            simulator_cpu_seconds=times.simulator_cpu_seconds,
+            generator_cpu_seconds=times.generator_cpu_seconds,
         )
 
     async def _session(
