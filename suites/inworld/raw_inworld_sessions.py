@@ -117,6 +117,7 @@ __all__ = [
     "read_synthesis",
     "synthesize_body",
     "tone_speech",
+    "tone_speech_cut_short",
     "transcribe_audio",
 ]
 
@@ -807,11 +808,22 @@ CLOSE_STREAM = encode_transcribe_message(CloseStream())
 
 
 def tone_speech(text: str = "hello world") -> bytes:
-    """Tone-coded speech of ``text`` at :data:`STT_RATE` after 0.2 s of silence, ended by the
-    utterance itself: its final is pending when the audio ends."""
+    """Tone-coded speech of ``text`` at :data:`STT_RATE` after 0.2 s of silence: a listener
+    that reads the code finalises it once its last sample has arrived."""
     quiet = np.zeros(STT_RATE // 5, dtype="<i2")
     spoken = encode_tone(text, sample_rate=STT_RATE).samples
     return np.concatenate([quiet, spoken]).astype("<i2").tobytes()
+
+
+def tone_speech_cut_short(
+    first: str = "hello world", second: str = "how are you today", kept: float = 0.7
+) -> bytes:
+    """Two utterances: ``first`` whole, 0.4 s of silence, then ``second`` cut short after
+    ``kept`` of its length. The second is still in progress when the audio ends: its final
+    is the one pending at ``closeStream`` (IW-STT-S-1)."""
+    spoken = encode_tone(second, sample_rate=STT_RATE).samples
+    cut = spoken[: int(len(spoken) * kept)].astype("<i2").tobytes()
+    return tone_speech(first) + bytes(2 * STT_RATE * 2 // 5) + cut
 
 
 def transcribe_audio(pcm: bytes) -> list[str]:

@@ -47,6 +47,7 @@ from voicewire.suites.inworld.raw_inworld_sessions import (
     read_synthesis,
     synthesize_body,
     tone_speech,
+    tone_speech_cut_short,
     transcribe_audio,
 )
 
@@ -71,6 +72,19 @@ def _is_protocol_error_code(code: Any) -> bool:
         and code not in SERVER_FAILURE_CODES
         and not 500 <= code <= 599
     )
+
+
+def _error_codes(messages: list[dict[str, Any]]) -> list[Any]:
+    """The codes of failing statuses (``result.status.code``) and top-level errors
+    (``error.code``)."""
+    codes = []
+    for message in messages:
+        result = message.get("result")
+        if isinstance(result, dict) and isinstance(result.get("status"), dict):
+            codes.append(result["status"].get("code"))
+        elif isinstance(message.get("error"), dict):
+            codes.append(message["error"].get("code"))
+    return codes
 
 
 def _embedded(voicewire_iut: Any, voicewire_simulator: Any) -> bool:
@@ -577,12 +591,7 @@ def test_an_out_of_order_message_gets_a_status_for_its_context_only(
         "SRV-1",
         f"{order}: neither an error nor a close 1003/1008: {seen.describe()}",
     )
-    codes = [
-        (m.get("result") or {}).get("status", {}).get("code")
-        if "result" in m
-        else (m.get("error") or {}).get("code")
-        for m in refused
-    ]
+    codes = _error_codes(refused)
     expect(
         all(_is_protocol_error_code(code) for code in codes),
         "SRV-1",
@@ -653,6 +662,12 @@ def test_a_bad_context_frame_gets_an_error_and_the_socket_stays_usable(
         "SRV-1",
         f"{bad}: neither an error nor a close 1003/1008: {seen.describe()}",
     )
+    codes = _error_codes(errors)
+    expect(
+        all(_is_protocol_error_code(code) for code in codes),
+        "SRV-1",
+        f"{bad}: the error's code must say the message was bad, not the server failed: {codes}",
+    )
     expect(seen.close_code != 1011, "SRV-1", f"{bad}: closed with 1011: {seen.describe()}")
     if seen.closed_by_server:
         return  # closed with 1003/1008: SRV-1 lets it
@@ -700,6 +715,21 @@ def test_a_binary_frame_closes_the_tts_socket_with_1003_and_others_go_on(
     _judge_context(beside, "ctx0beside01", 1)
 
 
+def _unstarted_transcriptions(kinds: list[str]) -> list[int]:
+    """The transcriptions that no ``speechStarted`` opened: each utterance is
+    ``speechStarted``, interims, its final; the next one needs its own ``speechStarted``."""
+    started, unstarted = False, []
+    for index, kind in enumerate(kinds):
+        if kind == "speechStarted":
+            started = True
+        elif kind in ("interim", "final"):
+            if not started:
+                unstarted.append(index)
+            if kind == "final":
+                started = False
+    return unstarted
+
+
 def _transcribed(seen: InworldTranscribeSession, what: str) -> None:
     """IW-STT-S-1 on a stream of speech ended by ``closeStream``."""
     problems = seen.shape_problems()
@@ -712,10 +742,12 @@ def _transcribed(seen: InworldTranscribeSession, what: str) -> None:
         "IW-STT-S-1",
         f"{what}: no final transcript with text: {seen.describe()}",
     )
+    unstarted = _unstarted_transcriptions(kinds)
     expect(
-        "speechStarted" in kinds and kinds.index("speechStarted") < transcripts[0],
+        not unstarted,
         "IW-STT-S-1",
-        f"{what}: speechStarted must come before the first transcription: {kinds}",
+        f"{what}: every utterance's transcriptions must follow a speechStarted; messages "
+        f"{unstarted} came without one: {kinds}",
     )
     expect(
         kinds[transcripts[-1]] == "final",
@@ -738,7 +770,7 @@ def test_a_binary_frame_closes_the_stt_socket_with_1003_and_others_go_on(
     """A binary frame on the STT WebSocket closes that socket with 1003 (SRV-3); a stream on
     another socket at the same time is still transcribed and closed with 1000 (SRV-2)."""
     target = voicewire_iut.server()
-    speech = transcribe_audio(tone_speech())
+    speech = transcribe_audio(tone_speech_cut_short())
     hostile = [TRANSCRIBE_CONFIG, speech[0], bytes(1600), *speech[1:], CLOSE_STREAM]
     good = [TRANSCRIBE_CONFIG, *speech, CLOSE_STREAM]
 
@@ -762,13 +794,14 @@ def test_a_binary_frame_closes_the_stt_socket_with_1003_and_others_go_on(
 def test_speech_gets_speech_started_transcripts_then_the_final_and_close_1000(
     voicewire_iut: Any,
 ) -> None:
-    """``transcribeConfig``, 50 ms ``audioChunk``\\ s of tone-coded speech that ends with the
-    audio, ``closeStream``: ``{"result": {"speechStarted": {}}}`` before the first
-    transcription, ``{"result": {"transcription": {"transcript", "isFinal"}}}`` messages,
-    the pending final after closeStream (the last transcription is final), then a close with
-    1000 (IW-STT-S-1; a close frame, SRV-3)."""
+    """``transcribeConfig``, 50 ms ``audioChunk``\\ s of tone-coded speech (an utterance, a
+    pause, a second utterance cut short by the end of the audio), ``closeStream``: each
+    utterance opened by ``{"result": {"speechStarted": {}}}``, then ``{"result":
+    {"transcription": {"transcript", "isFinal"}}}`` messages; after closeStream the pending
+    final of the second (the last transcription is final), then a close with 1000
+    (IW-STT-S-1; a close frame, SRV-3)."""
     target = voicewire_iut.server()
-    frames = [TRANSCRIBE_CONFIG, *transcribe_audio(tone_speech()), CLOSE_STREAM]
+    frames = [TRANSCRIBE_CONFIG, *transcribe_audio(tone_speech_cut_short()), CLOSE_STREAM]
     seen = voicewire_iut.run(play_transcribe(target, frames))
     _upgraded(seen, "IW-STT-S-1")
     _transcribed(seen, "a stream of speech")
