@@ -209,6 +209,8 @@ _CONNECT_TIMEOUT = 60.0
 _END_TIMEOUT = 60.0
 _PROBLEMS_SHOWN = 3
 _READ_LIMIT = 1 << 16
+# A server that stops answering fails its request rather than hold the benchmark.
+_REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=_END_TIMEOUT)
 
 
 def _check_number(name: str, value: object, low: float, high: float) -> float:
@@ -510,7 +512,9 @@ class _HTTPBench:
         start = time.perf_counter()
         first = 0.0
         blocks: list[bytes] = []
-        async with self.http.post(self.urls[server], data=self.body, headers=self.headers) as r:
+        async with self.http.post(
+            self.urls[server], data=self.body, headers=self.headers, timeout=_REQUEST_TIMEOUT
+        ) as r:
             async for block in r.content.iter_any():
                 if not blocks:
                     first = time.perf_counter() - start

@@ -1,14 +1,18 @@
 """``voicewire bench inworld`` for real, on a tiny load: the simulator and the bare handler in
 their own process, a short NDJSON reply to two concurrent requests per server, then one and two
 sockets of five contexts, every response and context checked; the report's fields and the
-JSON file, never the numbers."""
+JSON file, never the numbers. And the shared load skeleton with sockets that cannot connect."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 
+import aiohttp
 from voicewire.harness.bench import add_bench_parser, run_bench
+from voicewire.harness.bench_command import run_on_sockets
 from voicewire.harness.bench_inworld import CONTEXTS_PER_SOCKET, inworld_expected_audio
 from voicewire.harness.bench_tts import bench_texts
 
@@ -90,3 +94,30 @@ def test_voicewire_bench_inworld_checks_every_answer_and_context_and_reports_the
         ["2", "10", "10/10"],
     ]
     assert "simulator/bare lines/s = " in out and f"results written to {path}" in out
+
+
+async def test_sockets_that_cannot_connect_are_refused_and_run_no_session():
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    refused: dict[int, str] = {}
+    ran: list[int] = []
+
+    async def session(index, ws, start):
+        ran.append(index)
+
+    async with aiohttp.ClientSession() as http:
+        times = await run_on_sockets(
+            http,
+            f"ws://127.0.0.1:{port}/tts/v1/voice:streamBidirectional",
+            {},
+            3,
+            session,
+            refused.__setitem__,
+            pid=os.getpid(),
+            lead=0.0,
+        )
+
+    assert sorted(refused) == [0, 1, 2] and ran == []
+    assert all(reason.startswith("could not connect: ") for reason in refused.values())
+    assert times.wall_seconds >= 0 and times.generator_cpu_seconds >= 0
