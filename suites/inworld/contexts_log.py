@@ -18,11 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from voicewire.harness.inworld import InworldTTSOutcome
 from voicewire.harness.iut import ConnOptions, Target
 from voicewire.harness.runtime import CaseSimulator
 from voicewire.simulators.inworld.contexts import CONTEXTS_ENDPOINT
 from voicewire.simulators.scenario import Scenario
 from voicewire.simulators.scenario import build_scenario as scenario
+from voicewire.suites.tts.wire_log import audio_problem
 
 __all__ = [
     "MODEL_2",
@@ -31,6 +33,7 @@ __all__ = [
     "STREAM_PATH",
     "InworldUpgrade",
     "audio_chunks",
+    "context_audio_problems",
     "context_client_messages",
     "context_server_messages",
     "contexts_scenario",
@@ -39,6 +42,7 @@ __all__ = [
     "of_context",
     "open_contexts_peak",
     "reply_kind",
+    "spoken_words",
     "upgrades",
 ]
 
@@ -245,3 +249,62 @@ def open_contexts_peak(simulator: CaseSimulator, target: Target) -> dict[Any, in
         elif reply_kind(message) in ("contextClosed", "status"):
             open_now[exchange].discard(cid)
     return dict(peak)
+
+
+def context_audio_problems(
+    outcome: InworldTTSOutcome,
+    simulator: CaseSimulator,
+    target: Target,
+    streams: Sequence[int] | None = None,
+) -> list[str]:
+    """IW-WS-5 on streams that completed (all when ``streams`` is None): where a stream's
+    frames' segment id is not one ``contextId`` the client created, two streams share one,
+    its audio is not that context's chunks exactly, in order, or not exactly its last frame
+    is final. (Whether they completed is the caller's to judge first.)"""
+    syntheses = outcome.syntheses
+    created = set(created_contexts(context_client_messages(simulator, target)))
+    server = context_server_messages(simulator, target)
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for index in range(len(syntheses)) if streams is None else streams:
+        synthesis = syntheses[index]
+        ids = synthesis.segment_ids
+        if len(ids) != 1 or ids[0] not in created:
+            problems.append(
+                f"stream {index}: its frames' segment ids are {ids}, they must be the one "
+                f"contextId it created (created: {sorted(created)})"
+            )
+            continue
+        if ids[0] in seen:
+            problems.append(f"streams {seen[ids[0]]} and {index} both emit context {ids[0]}")
+        seen[ids[0]] = index
+        problem = audio_problem(synthesis.audio, audio_chunks(server, ids[0]))
+        if problem is not None:
+            problems.append(f"stream {index} (context {ids[0]}): {problem}")
+        finals = [i for i, f in enumerate(synthesis.frames) if f.is_final]
+        if finals != [len(synthesis.frames) - 1]:
+            problems.append(f"stream {index}: exactly its last frame is final, got {finals}")
+    return problems
+
+
+def spoken_words(client: Sequence[dict[str, Any]], context_id: str) -> list[str]:
+    """The words the simulator spoke for ``context_id``, in order, from what the client sent
+    it: a client-segmented context's every ``send_text`` is an utterance; a
+    ``SENTENCE_BOUNDARY`` one's text is spoken by sentences up to each ``flush_context`` (so a
+    word is cut only where a flush or a ``send_text`` of a client-segmented context cut it)."""
+    messages = of_context(client, context_id)
+    create = next((m.get("create") for m in messages if "create" in m), None)
+    boundary = isinstance(create, dict) and create.get("autoModeStrategy") == "SENTENCE_BOUNDARY"
+    words: list[str] = []
+    held = ""
+    for message in messages:
+        piece = message.get("send_text")
+        if isinstance(piece, dict) and isinstance(piece.get("text"), str):
+            if boundary:
+                held += piece["text"]
+            else:
+                words += piece["text"].split()
+        elif "flush_context" in message or "close_context" in message:
+            words += held.split()
+            held = ""
+    return words + held.split()

@@ -25,14 +25,13 @@ from voicewire.harness.runtime import CaseSimulator
 from voicewire.harness.verdicts import expect, require
 from voicewire.simulators.scenario import Scenario
 from voicewire.suites.tts.strategies import tone_samples
-from voicewire.suites.tts.wire_log import audio_problem
 
 from .contexts_log import (
     MODEL_2,
     MODEL_15,
     ONE_ATTEMPT,
     STREAM_PATH,
-    audio_chunks,
+    context_audio_problems,
     context_client_messages,
     context_server_messages,
     contexts_scenario,
@@ -109,27 +108,7 @@ def judge_audio(
     chosen = range(len(syntheses)) if streams is None else streams
     failed = [f"stream {i}: {error_of(syntheses[i])}" for i in chosen if syntheses[i].error]
     require(not failed, "IW-WS-4", "these streams must complete:\n" + "\n".join(failed))
-    created = set(created_contexts(context_client_messages(simulator, target)))
-    server = context_server_messages(simulator, target)
-    problems, seen = [], {}
-    for index in chosen:
-        synthesis = syntheses[index]
-        ids = synthesis.segment_ids
-        if len(ids) != 1 or ids[0] not in created:
-            problems.append(
-                f"stream {index}: its frames' segment ids are {ids}, they must be the one "
-                f"contextId it created (created: {sorted(created)})"
-            )
-            continue
-        if ids[0] in seen:
-            problems.append(f"streams {seen[ids[0]]} and {index} both emit context {ids[0]}")
-        seen[ids[0]] = index
-        problem = audio_problem(synthesis.audio, audio_chunks(server, ids[0]))
-        if problem is not None:
-            problems.append(f"stream {index} (context {ids[0]}): {problem}")
-        finals = [i for i, f in enumerate(synthesis.frames) if f.is_final]
-        if finals != [len(synthesis.frames) - 1]:
-            problems.append(f"stream {index}: exactly its last frame is final, got {finals}")
+    problems = context_audio_problems(outcome, simulator, target, streams)
     expect(not problems, "IW-WS-5", "\n".join(problems) + f"\n{outcome.describe()}")
 
 
@@ -496,15 +475,16 @@ def test_a_failing_status_fails_only_its_context(
 def test_a_socket_close_fails_its_open_contexts_and_the_next_stream_reconnects(
     voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
 ) -> None:
-    """Two contexts open on the socket (the first has audio, the second was just created);
-    the server closes the socket (1011) at the second's first audio: both streams end with
-    an ``APIConnectionError``; a stream opened after opens a new socket (a second upgrade)
-    and completes."""
+    """Two contexts open on the socket (the first has all its audio, the second was just
+    created); the server closes the socket (1011) after the second's first audio chunk: both
+    streams end with
+    an ``APIConnectionError`` then and there (though their input has not ended); a stream
+    opened after opens a new socket (a second upgrade) and completes."""
     rate, chunk = 8000, 0.25
     samples = tone_samples(FIRST, rate)
     first_chunks = -(-samples // round(chunk * rate))
     # Events: 0 contextCreated, 1..n the first context's audio, n+1 the second's
-    # contextCreated, n+2 its first audio.
+    # contextCreated, n+2 its first audio (a close comes after the event it is placed at).
     fault = {"kind": "ws_close", "code": 1011, "at_event": first_chunks + 2, "attempt": 1}
     scenario = contexts_scenario("inworld-close", {"chunk_duration": chunk}, [fault])
     script = [
@@ -517,6 +497,8 @@ def test_a_socket_close_fails_its_open_contexts_and_the_next_stream_reconnects(
         wait(0, "end"),
         push(2, THIRD),
         end(2),
+        # The script, so the input of streams 0 and 1, ends only after stream 2 ended.
+        wait(2, "end"),
     ]
     outcome, target = play(
         voicewire_iut,
@@ -535,6 +517,17 @@ def test_a_socket_close_fails_its_open_contexts_and_the_next_stream_reconnects(
             f"stream {index} was open when the socket closed: it must fail with "
             f"APIConnectionError, it ended with {error_of(synthesis)}\n{synthesis.describe()}",
         )
+    # The close alone ends them: before the next stream's end, after which the script ends
+    # their input (a client that fails them only when it next sends is too late).
+    types = [(e.type, e.synthesis) for e in outcome.events]
+    later = types.index(("tts.end", 2)) if ("tts.end", 2) in types else len(types)
+    late = [i for i in (0, 1) if ("tts.end", i) in types and types.index(("tts.end", i)) > later]
+    expect(
+        not late,
+        "IW-WS-4",
+        f"the socket's close must fail its open streams when it comes: streams {late} ended "
+        f"only after the next stream did (when their input ended)\n{outcome.describe()}",
+    )
     seen = upgrades(voicewire_simulator, target)
     expect(
         len(seen) == 2,
