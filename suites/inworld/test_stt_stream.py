@@ -38,6 +38,8 @@ from voicewire.suites.inworld.transcribe_log import (
     transcribe_client_messages,
     transcribe_closes,
     transcribe_events_problem,
+    transcribe_kinds,
+    transcribe_order_problem,
     transcribe_push,
     transcribe_segments_problem,
     transcribe_server_messages,
@@ -65,11 +67,6 @@ def play(
     target = simulator.session(scenario)
     fields.setdefault("conn_options", TRANSCRIBE_ONE_ATTEMPT)
     return iut.inworld_transcribe(target=target, script=script, **fields), target
-
-
-def kinds(messages: list[dict[str, Any]]) -> list[str]:
-    """Each client message's kind (its one key), in order."""
-    return [next((k for k in m if not k.startswith("_")), "?") for m in messages]
 
 
 def type_problems(got: Any, want: Any, where: str = "transcribeConfig") -> list[str]:
@@ -191,14 +188,15 @@ def test_transcribe_config_opens_the_stream(
     require(
         "transcribeConfig" in first,
         "IW-STT-C-1",
-        f"the first message must be transcribeConfig, got {kinds(messages[:1])}",
+        f"the first message must be transcribeConfig, got {transcribe_kinds(messages[:1])}",
     )
     problems = type_problems(first["transcribeConfig"], want)
     expect(not problems, "IW-STT-C-1", "\n".join(problems))
+    accepted = [m for m in messages if "_refused" not in m]
     expect(
-        kinds([m for m in messages if "_refused" not in m]).count("transcribeConfig") == 1,
+        transcribe_kinds(accepted).count("transcribeConfig") == 1,
         "IW-STT-C-1",
-        f"one transcribeConfig per connection: {kinds(messages)}",
+        f"one transcribeConfig per connection: {transcribe_kinds(messages)}",
     )
 
 
@@ -250,28 +248,11 @@ def test_audio_goes_out_one_chunk_per_frame(
         + ["audioChunk"] * (len(frames) - counts[1])
         + ["closeStream"]
     )
-    got = kinds(messages)
-    expect(
-        got == want,
-        "IW-STT-C-1",
-        f"the client must send transcribeConfig, an audioChunk per pushed frame, endTurn at "
-        f"each flush and closeStream at the end, nothing after it:\nexpected "
-        f"{_runs(want)}\ngot      {_runs(got)}",
-    )
+    problem = transcribe_order_problem(transcribe_kinds(messages), want)
+    expect(problem is None, "IW-STT-C-1", f"{problem}")
     audio = [m["audioChunk"] for m in messages if "audioChunk" in m and "_refused" not in m]
     problem = transcribe_audio_problem(audio, frames)
     expect(problem is None, "IW-STT-C-1", f"{problem}")
-
-
-def _runs(kinds_: list[str]) -> list[str]:
-    """``kinds_`` with repeats folded (``audioChunk x20``), for a readable message."""
-    runs: list[list[Any]] = []
-    for kind in kinds_:
-        if runs and runs[-1][0] == kind:
-            runs[-1][1] += 1
-        else:
-            runs.append([kind, 1])
-    return [kind if n == 1 else f"{kind} x{n}" for kind, n in runs]
 
 
 # -- IW-STT-ORD-1 -----------------------------------------------------------------------------
@@ -448,7 +429,11 @@ def test_pending_finals_after_close_stream(
     client = transcribe_client_messages(voicewire_simulator, target)
     server = transcribe_server_messages(voicewire_simulator, target)
     close_stream = next((m["_seq"] for m in client if "closeStream" in m), None)
-    require(close_stream is not None, "IW-STT-C-1", f"no closeStream was sent: {kinds(client)}")
+    require(
+        close_stream is not None,
+        "IW-STT-C-1",
+        f"no closeStream was sent: {transcribe_kinds(client)}",
+    )
     # The end of input is the first message after the last audio: closeStream, or the endTurn
     # a client whose end_input is a flush sends before it (upstream 1.8.9's), which
     # finalises the segment just the same.

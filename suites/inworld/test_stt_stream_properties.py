@@ -38,6 +38,8 @@ from voicewire.suites.inworld.transcribe_log import (
     transcribe_audio_problem,
     transcribe_client_messages,
     transcribe_events_problem,
+    transcribe_kinds,
+    transcribe_order_problem,
     transcribe_push,
     transcribe_segments_problem,
     transcribe_server_messages,
@@ -51,10 +53,6 @@ from voicewire.suites.inworld.transcribe_strategies import (
 
 END_INPUT = {"op": "end_input"}
 HALF_SAMPLE = 0.5 / TRANSCRIBE_RATE
-
-
-def _kinds(messages: list[dict[str, Any]]) -> list[str]:
-    return [next((k for k in m if not k.startswith("_")), "?") for m in messages]
 
 
 def _profile(event: Any) -> Any:
@@ -255,19 +253,8 @@ def test_push_patterns(
         target=target, conn_options=TRANSCRIBE_ONE_ATTEMPT, script=script
     )
     messages = transcribe_client_messages(voicewire_simulator, target)
-    got = _kinds(messages)
-    differs = next(
-        (i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b),
-        min(len(got), len(want)),
-    )
-    expect(
-        got == want,
-        "IW-STT-C-1",
-        f"transcribeConfig, an audioChunk per pushed frame, endTurn at each flush, closeStream "
-        f"at the end and nothing after it: expected {len(want)} messages, got {len(got)}, the "
-        f"first difference at message {differs} ({got[differs : differs + 3]} for "
-        f"{want[differs : differs + 3]}):\n{outcome.describe()}",
-    )
+    problem = transcribe_order_problem(transcribe_kinds(messages), want)
+    expect(problem is None, "IW-STT-C-1", f"{problem}:\n{outcome.describe()}")
     frames = pushed_frames(script)
     audio = [m["audioChunk"] for m in messages if "audioChunk" in m and "_refused" not in m]
     problem = transcribe_audio_problem(audio, frames)

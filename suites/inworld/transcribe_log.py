@@ -42,6 +42,8 @@ __all__ = [
     "transcribe_client_messages",
     "transcribe_closes",
     "transcribe_events_problem",
+    "transcribe_kinds",
+    "transcribe_order_problem",
     "transcribe_push",
     "transcribe_segments_problem",
     "transcribe_server_messages",
@@ -214,6 +216,37 @@ def transcribe_closes(simulator: CaseSimulator, target: Target) -> list[dict[str
 
 
 # -- checks ------------------------------------------------------------------------------------
+
+
+def transcribe_kinds(messages: Sequence[dict[str, Any]]) -> list[str]:
+    """Each client message's kind (its one key: ``audioChunk``, ``endTurn``...), in order."""
+    return [next((k for k in m if not k.startswith("_")), "?") for m in messages]
+
+
+def _runs(kinds: Sequence[str]) -> list[str]:
+    """``kinds`` with repeats folded (``audioChunk x20``), for a readable message."""
+    runs: list[list[Any]] = []
+    for kind in kinds:
+        if runs and runs[-1][0] == kind:
+            runs[-1][1] += 1
+        else:
+            runs.append([kind, 1])
+    return [kind if n == 1 else f"{kind} x{n}" for kind, n in runs]
+
+
+def transcribe_order_problem(got: Sequence[str], want: Sequence[str]) -> str | None:
+    """Where the kinds of the client's messages, ``got``, differ from ``want``
+    (``transcribeConfig``, an ``audioChunk`` per pushed frame, ``endTurn`` at each flush,
+    ``closeStream`` last), or None. One ``endTurn`` right before ``closeStream`` is also
+    right: ending the input flushes it first (upstream's base stream does, wire-capture §8)."""
+    flushed = [*want[:-1], "endTurn", want[-1]] if want[-1:] == ["closeStream"] else None
+    if list(got) == list(want) or (flushed is not None and list(got) == flushed):
+        return None
+    return (
+        "the client must send transcribeConfig, an audioChunk per pushed frame, endTurn at "
+        "each flush and closeStream at the end (an endTurn may come right before it), "
+        f"nothing after it:\nexpected {_runs(want)}\ngot      {_runs(got)}"
+    )
 
 
 def transcribe_audio_problem(sent: Sequence[dict[str, Any]], frames: Sequence[bytes]) -> str | None:
