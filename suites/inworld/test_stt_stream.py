@@ -555,7 +555,13 @@ HOSTILE: dict[str, tuple[dict[str, Any], bool]] = {
         False,
     ),
 }
-CLOSE_CODES = [1000, 1001, 1011, 4000]
+CLOSES: dict[str, dict[str, Any]] = {
+    "close_1000": {"kind": "ws_close", "at_event": 1, "code": 1000},
+    "close_1001": {"kind": "ws_close", "at_event": 1, "code": 1001},
+    "close_1011": {"kind": "ws_close", "at_event": 1, "code": 1011},
+    "close_4000": {"kind": "ws_close", "at_event": 1, "code": 4000},
+    "tcp_reset": {"kind": "disconnect", "at_event": 1, "mode": "reset"},
+}
 
 
 def _hostile_run(
@@ -611,33 +617,75 @@ def test_hostile_server_messages(
 
 @pytest.mark.spec("CLI-ROB-1", "IW-STT-END-1")
 @pytest.mark.capability("inworld.stt.stream")
-@pytest.mark.parametrize("code", CLOSE_CODES)
+@pytest.mark.parametrize("how", sorted(CLOSES))
 def test_close_mid_stream(
-    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator, code: int
+    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator, how: str
 ) -> None:
-    """The server closes with ``code`` after the final ``hello``, before ``closeStream``
-    (one attempt): the stream ends in time, with the final it had, and an error of the
-    APIError family (CLI-ROB-1) that is retryable (IW-STT-END-1); ending silently breaks
-    IW-STT-END-1 only (SHOULD: upstream 1.8.9 ends silently)."""
-    fault = {"kind": "ws_close", "at_event": 1, "code": code}
-    outcome = _hostile_run(voicewire_iut, voicewire_simulator, f"iw-stt-close-{code}", fault)
+    """The server closes (with 1000, 1001, 1011 or 4000, or a TCP reset) after the final
+    ``hello``, before ``closeStream`` (one attempt): the stream ends in time, with the final
+    it had, and an error of the APIError family (CLI-ROB-1) that is retryable
+    (IW-STT-END-1); ending silently breaks IW-STT-END-1 only (SHOULD: upstream 1.8.9 ends
+    silently)."""
+    outcome = _hostile_run(voicewire_iut, voicewire_simulator, f"iw-stt-{how}", CLOSES[how])
     error = outcome.error
     expect(
         error is None or error.kind in TRANSCRIBE_API_ERRORS,
         "CLI-ROB-1",
-        f"close {code}: the stream must end in time, with an error of the APIError family if "
+        f"{how}: the stream must end in time, with an error of the APIError family if "
         f"any, got {error.kind + ': ' + error.message if error else None}:\n{outcome.describe()}",
     )
     expect(
         [e.text for e in outcome.finals] == ["hello"],
         "CLI-ROB-1",
-        f"close {code}: the final before the close must come through, and only it:\n"
-        f"{outcome.describe()}",
+        f"{how}: the final before the close must come through, and only it:\n{outcome.describe()}",
     )
     expect(
         error is not None and error.retryable,
         "IW-STT-END-1",
-        f"close {code} before closeStream must be a retryable error, not a silent end, got "
+        f"{how} before closeStream must be a retryable error, not a silent end, got "
         f"{error.kind + ' retryable=' + str(error.retryable) if error else 'a clean end'}:\n"
         f"{outcome.describe()}",
+    )
+
+
+@pytest.mark.spec("CLI-ROB-1")
+@pytest.mark.capability("inworld.stt.stream")
+def test_server_that_never_closes(
+    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
+) -> None:
+    """After ``closeStream`` the server sends the pending final and then nothing, never
+    closing (breaking IW-STT-S-1): the client delivers the final and ends the stream itself
+    within its ``timeout`` (0.5 s here), cleanly or with an error of the APIError family;
+    never a hang (the simulator's own idle limit, 2.5 s, must not be what ends it)."""
+    reply = {
+        "interim_interval": None,
+        "after_close_stream": "stay_open",
+        "segments": [{"text": "still there", "start": 0.0, "duration": 1.0}],
+    }
+    outcome, target = play(
+        voicewire_iut,
+        voicewire_simulator,
+        transcribing("iw-stt-never-closes", reply),
+        [transcribe_push(0.3), END_INPUT],
+        conn_options=ConnOptions(max_retry=0, retry_interval=0.0, timeout=0.5),
+        end_timeout=6.0,
+    )
+    error = outcome.error
+    expect(
+        [e.text for e in outcome.finals] == ["still there"],
+        "CLI-ROB-1",
+        f"the final sent after closeStream must come through:\n{outcome.describe()}",
+    )
+    expect(
+        error is None or error.kind in TRANSCRIBE_API_ERRORS,
+        "CLI-ROB-1",
+        f"the stream must end by itself, cleanly or with an error of the APIError family, got "
+        f"{error.kind + ': ' + error.message if error else None}:\n{outcome.describe()}",
+    )
+    closes = transcribe_closes(voicewire_simulator, target)
+    expect(
+        closes[:1] and closes[0]["direction"] == "in",
+        "CLI-ROB-1",
+        f"the client must give up on the silent server within its timeout and close the socket "
+        f"itself; the closes were {closes} (out 1008: the simulator's idle limit ended it)",
     )
