@@ -355,7 +355,7 @@ def test_usage_every_five_seconds_on_end_turn_and_at_the_end(
     script = [
         transcribe_push(1.3, frame_ms=10, seed=1),
         FLUSH,
-        wait("recognition_usage"),
+        wait("recognition_usage", timeout=2.0),
         transcribe_push(10.7, frame_ms=40, seed=2),
         END_INPUT,
     ]
