@@ -660,3 +660,42 @@ def test_unknown_keys_and_messages_are_ignored(
     )
     problem = inworld_audio_problem(synthesis.audio, answer.lines)
     expect(problem is None, "IW-HTTP-2", f"{problem}\n{synthesis.describe()}")
+
+
+SILENCES: dict[str, int] = {"before_any_line": 0, "mid_stream": 3}
+SILENT_TIMEOUT = ConnOptions(max_retry=0, retry_interval=0.0, timeout=0.5)
+
+
+@pytest.mark.spec("CLI-ROB-1", "IW-HTTP-2")
+@pytest.mark.capability("inworld.tts.http")
+@pytest.mark.parametrize("where", sorted(SILENCES))
+def test_a_silent_answer_fails_within_the_timeout(
+    voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator, where: str
+) -> None:
+    """An answer that goes silent for longer than ``conn_options.timeout`` (half a second
+    here; the server stalls 1.5 s) ends the synthesis with an error of the APIError
+    family, never a wait for the rest: before its first line or in the middle of the audio.
+    What was emitted is a prefix of the audio sent before the silence."""
+    fault = {"kind": "stall", "at_event": SILENCES[where], "seconds": 1.5}
+    scenario = synthesis_scenario(f"iw-http-silent-{where}", {"chunk_duration": 0.05}, [fault])
+    outcome, target = synthesize(
+        voicewire_iut,
+        voicewire_simulator,
+        scenario,
+        [TEXT],
+        conn_options=SILENT_TIMEOUT,
+        end_timeout=ROBUST_END,
+    )
+    synthesis = outcome.only
+    answer = only_answer(voicewire_simulator, target, outcome)
+    failed_cleanly(
+        synthesis, "CLI-ROB-1", f"a 1.5 s silence {where.replace('_', ' ')} with a 0.5 s timeout"
+    )
+    sent = answer.lines[: SILENCES[where]]
+    problem = inworld_prefix_problem(synthesis.audio, sent)
+    expect(
+        problem is None,
+        "IW-HTTP-2",
+        f"the audio emitted must be a prefix of the {len(sent)} lines sent before the silence: "
+        f"{problem}",
+    )
