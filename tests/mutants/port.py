@@ -19,16 +19,29 @@ made of: the ``TTS`` itself (``session_create``, ``input_transcript``), its
 :class:`~voicewire.reference.tts.wire.TTSClientConnection` (what each pooled socket sends and
 how it judges what the server sends), its ``SynthesizeStream`` (the retry loop's attempts) and
 the stream's :class:`~voicewire.reference.tts.sentences.SentenceSplitter` (the transcripts).
+
+An Inworld mutant goes through :func:`inworld_mutant`, which swaps the classes the reference
+Inworld clients are made of: the ``InworldTTS`` itself (its request body, endpoints and
+headers), the client multiplexer of its WebSocket contexts
+(:class:`~voicewire.reference.inworld.wire.multiplexer.InworldClientMultiplexer`), and the STT
+stream's wire session and segment tracker.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from voicewire.harness.inworld_reference import InworldReference, InworldSTTPart
 from voicewire.harness.llm_reference import LLMReference
 from voicewire.harness.reference_iut import ReferenceIUT
 from voicewire.harness.stt_reference import STTReference
 from voicewire.harness.tts_reference import TTSReference
+from voicewire.reference.inworld import InworldSTT, InworldTTS
+from voicewire.reference.inworld.wire.multiplexer import InworldClientMultiplexer
+from voicewire.reference.inworld.wire.stt_session import (
+    InworldSegmentTracker,
+    TranscribeClientSession,
+)
 from voicewire.reference.llm.chat_context import ChatContext
 from voicewire.reference.llm.fallback import FallbackAdapter
 from voicewire.reference.llm.inference import LLM
@@ -39,7 +52,7 @@ from voicewire.reference.tts import TTS, SynthesizeStream
 from voicewire.reference.tts.sentences import SentenceSplitter
 from voicewire.reference.tts.wire import TTSClientConnection
 
-__all__ = ["mutant", "stt_mutant", "tts_mutant"]
+__all__ = ["inworld_mutant", "mutant", "stt_mutant", "tts_mutant"]
 
 
 def mutant(
@@ -118,3 +131,38 @@ def tts_mutant(
         raise ValueError("a TTS mutant swaps at least one class")
     part = type("MutantTTSReference", (TTSReference,), {"tts_class": tts_class})
     return ReferenceIUT(parts={"tts": part()}, name=f"mutant:{name}")
+
+
+def inworld_mutant(
+    name: str,
+    *,
+    tts_class: type[InworldTTS] = InworldTTS,
+    multiplexer_class: type[InworldClientMultiplexer] | None = None,
+    session_class: type[TranscribeClientSession] | None = None,
+    tracker_class: type[InworldSegmentTracker] | None = None,
+) -> ReferenceIUT:
+    """The reference IUT named ``mutant:<name>`` performing Inworld only, whose clients are
+    the reference's with the given classes in place of their own (a multiplexer goes into the
+    TTS's stream pool, a session or tracker into the STT's stream)."""
+    if multiplexer_class is not None:
+        pool = tts_class.stream_pool_class
+        pool = type(pool.__name__, (pool,), {"multiplexer_class": multiplexer_class})
+        tts_class = type(tts_class.__name__, (tts_class,), {"stream_pool_class": pool})
+    stt_class: type[InworldSTT] = InworldSTT
+    swapped: dict[str, Any] = {}
+    if session_class is not None:
+        swapped["session_class"] = session_class
+    if tracker_class is not None:
+        swapped["tracker_class"] = tracker_class
+    if swapped:
+        stream = type(stt_class.stream_class.__name__, (stt_class.stream_class,), swapped)
+        stt_class = type(stt_class.__name__, (stt_class,), {"stream_class": stream})
+    if tts_class is InworldTTS and stt_class is InworldSTT:
+        raise ValueError("an Inworld mutant swaps at least one class")
+    stt_part = type("MutantInworldSTTPart", (InworldSTTPart,), {"stt_class": stt_class})()
+    part = type(
+        "MutantInworldReference",
+        (InworldReference,),
+        {"tts_class": tts_class, "stt_part": stt_part},
+    )
+    return ReferenceIUT(parts={"inworld": part()}, name=f"mutant:{name}")

@@ -465,6 +465,37 @@ MUTANTS = [
         also=frozenset({"TTS-OUT-1"}),  # the replayed audio follows what was emitted
     ),
     Mutant("tts_retry_forgets_input", "tts", "failure_before_audio_is_retried", ("TTS-RETRY-1",)),
+    # -- Inworld (SPEC §5, AUTH-6) --
+    Mutant(
+        "iw_http_temperature_top_level", "inworld", "request_goes_to_the_host_root", ("IW-HTTP-1",)
+    ),
+    Mutant("iw_http_base_path_kept", "inworld", "request_goes_to_the_host_root", ("IW-HTTP-1",)),
+    Mutant("iw_voices_absolute_path", "inworld", "voices_are_listed_under", ("IW-VOICES-1",)),
+    Mutant(
+        "iw_key_reencoded",
+        "inworld",
+        "request_goes_to_the_host_root or contexts_are_created",
+        ("AUTH-6",),
+        also=frozenset({"IW-HTTP-1", "IW-WS-1"}),  # refused requests carry nothing to judge
+    ),
+    Mutant("iw_long_text_pieces", "inworld", "long_text_goes_out", ("IW-WS-1",)),
+    Mutant(
+        "iw_sixth_context",
+        "inworld",
+        "sixth_concurrent",
+        ("IW-WS-2",),
+        also=frozenset({"IW-WS-5"}),  # the refused sixth context emits no audio
+    ),
+    Mutant(
+        "iw_status_fails_all",
+        "inworld",
+        "failing_status_fails_only",
+        ("IW-WS-4",),
+        also=frozenset({"IW-WS-5"}),  # the contexts failed with it lose their audio
+    ),
+    Mutant("iw_timestamps_restart", "inworld", "word_times_keep_increasing", ("IW-WS-5",)),
+    Mutant("iw_stt_rechunked", "inworld", "audio_goes_out_one_chunk_per_frame", ("IW-STT-C-1",)),
+    Mutant("iw_stt_usage_at_end", "inworld", "usage_every_five_seconds", ("IW-STT-USG-1",)),
 ]
 
 BROKEN_OUTCOMES = ("FAIL", "NON-STRICT")
