@@ -425,14 +425,15 @@ def test_a_sixth_concurrent_stream_never_shares_a_socket_with_five(
 # -- IW-WS-4 ---------------------------------------------------------------------------------
 
 
-@pytest.mark.spec("IW-WS-4", "IW-WS-5", "CLI-ROB-1")
+@pytest.mark.spec("IW-WS-4", "IW-WS-5", "IW-WS-1", "CLI-ROB-1")
 @pytest.mark.capability("inworld.tts.stream")
 def test_context_closed_completes_and_a_withheld_one_ends_in_an_error(
     voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
 ) -> None:
     """``contextClosed`` completes a stream; the server withholds it for the second context:
     that stream ends with an error of the APIError family within its timeout (never a hang,
-    never a clean end on ``flushCompleted``), and the first completes with all its audio."""
+    never a clean end on ``flushCompleted``) and sends ``cancel_context`` for it (IW-WS-1: on
+    a timeout); the first completes with all its audio."""
     scenario = contexts_scenario("inworld-unclosed", {"unclosed_contexts": [1]})
     script = [
         push(0, FIRST),
@@ -453,6 +454,19 @@ def test_context_closed_completes_and_a_withheld_one_ends_in_an_error(
     judge_audio(outcome, voicewire_simulator, target, [0], completes="IW-WS-4")
     ends_with_api_error(
         outcome.syntheses[1], "IW-WS-4", "the server never sent the context's contextClosed"
+    )
+    client = context_client_messages(voicewire_simulator, target)
+    created = created_contexts(client)
+    require(len(created) == 2, "IW-WS-4", f"two streams, two contexts: {created}")
+    kinds = [
+        next(iter(k for k in m if not k.startswith("_") and k != "contextId"), "?")
+        for m in of_context(client, created[1])
+    ]
+    expect(
+        "cancel_context" in kinds,
+        "IW-WS-1",
+        f"a stream given up on a timeout sends cancel_context for its context: context "
+        f"{created[1]} sent {kinds}",
     )
 
 
