@@ -61,6 +61,7 @@ from voicewire.reference.inworld.wire.timestamps import (
 from voicewire.reference.json_wire import MalformedMessage
 from voicewire.reference.tone_code import MIN_SAMPLE_RATE, ToneAlignment, encode_tone
 from voicewire.simulators.core.actions import Action
+from voicewire.simulators.core.bodies import json_depth
 from voicewire.simulators.core.credentials import Authentication
 from voicewire.simulators.core.faults import place_faults
 from voicewire.simulators.core.raw import raw_answer
@@ -509,6 +510,12 @@ async def _synthesize(request: web.Request) -> web.StreamResponse:
     exchange = admit(request, Authentication.BASIC_KEY)  # 401 JSON from the head (AUTH-6)
     body = await receive_body(request)
     exchange.request(request.method, request.path_qs, request.headers, body)
+    max_depth = exchange.state.limits.max_json_depth
+    if json_depth(body, stop_above=max_depth) > max_depth:
+        # Before decoding: a deep document inside a key the request does not read would
+        # otherwise pass (SRV-4).
+        message = f"the body nests arrays and objects deeper than {max_depth} levels"
+        return _refuse(exchange, 400, message, "invalid_request_error")
     try:
         synthesis = decode_synthesize_request(body)
     except MalformedMessage as exc:
