@@ -136,10 +136,19 @@ _WRONG_VALUES: dict[str, list[Any]] = {
 """Values of the right type that are still wrong."""
 
 
+_OPTIONAL = {"audioConfig.audioEncoding", "timestampTransportStrategy"}
+"""Fields a request may leave null (the server's default applies)."""
+
+
 def _wrong_values(path: str) -> list[Any]:
-    return [JSON_VALUES[t] for t in _WRONG[INWORLD_REQUEST_FIELDS[path]]] + _WRONG_VALUES.get(
-        path, []
-    )
+    """Every JSON type but the field's own (null only where it is required), then the wrong
+    values of its own type."""
+    wrong = [
+        JSON_VALUES[t]
+        for t in _WRONG[INWORLD_REQUEST_FIELDS[path]]
+        if not (t == "null" and path in _OPTIONAL)
+    ]
+    return wrong + _WRONG_VALUES.get(path, [])
 
 
 def request_mistyped(path: str, value: Any) -> dict[str, Any]:

@@ -75,7 +75,7 @@ __all__ = [
     "hostile_inworld_ndjson",
     "hostile_inworld_transcripts",
     "inworld_contexts_scenario",
-    "inworld_expected_audio",
+    "inworld_example_audio",
     "inworld_ndjson_scenario",
     "inworld_transcribe_audio_seconds",
     "inworld_transcribe_scenario",
@@ -113,7 +113,7 @@ def _b64(pcm: bytes) -> str:
     return base64.b64encode(pcm).decode("ascii")
 
 
-def inworld_expected_audio(pieces: Sequence[str]) -> bytes:
+def inworld_example_audio(pieces: Sequence[str]) -> bytes:
     """The audio an expectation's base64 ``pieces`` stand for."""
     return b"".join(base64.b64decode(p) for p in pieces)
 

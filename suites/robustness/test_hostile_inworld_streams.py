@@ -45,7 +45,7 @@ from voicewire.suites.robustness.inworld_streams import (
     hostile_inworld_ndjson,
     hostile_inworld_transcripts,
     inworld_contexts_scenario,
-    inworld_expected_audio,
+    inworld_example_audio,
     inworld_ndjson_scenario,
     inworld_transcribe_audio_seconds,
     inworld_transcribe_scenario,
@@ -110,7 +110,7 @@ def judge_inworld_synthesis(synthesis: SynthesisOutcome, want: dict[str, Any], w
     read_past = want["outcome"] == "error" and error is None
     if want["audio"] is None or read_past:
         return
-    audio, sent = synthesis.audio, inworld_expected_audio(want["audio"])
+    audio, sent = synthesis.audio, inworld_example_audio(want["audio"])
     if error is None:
         expect(
             audio == sent,
