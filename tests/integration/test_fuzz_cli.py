@@ -31,7 +31,7 @@ def test_the_reference_client_survives_a_round_of_every_client_family(tmp_path):
     done = voicewire("fuzz", "--direction", "client", "--duration", "0.5", cwd=tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "1 round(s)" in done.stdout
-    assert "found nothing: every example of 11 families passed" in done.stdout
+    assert "found nothing: every example of 14 families passed" in done.stdout
     # Every client-direction family, of every protocol, is found by its capability's direction.
     for family in (
         "test_hostile_bodies",
@@ -45,10 +45,16 @@ def test_the_reference_client_survives_a_round_of_every_client_family(tmp_path):
         "test_unknown_tts_messages",
         "test_tts_synthesis_ends",
         "test_tts_silences",
+        "test_hostile_inworld_ndjson",
+        "test_hostile_inworld_contexts",
+        "test_hostile_inworld_transcripts",
     ):
         assert f"\n{family}: " in done.stdout
     assert "unknown_keys → completed" in done.stdout
     assert "unknown → completed" in done.stdout
+    assert "ndjson_unknown → completed" in done.stdout
+    assert "context_unknown → completed" in done.stdout
+    assert "transcript_hostile → APIConnectionError" in done.stdout
     assert "round 1: seed 0" in done.stderr
 
 
