@@ -69,6 +69,7 @@ __all__ = [
     "INWORLD_WRONG_SHAPES",
     "context_closed",
     "context_hostile_reply",
+    "context_silence",
     "context_status_beside",
     "context_unknown",
     "hostile_inworld_contexts",
