@@ -24,24 +24,28 @@ Installed:
   voicewire list   the case catalog: SPEC IDs, capability, direction
   voicewire explain  a SPEC rule in full (LLM-TC-3), a section (2.4) or an area (llm)
   voicewire fuzz   the robustness families (hostile streams and messages to clients, hostile
-                   requests and sessions to servers; LLM, STT and TTS) at fuzzing depth:
+                   requests and sessions to servers; LLM, STT, TTS, Inworld) at fuzzing depth:
                    outcome classes, and a replay command for every failure
   voicewire serve  the simulator: LLM (/chat/completions, /models), LiveKit STT (/stt) and
-                   TTS (/tts), with scenarios, faults, a journal and a control API
+                   TTS (/tts), Inworld (/tts/v1/voice:stream, tts/v1/voices, the TTS and STT
+                   WebSockets; --inworld-key), with scenarios, faults, a journal and a
+                   control API
   voicewire journal  a running simulator's journal, one line per frame (--follow, --json)
   voicewire bench  llm: simulator SSE throughput vs a bare aiohttp server and aimock;
                    stt: the STT simulator's lateness under N concurrent real-time sessions;
                    tts: the real-time factor N concurrent syntheses get against the script;
+                   inworld: NDJSON throughput vs a bare aiohttp server, contexts per socket;
                    mutation: how many mutants of the sans-IO cores the suites kill
 
   voicewire.reference.llm
                    chat context, openai message format, tools, the inference LLM client,
-                   FallbackAdapter; voicewire.reference.stt and .tts (the STT and TTS wire
-                   modules and clients); voicewire.reference.auth, .errors, .audio, .tone_code
+                   FallbackAdapter; voicewire.reference.stt, .tts and .inworld (wire modules
+                   and clients: inworld.TTS, inworld.STT); voicewire.reference.auth, .errors,
+                   .audio, .tone_code
   pytest plugin    fixtures voicewire_iut / voicewire_simulator / voicewire_scenario,
                    --voicewire-iut, the spec and capability markers, hypothesis profiles
 
-Not yet available: Inworld; recorded sessions (record, replay, diff).
+Not yet available: recorded sessions (record, replay, diff).
 """
 
 

@@ -9,7 +9,12 @@
   for TTS clients (:mod:`.tts_streams`, :mod:`.test_hostile_tts_streams`) the same on
   ``tts.stream`` and ``tts.synthesize``, plus audio that is no base64 or cut inside a sample,
   frames over the message size, odd ``error`` messages, ``done`` before any audio, before the
-  flush and followed by more, ``session_id`` missing (CLI-ROB-1, TTS-OUT-1, TTS-OUT-2);
+  flush and followed by more, ``session_id`` missing (CLI-ROB-1, TTS-OUT-1, TTS-OUT-2); for
+  Inworld clients (:mod:`.inworld_streams`, :mod:`.test_hostile_inworld_streams`) hostile
+  NDJSON answers (lines to skip, lines of the wrong shape, odd error codes, bodies cut
+  mid-line, huge lines), hostile replies on the contexts socket (unreadable, failing statuses
+  of any code, replies about other contexts, closes at any point) and hostile STT messages
+  (CLI-ROB-1, IW-HTTP-2, IW-WS-4, IW-STT-END-1);
 - server direction (:mod:`.requests`, :mod:`.test_hostile_requests`): hostile requests to a
   server IUT (voicewire's embedded simulator or a ``url:`` gateway) over raw sockets:
   mistyped, malformed, non-UTF-8, too deep and too large bodies; bad tokens of every AUTH-4
@@ -24,7 +29,11 @@
   bad, mistyped, out-of-order (input before ``session.create``, a second one, a flush with
   nothing pending), binary, oversized and flooding frames, bad tokens at the upgrade, half
   upgrades, resets mid-synthesis and quiet sessions, each beside valid sessions (TTS-S-1,
-  AUTH-4, SRV-1..4). Both play and judge their raw-socket and quiet peers with
+  AUTH-4, SRV-1..4). For Inworld servers (:mod:`.inworld_sessions`,
+  :mod:`.test_hostile_inworld_sessions`): bodies that are no request, mistyped, too deep or
+  long, keys that are no ``Basic <key>``, and bad, mistyped, out-of-order, binary and flooding
+  frames on both WebSockets, each beside a valid session (AUTH-6, SRV-1..4). The LiveKit
+  families play and judge their raw-socket and quiet peers with
   :mod:`.raw_peers`. ``VOICEWIRE_SERVER_WAITS`` sets how long the checks wait for a server's
   deadlines.
 
