@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from voicewire.harness import (
     inworld,
+    inworld_livekit,
+    inworld_livekit_deviations,
     inworld_reference,
     llm,
     llm_livekit,
@@ -59,7 +61,13 @@ TABLE = CapabilityTable(
             tts_livekit.LivekitTTS,
             deviations=tts_livekit_deviations.TTS_DEVIATIONS,
         ),
-        inworld.PROTOCOL.with_implementation("reference", inworld_reference.InworldReference),
+        inworld.PROTOCOL.with_implementation(
+            "reference", inworld_reference.InworldReference
+        ).with_implementation(
+            "livekit",
+            inworld_livekit.LivekitInworld,
+            deviations=inworld_livekit_deviations.INWORLD_DEVIATIONS,
+        ),
     ]
 )
 """Every registered capability, operation and event type."""

@@ -1,6 +1,7 @@
 """Tests of ``voicewire explain`` (harness/explain_cli.py) and of the known-deviation data it
-prints (harness/llm_livekit_deviations.py, stt_livekit_deviations.py and
-tts_livekit_deviations.py, registered in harness/protocols.py).
+prints (harness/llm_livekit_deviations.py, stt_livekit_deviations.py,
+tts_livekit_deviations.py and inworld_livekit_deviations.py, registered in
+harness/protocols.py).
 
 These check the tool and the catalog's data, not SPEC rules, so they carry no spec markers.
 Collecting the suites takes a few seconds: one test runs ``voicewire explain LLM-TC-3`` as a
@@ -14,12 +15,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from voicewire.harness import explain_cli
 from voicewire.harness.capabilities import ProtocolSpec
 from voicewire.harness.cli import main
 from voicewire.harness.explain_cli import explain, known_deviations
+from voicewire.harness.inworld_livekit_deviations import INWORLD_DEVIATIONS
 from voicewire.harness.llm_livekit_deviations import DEVIATIONS
 from voicewire.harness.protocols import TABLE
 from voicewire.harness.requirements import (
@@ -249,13 +252,14 @@ def test_livekit_deviations_are_registered_with_the_livekit_implementation():
     assert "reference" not in llm.deviations
     assert TABLE.protocol("stt").deviations["livekit"] == STT_DEVIATIONS
     assert TABLE.protocol("tts").deviations["livekit"] == TTS_DEVIATIONS
+    assert TABLE.protocol("inworld").deviations["livekit"] == INWORLD_DEVIATIONS
     by_rule = known_deviations()
     assert [impl for impl, _ in by_rule["LLM-TC-3"]] == ["livekit"]
     assert [impl for impl, _ in by_rule["STT-RETRY-1"]] == ["livekit"]
     assert [impl for impl, _ in by_rule["TTS-OUT-2"]] == ["livekit"]
     # A rule of every client protocol deviates once per protocol it is broken in.
     assert [d for _, d in by_rule["CLI-ROB-1"]] == [
-        d for d in STT_DEVIATIONS + TTS_DEVIATIONS if d.rule == "CLI-ROB-1"
+        d for d in STT_DEVIATIONS + TTS_DEVIATIONS + INWORLD_DEVIATIONS if d.rule == "CLI-ROB-1"
     ]
     assert "AUTH-1" not in by_rule
 
@@ -280,23 +284,29 @@ def _report_table() -> list[tuple[str, str, str]]:
 
 
 def test_deviation_data_agrees_with_the_human_report():
-    # The report's tables, LLM then STT then TTS, list the recorded deviations in their order.
+    # The report's tables, LLM then STT then TTS then Inworld, list the recorded deviations in
+    # their order.
     table = _report_table()
-    recorded = DEVIATIONS + STT_DEVIATIONS + TTS_DEVIATIONS
+    recorded = DEVIATIONS + STT_DEVIATIONS + TTS_DEVIATIONS + INWORLD_DEVIATIONS
     assert len(table) >= 7, "the report's table is no longer recognised"
     assert [rule for rule, _, _ in table] == [d.rule for d in recorded]
     for (_, level, result), deviation in zip(table, recorded, strict=True):
         assert (str(REQUIREMENTS[deviation.rule].level), deviation.outcome) == (level, result)
-        assert deviation.release == "livekit-agents 1.8.9"
+        package = "livekit-plugins-inworld" if deviation in INWORLD_DEVIATIONS else "livekit-agents"
+        assert deviation.release == f"{package} 1.8.9"
         assert re.search(r"\.py:\d+", deviation.source), deviation.rule
 
 
 def test_each_deviation_is_found_by_cases_that_check_its_rule(suite_catalog):
-    by_name = {entry.name: entry for entry in suite_catalog}
-    for deviation in DEVIATIONS + STT_DEVIATIONS + TTS_DEVIATIONS:
+    # A name may be a case of two suites (test_push_patterns of stt and of inworld): one of
+    # them checks the rule.
+    by_name: dict[str, list[Any]] = {}
+    for entry in suite_catalog:
+        by_name.setdefault(entry.name, []).append(entry)
+    for deviation in DEVIATIONS + STT_DEVIATIONS + TTS_DEVIATIONS + INWORLD_DEVIATIONS:
         for name in deviation.cases:
             assert name in by_name, f"{deviation.rule}: no case {name!r} in the suites"
-            assert deviation.rule in by_name[name].spec_ids, (deviation.rule, name)
+            assert any(deviation.rule in e.spec_ids for e in by_name[name]), (deviation.rule, name)
 
 
 def test_explain_lists_the_real_cases_of_a_rule(suite_catalog, capsys):
