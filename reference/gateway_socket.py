@@ -35,7 +35,7 @@ async def open_gateway_socket(
     url: str, token: str, *, service: str, timeout: float, max_size: int
 ) -> ClientConnection:
     """The upgrade to ``url`` with ``token`` as its bearer, within ``timeout``. ``service``
-    (``STT``, ``TTS``) names the gateway service in the errors: a refused upgrade is an
+    (``LiveKit Inference STT``...) names the service in the errors: a refused upgrade is an
     ``APIStatusError`` with its status and body, a timeout an ``APITimeoutError``, a bad URL a
     non-retryable ``APIConnectionError``, anything else a retryable one."""
     try:
@@ -53,20 +53,18 @@ async def open_gateway_socket(
     except InvalidStatus as exc:
         response = exc.response
         raise APIStatusError(
-            f"LiveKit Inference {service} refused the connection: HTTP {response.status_code}",
+            f"{service} refused the connection: HTTP {response.status_code}",
             status_code=response.status_code,
             request_id=response.headers.get("X-Request-Id"),
             body=_response_body(response.body),
         ) from exc
     except (TimeoutError, asyncio.TimeoutError) as exc:
-        raise APITimeoutError(
-            f"connecting to LiveKit Inference {service} timed out after {timeout} s"
-        ) from exc
+        raise APITimeoutError(f"connecting to {service} timed out after {timeout} s") from exc
     except InvalidURI as exc:
         raise APIConnectionError(f"invalid {service} URL {url!r}: {exc}", retryable=False) from exc
     except (OSError, EOFError, WebSocketException) as exc:
         raise APIConnectionError(
-            f"failed to connect to LiveKit Inference {service}: {type(exc).__name__}: {exc}"
+            f"failed to connect to {service}: {type(exc).__name__}: {exc}"
         ) from exc
 
 
@@ -85,7 +83,7 @@ async def send_within(ws: ClientConnection, frame: str, timeout: float, *, servi
         if not send.done():
             send.cancel()
     if not done:
-        raise APITimeoutError(f"sending to LiveKit Inference {service} timed out after {timeout} s")
+        raise APITimeoutError(f"sending to {service} timed out after {timeout} s")
     send.result()
 
 

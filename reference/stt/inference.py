@@ -73,6 +73,9 @@ from websockets.asyncio.client import ClientConnection
 
 __all__ = ["STT", "STTErrorEvent", "SpeechStream", "stt_url"]
 
+_SERVICE = "LiveKit Inference STT"
+"""How errors name the service."""
+
 MAX_MESSAGE_SIZE = 1 << 20
 """The largest server message read (bytes). A transcript is a few kilobytes; a bigger frame
 fails the connection (close 1009), which the stream reports as an ``APIConnectionError``."""
@@ -342,14 +345,14 @@ class SpeechStream(SocketSpeechStream[ClientSession]):
         return await open_gateway_socket(
             self._stt.url,
             self._stt.access_token(),
-            service="STT",
+            service=_SERVICE,
             timeout=self._conn_options.timeout,
             max_size=MAX_MESSAGE_SIZE,
         )
 
     async def _send(self, ws: ClientConnection, frame: str) -> None:
         """Send one frame within ``timeout`` (CLI-ROB-1)."""
-        await send_within(ws, frame, self._conn_options.timeout, service="STT")
+        await send_within(ws, frame, self._conn_options.timeout, service=_SERVICE)
 
     def _opening_frame(self, session: ClientSession) -> str:
         return session.create()

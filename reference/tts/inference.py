@@ -82,6 +82,9 @@ from websockets.exceptions import (
 
 __all__ = ["TTS", "ChunkedStream", "SynthesizeStream", "TTSErrorEvent", "tts_url"]
 
+_SERVICE = "LiveKit Inference TTS"
+"""How errors name the service."""
+
 TTSEvent = Literal["error"]
 
 ENCODING = "pcm_s16le"
@@ -450,7 +453,7 @@ class _ConnectionPool:
         ws = await open_gateway_socket(
             self._tts.url,
             self._tts.access_token(),
-            service="TTS",
+            service=_SERVICE,
             timeout=timeout,
             max_size=MAX_MESSAGE_SIZE,
         )
@@ -458,7 +461,7 @@ class _ConnectionPool:
         pooled = _PooledSocket(ws, connection, self._tts.now())
         self._open.add(pooled)
         try:
-            await send_within(ws, connection.create(), timeout, service="TTS")
+            await send_within(ws, connection.create(), timeout, service=_SERVICE)
         except (APIError, ConnectionClosed, OSError) as exc:
             await self._close(pooled)
             raise APIConnectionError(
@@ -667,11 +670,11 @@ class SynthesizeStream(EventStream[SynthesizedAudio]):
                     frame = connection.send_transcript(
                         self._tts.input_transcript(self._transcripts[sent])
                     )
-                    await send_within(pooled.ws, frame, timeout, service="TTS")
+                    await send_within(pooled.ws, frame, timeout, service=_SERVICE)
                     sent += 1
                     first_sent.set()
                 if self._input_ended:
-                    await send_within(pooled.ws, connection.flush(), timeout, service="TTS")
+                    await send_within(pooled.ws, connection.flush(), timeout, service=_SERVICE)
                     first_sent.set()
                     return
                 self._wake.clear()
