@@ -62,31 +62,41 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import gc
 import json
-import math
-import os
-import platform
-import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from voicewire.harness.arguments import positive_seconds
 from voicewire.harness.bench_command import (
-    GarbagePauses,
+    LoadFigures,
+    LoadTimes,
+    TableColumn,
+    add_json_argument,
+    add_seconds_argument,
+    add_steps_argument,
+    answer_takes,
+    bench_environment,
+    check_number,
     check_session_counts,
+    drive_session,
+    figure_cell,
+    keyword_options,
     load_average,
+    longest_pause_ms,
     percentile,
+    problem_lines,
     run_benchmark,
-    run_on_sockets,
-    session_counts_argument,
+    run_sessions,
+    run_step,
     simulator_process,
+    step_json,
+    table_header,
+    table_row,
     take_records,
+    timed_collections,
 )
 from voicewire.reference.auth import create_access_token
 from voicewire.reference.stt.wire import (
@@ -186,7 +196,6 @@ _WORDS = (
 )
 _SPEECH = (StartOfSpeech, InterimTranscript, FinalTranscript)
 _CONNECT_TIMEOUT = 60.0
-_CONNECT_PARALLEL = 32
 # After its last frame, how long a session may wait for the rest of its script and the close.
 _END_TIMEOUT = 30.0
 _LEAD = 0.2
@@ -198,13 +207,14 @@ _PROBLEMS_SHOWN = 3
 
 
 def _check_duration(duration: object) -> float:
-    if isinstance(duration, bool) or not isinstance(duration, (int, float)):
-        raise TypeError(f"duration must be a number of seconds, got {type(duration).__name__}")
-    if not MIN_DURATION <= duration <= MAX_DURATION:
-        raise ValueError(
-            f"duration must be {MIN_DURATION:g}..{MAX_DURATION:g} s of audio, got {duration!r}"
-        )
-    return float(duration)
+    return check_number(
+        "duration",
+        duration,
+        MIN_DURATION,
+        MAX_DURATION,
+        kind="a number of seconds",
+        unit=" s of audio",
+    )
 
 
 def _frames(duration: float) -> int:
@@ -310,21 +320,16 @@ async def _serve(duration: float) -> None:
     )
     recorder = _Recorder()
     simulator.app[LATENESS_HOOK] = recorder
-    pauses = GarbagePauses()
-    gc.callbacks.append(pauses)
-    await simulator.start()
-    settle_heap()  # as voicewire serve does
-    loop = asyncio.get_running_loop()
-    try:
-        print(json.dumps({"port": simulator.port}), flush=True)
-        # One command per line: "take" answers with the records since the last one; the
-        # parent ends this process by closing its stdin.
-        while await loop.run_in_executor(None, sys.stdin.readline) == "take\n":
-            taken = {"sessions": recorder.take(), "gc": pauses.take()}
-            print(json.dumps(taken, separators=(",", ":")), flush=True)
-    finally:
-        gc.callbacks.remove(pauses)
-        await simulator.stop()
+    with timed_collections() as pauses:
+        await simulator.start()
+        settle_heap()  # as voicewire serve does
+        try:
+            await answer_takes(
+                {"port": simulator.port},
+                lambda: {"sessions": recorder.take(), "gc": pauses.take()},
+            )
+        finally:
+            await simulator.stop()
 
 
 def _serve_child(duration: float) -> None:
@@ -355,14 +360,6 @@ class SessionRecord:
     failure: str | None = None
 
 
-@dataclass(frozen=True)
-class _Streamed:
-    records: list[SessionRecord]
-    wall_seconds: float
-    simulator_cpu_seconds: float | None
-    generator_cpu_seconds: float
-
-
 class _Generator:
     """The sessions of one step, on one ``aiohttp`` client session."""
 
@@ -375,43 +372,28 @@ class _Generator:
         self._audio = encode_message(InputAudio.from_pcm(bytes(2 * size)))
         self._finalize = encode_message(SessionFinalize())
 
-    async def run(self, sessions: int, http: aiohttp.ClientSession, pid: int) -> _Streamed:
-        """Connect ``sessions`` sessions, then stream them all; the CPU of process ``pid``
-        (the simulator's) and this one's are read around the streaming only."""
+    async def run(
+        self, sessions: int, http: aiohttp.ClientSession, pid: int
+    ) -> tuple[list[SessionRecord], LoadTimes]:
+        """Connect ``sessions`` sessions, then stream them all: their records, and the times
+        of the streaming only (the CPU of process ``pid``, the simulator's, and this one's)."""
         records = [SessionRecord(index) for index in range(sessions)]
-        spread = FRAME_DURATION / sessions
-
-        def refused(index: int, reason: str) -> None:
-            records[index].failure = reason
-
-        async def session(index: int, ws: aiohttp.ClientWebSocketResponse, start: float) -> None:
-            await self._session(ws, records[index], start + index * spread)
-
-        times = await run_on_sockets(
+        times = await run_sessions(
             http,
             self._url,
             self._headers,
-            sessions,
-            session,
-            refused,
+            records,
+            self._session,
+            spread=FRAME_DURATION / sessions,
             pid=pid,
             lead=_LEAD,
-            parallel=_CONNECT_PARALLEL,
-            connect_timeout=_CONNECT_TIMEOUT,
         )
-        return _Streamed(
-            records=records,
-            wall_seconds=times.wall_seconds,
-            simulator_cpu_seconds=times.simulator_cpu_seconds,
-            generator_cpu_seconds=times.generator_cpu_seconds,
-        )
+        return records, times
 
     async def _session(
         self, ws: aiohttp.ClientWebSocketResponse, record: SessionRecord, begin: float
     ) -> None:
-        reader = asyncio.create_task(self._read(ws, record))
-        try:
-            await asyncio.sleep(max(0.0, begin - time.monotonic()))
+        async def write() -> None:
             await ws.send_str(self._create)
             for frame in range(self._frames):
                 due = begin + (frame + 1) * FRAME_DURATION
@@ -423,19 +405,19 @@ class _Generator:
                 record.frame_written.append(time.monotonic())
                 await ws.send_str(self._audio)
             await ws.send_str(self._finalize)
-            await asyncio.wait_for(asyncio.shield(reader), _END_TIMEOUT)
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            record.failure = f"the connection failed: {str(exc) or type(exc).__name__}"
-        except asyncio.TimeoutError:
-            record.failure = (
-                f"the simulator did not end the session within {_END_TIMEOUT:g} s of "
-                "session.finalize"
-            )
-        finally:
-            if not reader.done():
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
+
+        def failed(reason: str) -> None:
+            record.failure = reason
+
+        await drive_session(
+            self._read(ws, record),
+            write,
+            begin=begin,
+            deadline=_END_TIMEOUT,
+            failed=failed,
+            overdue=f"the simulator did not end the session within {_END_TIMEOUT:g} s of "
+            "session.finalize",
+        )
 
     @staticmethod
     async def _read(ws: aiohttp.ClientWebSocketResponse, record: SessionRecord) -> None:
@@ -534,7 +516,7 @@ def _summary(kinds: Sequence[str]) -> str:
 
 
 @dataclass(frozen=True)
-class STTStep:
+class STTStep(LoadFigures):
     """One step: ``sessions`` streamed at once for ``audio_seconds`` each.
 
     Lateness in milliseconds over every message the audio made due (``events``) of the
@@ -575,16 +557,6 @@ class STTStep:
         )
 
     @property
-    def simulator_cores(self) -> float | None:
-        if self.simulator_cpu_seconds is None:
-            return None
-        return self.simulator_cpu_seconds / self.wall_seconds
-
-    @property
-    def generator_cores(self) -> float:
-        return self.generator_cpu_seconds / self.wall_seconds
-
-    @property
     def sessions_per_core(self) -> float | None:
         """Seconds of audio served per second of simulator CPU: the sessions one core would
         carry at this step's CPU cost (an extrapolation; None when the CPU is unknown or too
@@ -622,20 +594,10 @@ class STTBenchResult:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: the parameters, every step with its figures, the verdict and the
         setup (lateness NaN, for a step with no message, becomes null)."""
-        steps = []
-        for step in self.steps:
-            data = asdict(step)
-            data["problems"] = list(step.problems)
-            for key, value in data.items():
-                if isinstance(value, float) and not math.isfinite(value):
-                    data[key] = None
-            data.update(
-                passes=step.passes,
-                simulator_cores=step.simulator_cores,
-                generator_cores=step.generator_cores,
-                sessions_per_core=step.sessions_per_core,
-            )
-            steps.append(data)
+        steps = [
+            step_json(step, "passes", "simulator_cores", "generator_cores", "sessions_per_core")
+            for step in self.steps
+        ]
         largest = self.largest_passing
         return {
             "audio_seconds": self.audio_seconds,
@@ -645,12 +607,7 @@ class STTBenchResult:
             "largest_passing_sessions": None if largest is None else largest.sessions,
             "sessions_per_core": self.sessions_per_core,
             "meets_target": self.meets_target,
-            "environment": {
-                "python": platform.python_version(),
-                "aiohttp": aiohttp.__version__,
-                "platform": platform.platform(),
-                "cpus": os.cpu_count(),
-            },
+            "environment": bench_environment(),
             "method": (
                 "simulator in a child process, load generator in the parent; N sessions "
                 "stream 50 ms frames at real-time pace; lateness = simulator send time minus "
@@ -663,12 +620,11 @@ def _step(
     sessions: int,
     duration: float,
     planned: Sequence[ScriptedMessage],
-    streamed: _Streamed,
+    records: Sequence[SessionRecord],
+    times: LoadTimes,
     taken: dict[str, Any],
 ) -> STTStep:
-    records = streamed.records
     hooked: dict[str, list[list[Any]]] = taken["sessions"]
-    pauses = [seconds for _, seconds in taken["gc"]]
     problems: list[str] = []
     timings: list[tuple[float, float, float]] = []
     ok = 0
@@ -698,12 +654,12 @@ def _step(
         lateness_max_ms=percentile(lateness, 1.0) * 1000,
         handler_p99_ms=percentile(handler, 0.99) * 1000,
         delivered_p99_ms=percentile(delivered, 0.99) * 1000,
-        wall_seconds=streamed.wall_seconds,
-        simulator_cpu_seconds=streamed.simulator_cpu_seconds,
-        generator_cpu_seconds=streamed.generator_cpu_seconds,
+        wall_seconds=times.wall_seconds,
+        simulator_cpu_seconds=times.simulator_cpu_seconds,
+        generator_cpu_seconds=times.generator_cpu_seconds,
         generator_lag_p99_ms=(percentile(lag, 0.99) * 1000) if lag else 0.0,
         load_average=load_average(),
-        simulator_gc_max_ms=max(pauses, default=0.0) * 1000,
+        simulator_gc_max_ms=longest_pause_ms(taken["gc"]),
         simulator_full_collections=sum(1 for generation, _ in taken["gc"] if generation == 2),
     )
 
@@ -731,22 +687,14 @@ async def bench_stt(
         async with aiohttp.ClientSession(connector=connector) as http:
             for count in steps_wanted:
                 step_budget = _CONNECT_TIMEOUT + _LEAD + 1 + duration + _END_TIMEOUT + 10
-                # The load generator must not stall: a pause of its own would send the
-                # simulator a burst of frames and count as the simulator's lateness.
-                collecting = gc.isenabled()
-                gc.disable()
-                try:
-                    streamed = await asyncio.wait_for(
-                        generator.run(count, http, child.pid), step_budget
-                    )
-                except asyncio.TimeoutError:
-                    raise RuntimeError(
-                        f"the step of {count} sessions did not end within {step_budget:g} s"
-                    ) from None
-                finally:
-                    if collecting:
-                        gc.enable()
-                step = _step(count, duration, planned, streamed, await take_records(child))
+                # Its garbage collector off, the load generator never sends a burst of frames.
+                records, times = await run_step(
+                    generator.run(count, http, child.pid),
+                    step_budget,
+                    f"the step of {count} sessions",
+                )
+                taken = await take_records(child)
+                step = _step(count, duration, planned, records, times, taken)
                 steps.append(step)
                 say(
                     f"{count} sessions: p99 lateness {step.lateness_p99_ms:.2f} ms, "
@@ -758,24 +706,24 @@ async def bench_stt(
 # -- output ------------------------------------------------------------------------------------
 
 
-def _ms(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.2f}"
+def _ms(name: str) -> Callable[[STTStep], str]:
+    return figure_cell(name, 2, thousands=False)
 
 
 _COLUMNS = (
-    ("sessions", 8),
-    ("ok", 10),
-    ("messages", 9),
-    ("p50 ms", 9),
-    ("p99 ms", 10),
-    ("max ms", 10),
-    ("handler", 9),
-    ("gc ms", 8),
-    ("sim CPU", 8),
-    ("per core", 9),
-    ("gen CPU", 8),
-    ("gen lag", 9),
-    ("load", 6),
+    TableColumn("sessions", 8, lambda step: str(step.sessions)),
+    TableColumn("ok", 10, lambda step: f"{step.sessions_ok}/{step.sessions}"),
+    TableColumn("messages", 9, lambda step: str(step.events)),
+    TableColumn("p50 ms", 9, _ms("lateness_p50_ms")),
+    TableColumn("p99 ms", 10, _ms("lateness_p99_ms")),
+    TableColumn("max ms", 10, _ms("lateness_max_ms")),
+    TableColumn("handler", 9, _ms("handler_p99_ms")),
+    TableColumn("gc ms", 8, figure_cell("simulator_gc_max_ms", 1, thousands=False)),
+    TableColumn("sim CPU", 8, figure_cell("simulator_cores", 2, thousands=False)),
+    TableColumn("per core", 9, figure_cell("sessions_per_core", 0)),
+    TableColumn("gen CPU", 8, figure_cell("generator_cores", 2, thousands=False)),
+    TableColumn("gen lag", 9, _ms("generator_lag_p99_ms")),
+    TableColumn("load", 6, figure_cell("load_average", 1, thousands=False)),
 )
 
 
@@ -787,30 +735,11 @@ def format_stt_report(result: STTBenchResult) -> str:
         f"pace, 50 ms frames, {events} messages due per session; lateness = sent by the "
         "simulator - the due frame's arrival",
         "",
-        "".join(f"{title:>{width}}" for title, width in _COLUMNS) + "  pass",
+        table_header(_COLUMNS) + "  pass",
     ]
     for step in result.steps:
-        cores = step.simulator_cores
-        per_core = step.sessions_per_core
-        cells = (
-            str(step.sessions),
-            f"{step.sessions_ok}/{step.sessions}",
-            str(step.events),
-            _ms(step.lateness_p50_ms),
-            _ms(step.lateness_p99_ms),
-            _ms(step.lateness_max_ms),
-            _ms(step.handler_p99_ms),
-            f"{step.simulator_gc_max_ms:.1f}",
-            "n/a" if cores is None else f"{cores:.2f}",
-            "n/a" if per_core is None else f"{per_core:,.0f}",
-            f"{step.generator_cores:.2f}",
-            _ms(step.generator_lag_p99_ms),
-            "n/a" if step.load_average is None else f"{step.load_average:.1f}",
-        )
-        row = "".join(f"{cell:>{width}}" for cell, (_, width) in zip(cells, _COLUMNS, strict=True))
-        lines.append(f"{row}  {'yes' if step.passes else 'NO'}")
-        for problem in step.problems:
-            lines.append(f"{'':>8} ! {problem}")
+        lines.append(f"{table_row(step, _COLUMNS)}  {'yes' if step.passes else 'NO'}")
+        lines += problem_lines(step.problems)
     lines += [
         "",
         "handler: p99 of sent - read by the handler; gc: the simulator's longest garbage "
@@ -861,29 +790,25 @@ def add_stt_parser(targets: Any) -> argparse.ArgumentParser:
             "2: could not measure."
         ),
     )
-    stt.add_argument(
+    add_steps_argument(
+        stt,
         "--sessions",
-        type=session_counts_argument(MAX_SESSIONS, MAX_STEPS),
+        maximum=MAX_SESSIONS,
+        steps=MAX_STEPS,
         default=DEFAULT_SESSIONS,
         metavar="N[,N...]",
-        help=f"the steps: concurrent sessions, each 1..{MAX_SESSIONS}, at most {MAX_STEPS} "
-        f"steps (default: {','.join(map(str, DEFAULT_SESSIONS))})",
+        what="concurrent sessions",
     )
-    stt.add_argument(
+    add_seconds_argument(
+        stt,
         "--duration",
-        type=_duration,
+        low=MIN_DURATION,
+        high=MAX_DURATION,
         default=DEFAULT_DURATION,
-        metavar="SECONDS",
-        help=f"audio each session streams per step, {MIN_DURATION:g}..{MAX_DURATION:g} s "
-        "(default: %(default)s)",
+        what="audio each session streams per step",
+        kind=_duration,
     )
-    stt.add_argument(
-        "--json",
-        dest="json_path",
-        type=Path,
-        metavar="FILE",
-        help="also write every figure as JSON to FILE (atomically replaced)",
-    )
+    add_json_argument(stt)
     return stt
 
 
@@ -893,7 +818,7 @@ def run_stt_bench(args: argparse.Namespace) -> int:
     return run_benchmark(
         "voicewire bench stt",
         args.json_path,
-        lambda say: bench_stt(sessions=args.sessions, duration=args.duration, say=say),
+        lambda say: bench_stt(**keyword_options(bench_stt, args), say=say),
         format_stt_report,
         lambda result: result.meets_target,
     )

@@ -56,34 +56,49 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import gc
 import json
-import math
-import os
-import platform
 import sys
 import time
-import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from voicewire.harness.bench_command import (
-    GarbagePauses,
+    AUDIO_LOAD_COLUMNS,
+    AudioFigures,
+    LoadTimes,
+    ReceivedAudio,
+    TableColumn,
+    add_json_argument,
+    add_pace_argument,
+    add_seconds_argument,
+    add_steps_argument,
+    answer_takes,
+    bench_environment,
+    check_number,
     check_session_counts,
+    drive_session,
+    figure,
+    figure_cell,
+    keyword_options,
     load_average,
+    longest_pause_ms,
     percentile,
+    problem_lines,
     run_benchmark,
-    run_on_sockets,
-    session_counts_argument,
+    run_sessions,
+    run_step,
     simulator_process,
+    step_json,
+    table_header,
+    table_row,
     take_records,
+    timed_collections,
+    tone_code_cut,
 )
 from voicewire.reference.auth import create_access_token
-from voicewire.reference.tone_code import encode_tone, tone_duration
+from voicewire.reference.tone_code import tone_duration
 from voicewire.reference.tts.wire import (
     DEFAULT_TTS_SAMPLE_RATE,
     MalformedMessage,
@@ -166,7 +181,6 @@ _FRAMING_SECONDS = 0.21
 _VARIANTS = 8
 _WORDS = ("alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel")
 _CONNECT_TIMEOUT = 60.0
-_CONNECT_PARALLEL = 32
 # After its scripted end, how long a synthesis may take to finish.
 _END_TIMEOUT = 30.0
 _LEAD = 0.2
@@ -177,11 +191,7 @@ _PROBLEMS_SHOWN = 3
 
 
 def _check_number(name: str, value: object, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, got {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be {low:g}..{high:g}, got {value!r}")
-    return float(value)
+    return check_number(name, value, low, high, kind="a number of seconds")
 
 
 def bench_texts(duration: float) -> list[str]:
@@ -257,15 +267,12 @@ def scripted_synthesis(
 ) -> ScriptedSynthesis:
     """What the simulator must deliver for ``text`` under ``reply`` (its time scale 1): the
     same cut as the simulator makes, computed on its own."""
-    pcm = encode_tone(text, sample_rate=sample_rate).to_bytes()
-    samples = len(pcm) // 2
-    step = max(1, round(reply.chunk_duration * sample_rate))
-    chunk_samples = tuple(min(step, samples - start) for start in range(0, samples, step))
+    samples, crc32, chunk_samples = tone_code_cut(text, reply.chunk_duration, sample_rate)
     pace = reply.chunk_duration * reply.real_time_factor
     return ScriptedSynthesis(
         text=text,
         samples=samples,
-        crc32=zlib.crc32(pcm),
+        crc32=crc32,
         chunk_samples=chunk_samples,
         audio_seconds=samples / sample_rate,
         scripted_seconds=reply.ttfb + (len(chunk_samples) - 1) * pace,
@@ -283,20 +290,13 @@ async def _serve(reply: TTSReply) -> None:
     simulator = SimulatorServer(
         bench_tts_scenario(reply), limits=Limits(max_sessions_per_key=MAX_TTS_SESSIONS)
     )
-    pauses = GarbagePauses()
-    gc.callbacks.append(pauses)
-    await simulator.start()
-    settle_heap()  # as voicewire serve does
-    loop = asyncio.get_running_loop()
-    try:
-        print(json.dumps({"port": simulator.port}), flush=True)
-        # One command per line: "take" answers with the collections since the last one; the
-        # parent ends this process by closing its stdin.
-        while await loop.run_in_executor(None, sys.stdin.readline) == "take\n":
-            print(json.dumps({"gc": pauses.take()}), flush=True)
-    finally:
-        gc.callbacks.remove(pauses)
-        await simulator.stop()
+    with timed_collections() as pauses:
+        await simulator.start()
+        settle_heap()  # as voicewire serve does
+        try:
+            await answer_takes({"port": simulator.port}, lambda: {"gc": pauses.take()})
+        finally:
+            await simulator.stop()
 
 
 def _serve_child(reply_json: str) -> None:
@@ -313,25 +313,17 @@ _CHILD_CODE = (
 
 
 @dataclass
-class TTSSessionRecord:
+class TTSSessionRecord(ReceivedAudio):
     """What one session of the load generator saw, judged frame by frame as it arrived
-    (:meth:`receive`): when its input was written, when its first audio and its ``done``
-    arrived (monotonic seconds), the session id of its ``session.created``, the sample count
-    of each chunk and the CRC-32 of all its audio, and what went wrong (None: nothing yet)."""
+    (:meth:`receive`): when its input was written and its ``done`` arrived (monotonic
+    seconds), the session id of its ``session.created``, its audio (:class:`ReceivedAudio`),
+    and what went wrong (None: nothing yet)."""
 
     index: int
     input_written: float | None = None
-    first_audio: float | None = None
     done_at: float | None = None
     session_id: str | None = None
-    chunk_samples: list[int] = field(default_factory=list)
-    crc32: int = 0
     failure: str | None = None
-
-    @property
-    def samples(self) -> int:
-        """The samples of audio received."""
-        return sum(self.chunk_samples)
 
     @property
     def over(self) -> bool:
@@ -376,23 +368,8 @@ class TTSSessionRecord:
         if isinstance(message, SynthesisDone):
             self.done_at = at
             return True
-        pcm = message.pcm
-        if len(pcm) % 2:
-            self.failure = f"an output_audio of {len(pcm)} bytes: not 16-bit samples"
-            return True
-        if self.first_audio is None:
-            self.first_audio = at
-        self.chunk_samples.append(len(pcm) // 2)
-        self.crc32 = zlib.crc32(pcm, self.crc32)
-        return False
-
-
-@dataclass(frozen=True)
-class _Synthesized:
-    records: list[TTSSessionRecord]
-    wall_seconds: float
-    simulator_cpu_seconds: float | None
-    generator_cpu_seconds: float
+        self.failure = self.add_audio(message.pcm, at, "an output_audio")
+        return self.over
 
 
 class _Generator:
@@ -409,58 +386,48 @@ class _Generator:
         self._deadline = max(s.scripted_seconds for s in scripts) + _END_TIMEOUT
         self._pace = pace
 
-    async def run(self, sessions: int, http: aiohttp.ClientSession, pid: int) -> _Synthesized:
-        """Connect ``sessions`` sessions, then run their syntheses at once; the CPU of process
-        ``pid`` (the simulator's) and this one's are read around the syntheses only."""
+    async def run(
+        self, sessions: int, http: aiohttp.ClientSession, pid: int
+    ) -> tuple[list[TTSSessionRecord], LoadTimes]:
+        """Connect ``sessions`` sessions, then run their syntheses at once: their records, and
+        the times of the syntheses only (the CPU of process ``pid``, the simulator's, and this
+        one's)."""
         records = [TTSSessionRecord(index) for index in range(sessions)]
-        spread = self._pace / sessions
-
-        def refused(index: int, reason: str) -> None:
-            records[index].failure = reason
-
-        async def session(index: int, ws: aiohttp.ClientWebSocketResponse, start: float) -> None:
-            await self._session(ws, records[index], start + index * spread)
-
-        times = await run_on_sockets(
+        times = await run_sessions(
             http,
             self._url,
             self._headers,
-            sessions,
-            session,
-            refused,
+            records,
+            self._session,
+            spread=self._pace / sessions,
             pid=pid,
             lead=_LEAD,
-            parallel=_CONNECT_PARALLEL,
-            connect_timeout=_CONNECT_TIMEOUT,
         )
-        return _Synthesized(
-            records=records,
-            wall_seconds=times.wall_seconds,
-            simulator_cpu_seconds=times.simulator_cpu_seconds,
-            generator_cpu_seconds=times.generator_cpu_seconds,
-        )
+        return records, times
 
     async def _session(
         self, ws: aiohttp.ClientWebSocketResponse, record: TTSSessionRecord, begin: float
     ) -> None:
-        reader = asyncio.create_task(self._read(ws, record))
-        try:
-            await asyncio.sleep(max(0.0, begin - time.monotonic()))
+        async def write() -> None:
             await ws.send_str(self._create)
             # Timed before the write: the synthesis cannot start earlier.
             record.input_written = time.monotonic()
             await ws.send_str(self._inputs[record.index % len(self._inputs)])
             await ws.send_str(self._flush)
-            await asyncio.wait_for(asyncio.shield(reader), self._deadline)
-        except (aiohttp.ClientError, ConnectionError) as exc:
-            record.failure = f"the connection failed: {str(exc) or type(exc).__name__}"
-        except asyncio.TimeoutError:
-            record.failure = f"the synthesis did not end within {self._deadline:g} s of its input"
+
+        def failed(reason: str) -> None:
+            record.failure = reason
+
+        try:
+            await drive_session(
+                self._read(ws, record),
+                write,
+                begin=begin,
+                deadline=self._deadline,
+                failed=failed,
+                overdue=f"the synthesis did not end within {self._deadline:g} s of its input",
+            )
         finally:
-            if not reader.done():
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
             await ws.close()
 
     @staticmethod
@@ -507,23 +474,15 @@ def check_tts_session(
             f"{len(record.chunk_samples)} output_audio chunks arrived, the script makes "
             f"{len(scripted.chunk_samples)}"
         ), None
-    if tuple(record.chunk_samples) != scripted.chunk_samples:
-        at = next(
-            k
-            for k, (got, want) in enumerate(
-                zip(record.chunk_samples, scripted.chunk_samples, strict=True)
-            )
-            if got != want
-        )
+    at = record.first_difference(scripted.chunk_samples)
+    if at is not None:
         return (
             f"chunk {at} holds {record.chunk_samples[at]} samples, the script has "
             f"{scripted.chunk_samples[at]}"
         ), None
-    if record.crc32 != scripted.crc32:
-        return (
-            f"the audio (CRC-32 {record.crc32:08x}) is not the tone code of its text "
-            f"({scripted.crc32:08x})"
-        ), None
+    not_tone_code = record.not_tone_code(scripted.crc32)
+    if not_tone_code is not None:
+        return not_tone_code, None
     assert record.first_audio is not None  # chunks arrived
     wall = record.done_at - record.input_written
     return None, TTSSessionTiming(
@@ -536,7 +495,7 @@ def check_tts_session(
 
 
 @dataclass(frozen=True)
-class TTSStep:
+class TTSStep(AudioFigures):
     """One step: ``sessions`` syntheses at once of ``audio_seconds`` each.
 
     Over the sessions that got their audio (``sessions_ok``; ``problems``: the first reasons
@@ -571,26 +530,6 @@ class TTSStep:
     def all_delivered(self) -> bool:
         """Every session got exactly its audio."""
         return self.sessions_ok == self.sessions
-
-    @property
-    def audio_per_second(self) -> float:
-        """Seconds of audio delivered per wall second of the step."""
-        return self.audio_delivered_seconds / self.wall_seconds
-
-    @property
-    def simulator_cores(self) -> float | None:
-        """The simulator's CPU seconds per wall second (None: unknown)."""
-        if self.simulator_cpu_seconds is None:
-            return None
-        return self.simulator_cpu_seconds / self.wall_seconds
-
-    @property
-    def audio_per_cpu_second(self) -> float | None:
-        """Seconds of audio delivered per second of simulator CPU: what one core carries at
-        this step's CPU cost (an extrapolation; None when the CPU is unknown or too small to
-        read)."""
-        cpu = self.simulator_cpu_seconds
-        return None if not cpu else self.audio_delivered_seconds / cpu
 
 
 def tts_step(
@@ -635,7 +574,7 @@ def tts_step(
         simulator_cpu_seconds=simulator_cpu_seconds,
         generator_cpu_seconds=generator_cpu_seconds,
         load_average=load_average(),
-        simulator_gc_max_ms=max((seconds for _, seconds in gc_pauses), default=0.0) * 1000,
+        simulator_gc_max_ms=longest_pause_ms(gc_pauses),
     )
 
 
@@ -656,20 +595,12 @@ class TTSBenchResult:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: the script, every step with its figures, the verdict and the
         setup (a figure over no session, NaN, becomes null)."""
-        steps = []
-        for step in self.steps:
-            data = asdict(step)
-            data["problems"] = list(step.problems)
-            for key, value in data.items():
-                if isinstance(value, float) and not math.isfinite(value):
-                    data[key] = None
-            data.update(
-                all_delivered=step.all_delivered,
-                audio_per_second=step.audio_per_second,
-                simulator_cores=step.simulator_cores,
-                audio_per_cpu_second=step.audio_per_cpu_second,
+        steps = [
+            step_json(
+                step, "all_delivered", "audio_per_second", "simulator_cores", "audio_per_cpu_second"
             )
-            steps.append(data)
+            for step in self.steps
+        ]
         return {
             "chunk_duration": self.reply.chunk_duration,
             "ttfb": self.reply.ttfb,
@@ -681,12 +612,7 @@ class TTSBenchResult:
             "scripted_real_time_factor": self.scripted.real_time_factor,
             "steps": steps,
             "all_delivered": self.all_delivered,
-            "environment": {
-                "python": platform.python_version(),
-                "aiohttp": aiohttp.__version__,
-                "platform": platform.platform(),
-                "cpus": os.cpu_count(),
-            },
+            "environment": bench_environment(),
             "method": (
                 "simulator in a child process, load generator in the parent; N raw WebSocket "
                 "sessions each send session.create, one input_transcript and session.flush at "
@@ -730,34 +656,22 @@ async def bench_tts(
         async with aiohttp.ClientSession(connector=connector) as http:
             for count in steps_wanted:
                 budget = _CONNECT_TIMEOUT + _LEAD + pace + scripted_seconds + _END_TIMEOUT + 10
-                # The load generator must not stall: a pause of its own would delay reading
-                # the simulator's frames and count as the simulator's lateness.
-                collecting = gc.isenabled()
-                gc.disable()
-                try:
-                    synthesized = await asyncio.wait_for(
-                        generator.run(count, http, child.pid), budget
-                    )
-                except asyncio.TimeoutError:
-                    raise RuntimeError(
-                        f"the step of {count} sessions did not end within {budget:g} s"
-                    ) from None
-                finally:
-                    if collecting:
-                        gc.enable()
+                records, times = await run_step(
+                    generator.run(count, http, child.pid), budget, f"the step of {count} sessions"
+                )
                 taken = await take_records(child)
                 step = tts_step(
                     count,
                     scripts,
-                    synthesized.records,
-                    wall_seconds=synthesized.wall_seconds,
-                    simulator_cpu_seconds=synthesized.simulator_cpu_seconds,
-                    generator_cpu_seconds=synthesized.generator_cpu_seconds,
+                    records,
+                    wall_seconds=times.wall_seconds,
+                    simulator_cpu_seconds=times.simulator_cpu_seconds,
+                    generator_cpu_seconds=times.generator_cpu_seconds,
                     gc_pauses=[(int(g), float(seconds)) for g, seconds in taken["gc"]],
                 )
                 steps.append(step)
                 say(
-                    f"{count} sessions: real-time factor p99 {_figure(step.rtf_p99, 3)} "
+                    f"{count} sessions: real-time factor p99 {figure(step.rtf_p99, 3)} "
                     f"(scripted {scripts[0].real_time_factor:.3f}), "
                     f"{step.sessions_ok}/{count} sessions got their audio"
                 )
@@ -767,29 +681,19 @@ async def bench_tts(
 # -- output ------------------------------------------------------------------------------------
 
 
-def _figure(value: float | None, decimals: int) -> str:
-    if value is None or math.isnan(value):
-        return "n/a"
-    return f"{value:,.{decimals}f}"
-
-
 _COLUMNS = (
-    ("sessions", 8),
-    ("ok", 10),
-    ("TTFB p50", 9),
-    ("TTFB p99", 9),
-    ("RTF p50", 8),
-    ("RTF p99", 8),
-    ("x p50", 7),
-    ("x p99", 7),
-    ("x max", 7),
-    ("late p99", 9),
-    ("audio/s", 8),
-    ("sim CPU", 8),
-    ("per core", 9),
-    ("gc ms", 7),
-    ("gen CPU", 8),
-    ("load", 6),
+    TableColumn("sessions", 8, lambda step: str(step.sessions)),
+    TableColumn("ok", 10, lambda step: f"{step.sessions_ok}/{step.sessions}"),
+    TableColumn("TTFB p50", 9, figure_cell("ttfb_p50_ms", 1)),
+    TableColumn("TTFB p99", 9, figure_cell("ttfb_p99_ms", 1)),
+    TableColumn("RTF p50", 8, figure_cell("rtf_p50", 3)),
+    TableColumn("RTF p99", 8, figure_cell("rtf_p99", 3)),
+    TableColumn("x p50", 7, figure_cell("ratio_p50", 3)),
+    TableColumn("x p99", 7, figure_cell("ratio_p99", 3)),
+    TableColumn("x max", 7, figure_cell("ratio_max", 3)),
+    TableColumn("late p99", 9, figure_cell("lateness_p99_ms", 1)),
+    TableColumn("audio/s", 8, figure_cell("audio_per_second", 0)),
+    *AUDIO_LOAD_COLUMNS,
 )
 
 
@@ -806,33 +710,11 @@ def format_tts_report(result: TTSBenchResult) -> str:
         f"{reply.real_time_factor:g}): {scripted.scripted_seconds:.3f} s from input to done, "
         f"RTF {scripted.real_time_factor:.3f}",
         "",
-        "".join(f"{title:>{width}}" for title, width in _COLUMNS),
+        table_header(_COLUMNS),
     ]
     for step in result.steps:
-        cores = step.simulator_cores
-        cells = (
-            str(step.sessions),
-            f"{step.sessions_ok}/{step.sessions}",
-            _figure(step.ttfb_p50_ms, 1),
-            _figure(step.ttfb_p99_ms, 1),
-            _figure(step.rtf_p50, 3),
-            _figure(step.rtf_p99, 3),
-            _figure(step.ratio_p50, 3),
-            _figure(step.ratio_p99, 3),
-            _figure(step.ratio_max, 3),
-            _figure(step.lateness_p99_ms, 1),
-            _figure(step.audio_per_second, 0),
-            _figure(cores, 2),
-            _figure(step.audio_per_cpu_second, 0),
-            f"{step.simulator_gc_max_ms:.1f}",
-            f"{step.generator_cpu_seconds / step.wall_seconds:.2f}",
-            _figure(step.load_average, 1),
-        )
-        lines.append(
-            "".join(f"{cell:>{width}}" for cell, (_, width) in zip(cells, _COLUMNS, strict=True))
-        )
-        for problem in step.problems:
-            lines.append(f"{'':>8} ! {problem}")
+        lines.append(table_row(step, _COLUMNS))
+        lines += problem_lines(step.problems)
     failed = sum(step.sessions - step.sessions_ok for step in result.steps)
     lines += [
         "",
@@ -852,19 +734,6 @@ def format_tts_report(result: TTSBenchResult) -> str:
 # -- command line ------------------------------------------------------------------------------
 
 
-def _seconds_in(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be {low:g}..{high:g}, got {text}")
-        return value
-
-    return parse
-
-
 def add_tts_parser(targets: Any) -> argparse.ArgumentParser:
     """Add the ``tts`` target to ``voicewire bench``'s subparsers; returns its parser."""
     tts = targets.add_parser(
@@ -879,52 +748,43 @@ def add_tts_parser(targets: Any) -> argparse.ArgumentParser:
             "Exit code 0: every session did, 1: some did not, 2: could not measure."
         ),
     )
-    tts.add_argument(
+    add_steps_argument(
+        tts,
         "--sessions",
-        type=session_counts_argument(MAX_TTS_SESSIONS, MAX_TTS_STEPS),
+        maximum=MAX_TTS_SESSIONS,
+        steps=MAX_TTS_STEPS,
         default=DEFAULT_TTS_SESSIONS,
         metavar="N[,N...]",
-        help=f"the steps: concurrent syntheses, each 1..{MAX_TTS_SESSIONS}, at most "
-        f"{MAX_TTS_STEPS} steps (default: {','.join(map(str, DEFAULT_TTS_SESSIONS))})",
+        what="concurrent syntheses",
     )
-    tts.add_argument(
+    add_seconds_argument(
+        tts,
         "--duration",
-        type=_seconds_in(MIN_TTS_DURATION, MAX_TTS_DURATION),
+        low=MIN_TTS_DURATION,
+        high=MAX_TTS_DURATION,
         default=DEFAULT_TTS_DURATION,
-        metavar="SECONDS",
-        help=f"audio per synthesis, {MIN_TTS_DURATION:g}..{MAX_TTS_DURATION:g} s "
-        "(default: %(default)s)",
+        what="audio per synthesis",
     )
-    tts.add_argument(
+    add_seconds_argument(
+        tts,
         "--chunk-duration",
-        type=_seconds_in(MIN_CHUNK_SECONDS, MAX_CHUNK_SECONDS),
+        low=MIN_CHUNK_SECONDS,
+        high=MAX_CHUNK_SECONDS,
         default=DEFAULT_CHUNK_DURATION,
-        metavar="SECONDS",
-        help=f"audio per output_audio chunk, {MIN_CHUNK_SECONDS:g}..{MAX_CHUNK_SECONDS:g} s "
-        "(default: %(default)s)",
+        what="audio per output_audio chunk",
     )
-    tts.add_argument(
+    add_seconds_argument(
+        tts,
         "--ttfb",
-        type=_seconds_in(0.0, MAX_TTFB),
+        low=0.0,
+        high=MAX_TTFB,
         default=DEFAULT_TTFB,
-        metavar="SECONDS",
-        help=f"scripted time to first audio, 0..{MAX_TTFB:g} s (default: %(default)s)",
+        what="scripted time to first audio",
     )
-    tts.add_argument(
-        "--real-time-factor",
-        type=_seconds_in(0.0, MAX_REAL_TIME_FACTOR),
-        default=DEFAULT_REAL_TIME_FACTOR,
-        metavar="RTF",
-        help="scripted wall seconds per second of audio between chunks, "
-        f"0..{MAX_REAL_TIME_FACTOR:g} (0: as fast as the simulator can; default: %(default)s)",
+    add_pace_argument(
+        tts, high=MAX_REAL_TIME_FACTOR, default=DEFAULT_REAL_TIME_FACTOR, what="audio"
     )
-    tts.add_argument(
-        "--json",
-        dest="json_path",
-        type=Path,
-        metavar="FILE",
-        help="also write every figure as JSON to FILE (atomically replaced)",
-    )
+    add_json_argument(tts)
     return tts
 
 
@@ -942,14 +802,7 @@ def run_tts_bench(args: argparse.Namespace) -> int:
     return run_benchmark(
         prog,
         args.json_path,
-        lambda say: bench_tts(
-            sessions=args.sessions,
-            duration=args.duration,
-            chunk_duration=args.chunk_duration,
-            ttfb=args.ttfb,
-            real_time_factor=args.real_time_factor,
-            say=say,
-        ),
+        lambda say: bench_tts(**keyword_options(bench_tts, args), say=say),
         format_tts_report,
         lambda result: result.all_delivered,
     )

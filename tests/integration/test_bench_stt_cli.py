@@ -4,27 +4,16 @@ fields and the JSON file, never the numbers."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
-from voicewire.harness.bench import add_bench_parser, run_bench
 from voicewire.harness.bench_stt import LATENESS_LIMIT_MS, planned_messages
-
-
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="voicewire")
-    add_bench_parser(root.add_subparsers(dest="command"))
-    return root
+from voicewire.harness.cli import main
 
 
 def test_voicewire_bench_stt_checks_every_session_and_reports_each_step(tmp_path, capsys):
     path = tmp_path / "stt.json"
     path.write_text("an older result\n")
-    args = parser().parse_args(
-        ["bench", "stt", "--sessions", "2,3", "--duration", "0.5", "--json", str(path)]
-    )
-
-    code = run_bench(args)
+    code = main(["bench", "stt", "--sessions", "2,3", "--duration", "0.5", "--json", str(path)])
 
     data = json.loads(path.read_text())  # strict JSON: no NaN, no partial file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["stt.json"]

@@ -4,43 +4,19 @@ fields and the JSON file, never the numbers."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
-from voicewire.harness.bench import add_bench_parser, run_bench
 from voicewire.harness.bench_tts import bench_texts, bench_tts_reply, scripted_synthesis
-
-
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="voicewire")
-    add_bench_parser(root.add_subparsers(dest="command"))
-    return root
+from voicewire.harness.cli import main
 
 
 def test_voicewire_bench_tts_checks_every_session_and_reports_each_step(tmp_path, capsys):
     path = tmp_path / "tts.json"
     path.write_text("an older result\n")
-    args = parser().parse_args(
-        [
-            "bench",
-            "tts",
-            "--sessions",
-            "2,3",
-            "--duration",
-            "0.5",
-            "--chunk-duration",
-            "0.1",
-            "--ttfb",
-            "0.02",
-            "--real-time-factor",
-            "0.2",
-            "--json",
-            str(path),
-        ]
-    )
+    sizes = "--sessions 2,3 --duration 0.5 --chunk-duration 0.1 --ttfb 0.02 --real-time-factor 0.2"
 
-    code = run_bench(args)
+    code = main(["bench", "tts", *sizes.split(), "--json", str(path)])
 
     data = json.loads(path.read_text())  # strict JSON: no NaN, no partial file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tts.json"]

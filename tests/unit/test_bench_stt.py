@@ -4,15 +4,11 @@ figures' rules and the refusal of bad arguments, never the numbers."""
 
 from __future__ import annotations
 
-import argparse
 import math
 
 import pytest
-from voicewire.harness.bench import add_bench_parser, run_bench
 from voicewire.harness.bench_stt import (
     LATENESS_LIMIT_MS,
-    MAX_SESSIONS,
-    MAX_STEPS,
     SAMPLE_RATE,
     SessionRecord,
     STTBenchResult,
@@ -33,12 +29,6 @@ from voicewire.reference.stt.wire import (
 )
 
 FRAME = frame_samples(SAMPLE_RATE)
-
-
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="voicewire")
-    add_bench_parser(root.add_subparsers(dest="command"))
-    return root
 
 
 # -- the script ----------------------------------------------------------------------------------
@@ -241,32 +231,6 @@ def test_no_step_passing_is_zero_sessions_per_core_and_a_json_without_nan():
 
 
 # -- bad arguments -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("argv", "named"),
-    [
-        (["--sessions", "0"], f"each session count must be 1..{MAX_SESSIONS}, got 0"),
-        (["--sessions", "10,x"], "a comma-separated list of session counts, got '10,x'"),
-        (["--sessions", str(MAX_SESSIONS + 1)], f"got {MAX_SESSIONS + 1}"),
-        (["--sessions", ",".join(["1"] * (MAX_STEPS + 1))], f"at most {MAX_STEPS} steps"),
-        (["--duration", "0.1"], "must be 0.5..60 seconds, got 0.1"),
-        (["--duration", "nan"], "must be > 0, got nan"),
-        (["--duration", "soon"], "not a number: 'soon'"),
-    ],
-)
-def test_bad_arguments_are_usage_errors_naming_the_argument(argv, named, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        parser().parse_args(["bench", "stt", *argv])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert named in err and argv[0] in err
-
-
-def test_json_for_a_missing_directory_is_refused_before_measuring(tmp_path, capsys):
-    args = parser().parse_args(["bench", "stt", "--json", str(tmp_path / "no" / "r.json")])
-    assert run_bench(args) == 2
-    assert f"no directory {tmp_path / 'no'}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -4,15 +4,12 @@ worthless), the figures' rules and the refusal of bad arguments, never the numbe
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 
 import pytest
-from voicewire.harness.bench import add_bench_parser, run_bench
 from voicewire.harness.bench_tts import (
     MAX_TTS_SESSIONS,
-    MAX_TTS_STEPS,
     TTS_BENCH_SAMPLE_RATE,
     ScriptedSynthesis,
     TTSBenchResult,
@@ -25,6 +22,7 @@ from voicewire.harness.bench_tts import (
     scripted_synthesis,
     tts_step,
 )
+from voicewire.harness.cli import main
 from voicewire.reference.tone_code import encode_tone, tone_duration
 from voicewire.reference.tts.wire import (
     AlignedWord,
@@ -38,12 +36,6 @@ from voicewire.reference.tts.wire import (
 from voicewire.simulators.tts.routes import MAX_TRANSCRIPT_BYTES
 
 RATE = TTS_BENCH_SAMPLE_RATE
-
-
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="voicewire")
-    add_bench_parser(root.add_subparsers(dest="command"))
-    return root
 
 
 # -- the workload --------------------------------------------------------------------------------
@@ -338,43 +330,13 @@ def test_the_result_passes_only_when_every_session_of_every_step_got_its_audio()
 # -- bad arguments -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("argv", "named"),
-    [
-        (["--sessions", "0"], f"each session count must be 1..{MAX_TTS_SESSIONS}, got 0"),
-        (["--sessions", "10,x"], "a comma-separated list of session counts, got '10,x'"),
-        (["--sessions", ",".join(["1"] * (MAX_TTS_STEPS + 1))], f"at most {MAX_TTS_STEPS} steps"),
-        (["--duration", "0.1"], "must be 0.5..60, got 0.1"),
-        (["--duration", "nan"], "must be 0.5..60, got nan"),
-        (["--duration", "soon"], "not a number: 'soon'"),
-        (["--ttfb", "-1"], "must be 0..10, got -1"),
-        (["--real-time-factor", "11"], "must be 0..10, got 11"),
-        (["--chunk-duration", "0.001"], "must be 0.005..10, got 0.001"),
-    ],
-)
-def test_bad_arguments_are_usage_errors_naming_the_argument(argv, named, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        parser().parse_args(["bench", "tts", *argv])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
-    assert named in err and argv[0] in err
-
-
 def test_a_script_too_long_is_refused_before_measuring(capsys):
-    args = parser().parse_args(
-        ["bench", "tts", "--duration", "60", "--real-time-factor", "2", "--ttfb", "1"]
-    )
-    assert run_bench(args) == 2
+    argv = ["--duration", "60", "--real-time-factor", "2", "--ttfb", "1"]
+    assert main(["bench", "tts", *argv]) == 2
     assert capsys.readouterr().err.startswith(
         "voicewire bench tts: error: --ttfb + --duration x --real-time-factor must be at most "
         "120 s, got 120.9"
     )
-
-
-def test_json_for_a_missing_directory_is_refused_before_measuring(tmp_path, capsys):
-    args = parser().parse_args(["bench", "tts", "--json", str(tmp_path / "no" / "r.json")])
-    assert run_bench(args) == 2
-    assert f"no directory {tmp_path / 'no'}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
