@@ -65,34 +65,54 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import gc
 import json
-import math
 import os
-import platform
 import statistics
-import sys
 import time
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import aiohttp
 from aiohttp import web
 from voicewire.harness.bench_command import (
-    GarbagePauses,
+    AUDIO_LOAD_COLUMNS,
+    AudioFigures,
+    ReceivedAudio,
+    TableColumn,
+    add_json_argument,
+    add_pace_argument,
+    add_seconds_argument,
+    add_steps_argument,
+    answer_takes,
+    bare_stream_app,
+    bench_environment,
+    check_count,
+    check_number,
     check_session_counts,
+    count_argument,
+    drive_session,
+    figure,
+    figure_cell,
+    finite_json,
+    keyword_options,
     load_average,
+    longest_pause_ms,
     measure_load,
     percentile,
+    problem_lines,
     run_benchmark,
     run_on_sockets,
-    session_counts_argument,
+    run_step,
+    serve_app,
     simulator_process,
+    step_json,
+    table_header,
+    table_row,
     take_records,
+    timed_collections,
+    tone_code_cut,
 )
 from voicewire.harness.bench_tts import bench_texts
 from voicewire.reference.inworld.tts import InworldTTS
@@ -116,7 +136,6 @@ from voicewire.reference.inworld.wire.synthesis import (
 )
 from voicewire.reference.inworld.wire.urls import STREAM_PATH, SYNTHESIZE_PATH
 from voicewire.reference.json_wire import RemoteProtocolError
-from voicewire.reference.tone_code import encode_tone
 from voicewire.simulators.core.credentials import DEFAULT_BASIC_KEY
 from voicewire.simulators.inworld.contexts import InworldContextsReply
 from voicewire.simulators.inworld.synthesis import InworldSynthesisReply
@@ -213,22 +232,6 @@ _READ_LIMIT = 1 << 16
 _REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=_END_TIMEOUT)
 
 
-def _check_number(name: str, value: object, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be {low:g}..{high:g}, got {value!r}")
-    return float(value)
-
-
-def _check_count(name: str, value: object, maximum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    if not 1 <= value <= maximum:
-        raise ValueError(f"{name} must be 1..{maximum}, got {value}")
-    return value
-
-
 # -- the workload ------------------------------------------------------------------------------
 
 
@@ -255,15 +258,13 @@ def inworld_expected_audio(
 ) -> InworldExpectedAudio:
     """The tone code of ``text`` (stripped, as the simulator speaks it) and the cut the
     simulator makes of it, computed on its own."""
-    pcm = encode_tone(text.strip(), sample_rate=sample_rate).to_bytes()
-    samples = len(pcm) // 2
-    step = max(1, round(chunk_duration * sample_rate))
+    samples, crc32, chunk_samples = tone_code_cut(text.strip(), chunk_duration, sample_rate)
     return InworldExpectedAudio(
         text=text,
         sample_rate=sample_rate,
         samples=samples,
-        crc32=zlib.crc32(pcm),
-        chunk_samples=tuple(min(step, samples - start) for start in range(0, samples, step)),
+        crc32=crc32,
+        chunk_samples=chunk_samples,
     )
 
 
@@ -336,39 +337,16 @@ def _lines(body: bytes) -> list[bytes]:
 
 # -- the servers (run in a child process) --------------------------------------------------------
 
-_LINES_KEY: web.AppKey[list[bytes]] = web.AppKey("bench_inworld_lines")
-
-
-async def _bare_stream(request: web.Request) -> web.StreamResponse:
-    await request.read()
-    response = web.StreamResponse(status=200, headers=_NDJSON_HEADERS)
-    await response.prepare(request)
-    for line in request.app[_LINES_KEY]:
-        await response.write(line)
-    await response.write_eof()
-    return response
-
-
-async def _load_lines(request: web.Request) -> web.Response:
-    body = await request.read()
-    lines = [line.data + b"\n" for line in _cut(body)]
-    if b"".join(lines) != body:
-        return web.json_response({"error": "the captured body is not newline-ended lines"}, 400)
-    request.app[_LINES_KEY][:] = lines
-    return web.json_response({"lines": len(lines)})
-
-
-def _cut(body: bytes) -> list[Any]:
-    decoder = NDJSONDecoder(max_line_bytes=max(1, len(body)))
-    return [*decoder.feed(body), *decoder.end()]
-
 
 def _bare_app() -> web.Application:
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    app[_LINES_KEY] = []
-    app.router.add_post(SYNTHESIZE_PATH, _bare_stream)
-    app.router.add_put(_BARE_LINES_PATH, _load_lines)
-    return app
+    return bare_stream_app(
+        SYNTHESIZE_PATH,
+        _BARE_LINES_PATH,
+        headers=_NDJSON_HEADERS,
+        cut=lambda body: [line + b"\n" for line in _lines(body)],
+        pieces="lines",
+        shape="newline-ended lines",
+    )
 
 
 async def _serve(config: dict[str, Any]) -> None:
@@ -380,24 +358,16 @@ async def _serve(config: dict[str, Any]) -> None:
         InworldContextsReply.model_validate(config["contexts"]),
     )
     simulator = SimulatorServer(scenario, limits=Limits(max_sessions_per_key=None))
-    runner = web.AppRunner(_bare_app(), handle_signals=False, shutdown_timeout=1.0)
-    pauses = GarbagePauses()
     await simulator.start()
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    settle_heap()  # as voicewire serve does
-    gc.callbacks.append(pauses)
-    loop = asyncio.get_running_loop()
     try:
-        ready = {"simulator": simulator.port, "bare": runner.addresses[0][1]}
-        print(json.dumps(ready), flush=True)
-        # One command per line: "take" answers with the collections since the last one; the
-        # parent ends this process by closing its stdin.
-        while await loop.run_in_executor(None, sys.stdin.readline) == "take\n":
-            print(json.dumps({"gc": pauses.take()}), flush=True)
+        async with serve_app(_bare_app()) as bare_port:
+            settle_heap()  # as voicewire serve does
+            with timed_collections() as pauses:
+                await answer_takes(
+                    {"simulator": simulator.port, "bare": bare_port},
+                    lambda: {"gc": pauses.take()},
+                )
     finally:
-        gc.callbacks.remove(pauses)
-        await runner.cleanup()
         await simulator.stop()
 
 
@@ -565,7 +535,7 @@ class _HTTPBench:
             records=tuple(records),
             wall_seconds=times.wall_seconds,
             server_cpu_seconds=times.simulator_cpu_seconds,
-            gc_max_ms=max((float(s) for _, s in taken["gc"]), default=0.0) * 1000,
+            gc_max_ms=longest_pause_ms(taken["gc"]),
         )
 
 
@@ -591,37 +561,28 @@ async def _capture(bench: _HTTPBench, expected: InworldExpectedAudio) -> bytes:
 
 
 @dataclass
-class BenchContextRecord:
+class BenchContextRecord(ReceivedAudio):
     """What one context of the load saw, judged event by event as it arrived
-    (:meth:`receive`): when its ``create`` was written, when its first audio and its
-    ``contextClosed`` arrived (monotonic seconds), whether ``contextCreated`` came, the flushes
-    completed, each chunk's sample count and the CRC-32 of all its audio, and what went wrong
-    (None: nothing yet)."""
+    (:meth:`receive`): when its ``create`` was written and its ``contextClosed`` arrived
+    (monotonic seconds), whether ``contextCreated`` came, the flushes completed, its audio
+    (:class:`ReceivedAudio`), and what went wrong (None: nothing yet)."""
 
     socket: int
     slot: int
     context_id: str
     created_at: float | None = None
-    first_audio: float | None = None
     closed_at: float | None = None
     created: bool = False
     flushes: int = 0
-    chunk_samples: list[int] = field(default_factory=list)
-    crc32: int = 0
     failure: str | None = None
-
-    @property
-    def samples(self) -> int:
-        """The samples of audio received."""
-        return sum(self.chunk_samples)
 
     @property
     def over(self) -> bool:
         """Whether the context has ended: ``contextClosed`` arrived or something went wrong."""
         return self.closed_at is not None or self.failure is not None
 
-    def fail(self, reason: str) -> None:
-        """Record the first reason the context failed."""
+    def fail(self, reason: str | None) -> None:
+        """Record the first reason the context failed (None: none)."""
         self.failure = self.failure or reason
 
     def receive(self, event: ContextEvent, at: float) -> bool:
@@ -641,13 +602,8 @@ class BenchContextRecord:
         elif isinstance(event, ContextAudio):
             if self.flushes:
                 self.fail("an audioChunk arrived after flushCompleted")
-            elif len(event.pcm) % 2:
-                self.fail(f"an audioChunk of {len(event.pcm)} bytes: not 16-bit samples")
             else:
-                if self.first_audio is None:
-                    self.first_audio = at
-                self.chunk_samples.append(len(event.pcm) // 2)
-                self.crc32 = zlib.crc32(event.pcm, self.crc32)
+                self.fail(self.add_audio(event.pcm, at, "an audioChunk"))
         elif isinstance(event, ContextFlushed):
             self.flushes += 1
         elif isinstance(event, ContextDone):
@@ -674,17 +630,15 @@ def check_context(
         return record.failure, None
     if record.closed_at is None or record.created_at is None:
         return "the context did not end with contextClosed", None
-    if tuple(record.chunk_samples) != expected.chunk_samples:
-        got, want = record.chunk_samples, expected.chunk_samples
-        if len(got) != len(want):
-            return f"{len(got)} audioChunks arrived, the reply cuts {len(want)}", None
-        at = next(k for k, (a, b) in enumerate(zip(got, want, strict=True)) if a != b)
+    got, want = record.chunk_samples, expected.chunk_samples
+    if len(got) != len(want):
+        return f"{len(got)} audioChunks arrived, the reply cuts {len(want)}", None
+    at = record.first_difference(want)
+    if at is not None:
         return f"audioChunk {at} holds {got[at]} samples, the reply {want[at]}", None
-    if record.crc32 != expected.crc32:
-        return (
-            f"the audio (CRC-32 {record.crc32:08x}) is not the tone code of its text "
-            f"({expected.crc32:08x})"
-        ), None
+    not_tone_code = record.not_tone_code(expected.crc32)
+    if not_tone_code is not None:
+        return not_tone_code, None
     assert record.first_audio is not None  # chunks arrived
     return None, _ContextTiming(
         latency=record.closed_at - record.created_at,
@@ -693,7 +647,7 @@ def check_context(
 
 
 @dataclass(frozen=True)
-class ContextsStep:
+class ContextsStep(AudioFigures):
     """One step: ``sockets`` sockets of :data:`CONTEXTS_PER_SOCKET` contexts at once.
 
     Over the contexts that got their audio (``contexts_ok``; ``problems``: the first reasons
@@ -731,11 +685,6 @@ class ContextsStep:
         return self.contexts_ok == self.contexts
 
     @property
-    def audio_per_second(self) -> float:
-        """Seconds of audio delivered per wall second of the step."""
-        return self.audio_delivered_seconds / self.wall_seconds
-
-    @property
     def contexts_per_second(self) -> float:
         """Contexts completed per wall second of the step."""
         return self.contexts_ok / self.wall_seconds
@@ -744,20 +693,6 @@ class ContextsStep:
     def megabytes_per_second(self) -> float:
         """Megabytes of frames received per wall second of the step."""
         return self.frame_bytes / self.wall_seconds / 1e6
-
-    @property
-    def simulator_cores(self) -> float | None:
-        """The simulator's CPU seconds per wall second (None: unknown)."""
-        if self.simulator_cpu_seconds is None:
-            return None
-        return self.simulator_cpu_seconds / self.wall_seconds
-
-    @property
-    def audio_per_cpu_second(self) -> float | None:
-        """Seconds of audio delivered per second of simulator CPU (an extrapolation; None
-        when the CPU is unknown or too small to read)."""
-        cpu = self.simulator_cpu_seconds
-        return None if not cpu else self.audio_delivered_seconds / cpu
 
 
 def contexts_step(
@@ -804,7 +739,7 @@ def contexts_step(
         simulator_cpu_seconds=simulator_cpu_seconds,
         generator_cpu_seconds=generator_cpu_seconds,
         load_average=load_average(),
-        simulator_gc_max_ms=max((seconds for _, seconds in gc_pauses), default=0.0) * 1000,
+        simulator_gc_max_ms=longest_pause_ms(gc_pauses),
         slot_latency_p50_ms=tuple(percentile(sorted(slot), 0.5) * 1000 for slot in by_slot),
     )
 
@@ -846,9 +781,8 @@ class _ContextsLoad:
         """One socket's five contexts, opened one after the other, read until each is over."""
         records = self.mine(socket)
         mux = InworldClientMultiplexer(clock=time.monotonic)
-        reader = asyncio.create_task(self._read(ws, mux, records))
-        try:
-            await asyncio.sleep(max(0.0, start - time.monotonic()))
+
+        async def write() -> None:
             for record in records:
                 text = self._texts[_variant(socket, record.slot) % len(self._texts)]
                 frames = [
@@ -861,18 +795,19 @@ class _ContextsLoad:
                 record.created_at = time.monotonic()
                 for frame in frames:
                     await ws.send_str(frame)
-            await asyncio.wait_for(asyncio.shield(reader), self._deadline)
-        except (aiohttp.ClientError, ConnectionError) as exc:
+
+        def failed(reason: str) -> None:
             for record in records:
-                record.fail(f"the connection failed: {str(exc) or type(exc).__name__}")
-        except asyncio.TimeoutError:
-            for record in records:
-                record.fail(f"the socket's contexts did not end within {self._deadline:g} s")
-        finally:
-            if not reader.done():
-                reader.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await reader
+                record.fail(reason)
+
+        await drive_session(
+            self._read(ws, mux, records),
+            write,
+            begin=start,
+            deadline=self._deadline,
+            failed=failed,
+            overdue=f"the socket's contexts did not end within {self._deadline:g} s",
+        )
 
     async def _read(
         self,
@@ -965,20 +900,20 @@ class InworldBenchResult:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: the parameters, every timed request, each server's figures, the
         ratios, every step and the verdict (a figure over nothing, NaN, becomes null)."""
-        steps = []
-        for step in self.steps:
-            data = asdict(step)
-            data.update(
-                all_delivered=step.all_delivered,
-                audio_per_second=step.audio_per_second,
-                contexts_per_second=step.contexts_per_second,
-                megabytes_per_second=step.megabytes_per_second,
-                simulator_cores=step.simulator_cores,
-                audio_per_cpu_second=step.audio_per_cpu_second,
+        steps = [
+            step_json(
+                step,
+                "all_delivered",
+                "audio_per_second",
+                "contexts_per_second",
+                "megabytes_per_second",
+                "simulator_cores",
+                "audio_per_cpu_second",
             )
-            steps.append(data)
+            for step in self.steps
+        ]
         reply = self.contexts_reply
-        return _finite(
+        return finite_json(
             {
                 "sample_rate": INWORLD_BENCH_SAMPLE_RATE,
                 "ndjson": {
@@ -1007,12 +942,7 @@ class InworldBenchResult:
                     "steps": steps,
                 },
                 "all_delivered": self.all_delivered,
-                "environment": {
-                    "python": platform.python_version(),
-                    "aiohttp": aiohttp.__version__,
-                    "platform": platform.platform(),
-                    "cpus": os.cpu_count(),
-                },
+                "environment": bench_environment(),
                 "method": (
                     "simulator and bare handler in one child process, the load generator in "
                     "the parent (aiohttp); NDJSON: per round N concurrent POSTs per server, "
@@ -1023,16 +953,6 @@ class InworldBenchResult:
                 ),
             }
         )
-
-
-def _finite(value: Any) -> Any:
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _finite(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(item) for item in value]
-    return value
 
 
 # -- the benchmark -------------------------------------------------------------------------------
@@ -1056,20 +976,20 @@ async def bench_inworld(
     measurement. Raises ``TypeError`` / ``ValueError`` for bad parameters before starting
     anything, ``RuntimeError`` if the servers do not start, answer the warm-up wrongly or a
     step overruns its time."""
-    requests = _check_count("requests", requests, MAX_INWORLD_REQUESTS)
-    rounds = _check_count("rounds", rounds, MAX_INWORLD_ROUNDS)
-    _check_number("http_duration", http_duration, MIN_BENCH_DURATION, MAX_BENCH_DURATION)
-    line_duration = _check_number(
+    requests = check_count("requests", requests, MAX_INWORLD_REQUESTS)
+    rounds = check_count("rounds", rounds, MAX_INWORLD_ROUNDS)
+    check_number("http_duration", http_duration, MIN_BENCH_DURATION, MAX_BENCH_DURATION)
+    line_duration = check_number(
         "line_duration", line_duration, MIN_LINE_DURATION, MAX_LINE_DURATION
     )
     steps_wanted = check_session_counts(sockets, MAX_INWORLD_SOCKETS, MAX_INWORLD_STEPS)
-    _check_number("context_duration", context_duration, MIN_BENCH_DURATION, MAX_BENCH_DURATION)
+    check_number("context_duration", context_duration, MIN_BENCH_DURATION, MAX_BENCH_DURATION)
     contexts_reply = InworldContextsReply(
-        chunk_duration=_check_number(
+        chunk_duration=check_number(
             "chunk_duration", chunk_duration, MIN_CHUNK_SECONDS, MAX_CHUNK_SECONDS
         ),
-        ttfb=_check_number("ttfb", ttfb, 0.0, MAX_CONTEXT_TTFB),
-        real_time_factor=_check_number(
+        ttfb=check_number("ttfb", ttfb, 0.0, MAX_CONTEXT_TTFB),
+        real_time_factor=check_number(
             "real_time_factor", real_time_factor, 0.0, MAX_CONTEXT_REAL_TIME_FACTOR
         ),
     )
@@ -1134,25 +1054,21 @@ async def bench_inworld(
             load = _ContextsLoad(context_texts, deadline)
             for count in steps_wanted:
                 load.open(count)
-                budget = _CONNECT_TIMEOUT + deadline + 10
-                try:
-                    times = await asyncio.wait_for(
-                        run_on_sockets(
-                            http,
-                            url,
-                            tts.headers(),
-                            count,
-                            load.session,
-                            load.refused,
-                            pid=child.pid,
-                            connect_timeout=_CONNECT_TIMEOUT,
-                        ),
-                        budget,
-                    )
-                except asyncio.TimeoutError:
-                    raise RuntimeError(
-                        f"the step of {count} sockets did not end within {budget:g} s"
-                    ) from None
+                times = await run_step(
+                    run_on_sockets(
+                        http,
+                        url,
+                        tts.headers(),
+                        count,
+                        load.session,
+                        load.refused,
+                        pid=child.pid,
+                        connect_timeout=_CONNECT_TIMEOUT,
+                    ),
+                    _CONNECT_TIMEOUT + deadline + 10,
+                    f"the step of {count} sockets",
+                    pause_gc=False,
+                )
                 taken = await take_records(child)
                 step = contexts_step(
                     count,
@@ -1167,7 +1083,7 @@ async def bench_inworld(
                 steps.append(step)
                 say(
                     f"{count} socket(s) x {CONTEXTS_PER_SOCKET} contexts: latency p99 "
-                    f"{_figure(step.latency_p99_ms, 1)} ms, {step.contexts_ok}/{step.contexts} "
+                    f"{figure(step.latency_p99_ms, 1)} ms, {step.contexts_ok}/{step.contexts} "
                     "contexts got their audio"
                 )
     return InworldBenchResult(
@@ -1188,51 +1104,43 @@ async def bench_inworld(
 # -- output --------------------------------------------------------------------------------------
 
 
-def _figure(value: float | None, decimals: int) -> str:
-    if value is None or math.isnan(value):
-        return "n/a"
-    return f"{value:,.{decimals}f}"
-
-
 _STEP_COLUMNS = (
-    ("sockets", 8),
-    ("contexts", 9),
-    ("ok", 10),
-    ("lat p50", 9),
-    ("lat p99", 9),
-    ("lat max", 9),
-    ("TTFB p50", 9),
-    ("TTFB p99", 9),
-    ("audio/s", 8),
-    ("ctx/s", 8),
-    ("MB/s", 7),
-    ("sim CPU", 8),
-    ("per core", 9),
-    ("gc ms", 7),
-    ("gen CPU", 8),
-    ("load", 6),
+    TableColumn("sockets", 8, lambda step: str(step.sockets)),
+    TableColumn("contexts", 9, lambda step: str(step.contexts)),
+    TableColumn("ok", 10, lambda step: f"{step.contexts_ok}/{step.contexts}"),
+    TableColumn("lat p50", 9, figure_cell("latency_p50_ms", 1)),
+    TableColumn("lat p99", 9, figure_cell("latency_p99_ms", 1)),
+    TableColumn("lat max", 9, figure_cell("latency_max_ms", 1)),
+    TableColumn("TTFB p50", 9, figure_cell("ttfb_p50_ms", 1)),
+    TableColumn("TTFB p99", 9, figure_cell("ttfb_p99_ms", 1)),
+    TableColumn("audio/s", 8, figure_cell("audio_per_second", 0)),
+    TableColumn("ctx/s", 8, figure_cell("contexts_per_second", 0)),
+    TableColumn("MB/s", 7, figure_cell("megabytes_per_second", 1)),
+    *AUDIO_LOAD_COLUMNS,
+)
+
+# The NDJSON table's rows: a figure of each server's, one server per column.
+_NDJSON_ROWS: tuple[tuple[str, Callable[[NDJSONServerFigures], str]], ...] = (
+    ("lines/s", figure_cell("lines_per_second", 0)),
+    ("MB/s", figure_cell("megabytes_per_second", 1)),
+    ("TTFB p50 ms", figure_cell("ttfb_p50_ms", 2)),
+    ("TTFB p99 ms", figure_cell("ttfb_p99_ms", 2)),
+    ("CPU us/line", figure_cell("cpu_us_per_line", 2)),
+    ("gc ms", figure_cell("gc_max_ms", 1, thousands=False)),
+    ("responses ok", lambda figures: f"{figures.responses_ok}/{figures.responses}"),
 )
 
 
+def _server_column(figures: NDJSONServerFigures) -> TableColumn:
+    return TableColumn(figures.server, 14, lambda row: row[1](figures))
+
+
 def _ndjson_table(result: InworldBenchResult) -> list[str]:
-    sim, bare = result.simulator, result.bare
-    rows = [
-        ("lines/s", _figure(sim.lines_per_second, 0), _figure(bare.lines_per_second, 0)),
-        ("MB/s", _figure(sim.megabytes_per_second, 1), _figure(bare.megabytes_per_second, 1)),
-        ("TTFB p50 ms", _figure(sim.ttfb_p50_ms, 2), _figure(bare.ttfb_p50_ms, 2)),
-        ("TTFB p99 ms", _figure(sim.ttfb_p99_ms, 2), _figure(bare.ttfb_p99_ms, 2)),
-        ("CPU us/line", _figure(sim.cpu_us_per_line, 2), _figure(bare.cpu_us_per_line, 2)),
-        ("gc ms", f"{sim.gc_max_ms:.1f}", f"{bare.gc_max_ms:.1f}"),
-        (
-            "responses ok",
-            f"{sim.responses_ok}/{sim.responses}",
-            f"{bare.responses_ok}/{bare.responses}",
-        ),
-    ]
-    lines = [f"{'':>14}{'simulator':>14}{'bare':>14}"]
-    lines += [f"{name:>14}{a:>14}{b:>14}" for name, a, b in rows]
-    for figures in (sim, bare):
-        lines += [f"{'':>8} ! {figures.server}: {p}" for p in figures.problems]
+    servers = (result.simulator, result.bare)
+    columns = (TableColumn("", 14, lambda row: row[0]), *map(_server_column, servers))
+    lines = [table_header(columns), *(table_row(row, columns) for row in _NDJSON_ROWS)]
+    for figures in servers:
+        lines += problem_lines(f"{figures.server}: {p}" for p in figures.problems)
     return lines
 
 
@@ -1259,35 +1167,13 @@ def format_inworld_report(result: InworldBenchResult) -> str:
         f"{reply.ttfb * 1000:g} ms, a chunk every {pace * 1000:g} ms (real-time factor "
         f"{reply.real_time_factor:g}): {result.scripted_context_seconds:.3f} s per context alone",
         "",
-        "".join(f"{title:>{width}}" for title, width in _STEP_COLUMNS),
+        table_header(_STEP_COLUMNS),
     ]
     for step in result.steps:
-        cells = (
-            str(step.sockets),
-            str(step.contexts),
-            f"{step.contexts_ok}/{step.contexts}",
-            _figure(step.latency_p50_ms, 1),
-            _figure(step.latency_p99_ms, 1),
-            _figure(step.latency_max_ms, 1),
-            _figure(step.ttfb_p50_ms, 1),
-            _figure(step.ttfb_p99_ms, 1),
-            _figure(step.audio_per_second, 0),
-            _figure(step.contexts_per_second, 0),
-            _figure(step.megabytes_per_second, 1),
-            _figure(step.simulator_cores, 2),
-            _figure(step.audio_per_cpu_second, 0),
-            f"{step.simulator_gc_max_ms:.1f}",
-            f"{step.generator_cpu_seconds / step.wall_seconds:.2f}",
-            _figure(step.load_average, 1),
-        )
-        lines.append(
-            "".join(
-                f"{cell:>{width}}" for cell, (_, width) in zip(cells, _STEP_COLUMNS, strict=True)
-            )
-        )
-        slots = ", ".join(_figure(ms, 1) for ms in step.slot_latency_p50_ms)
+        lines.append(table_row(step, _STEP_COLUMNS))
+        slots = ", ".join(figure(ms, 1) for ms in step.slot_latency_p50_ms)
         lines.append(f"{'':>8}   lat p50 by the order of opening on the socket: {slots}")
-        lines += [f"{'':>8} ! {problem}" for problem in step.problems]
+        lines += problem_lines(step.problems)
     failed_responses = sum(f.responses - f.responses_ok for f in (result.simulator, result.bare))
     failed_contexts = sum(step.contexts - step.contexts_ok for step in result.steps)
     verdict = (
@@ -1314,32 +1200,6 @@ def format_inworld_report(result: InworldBenchResult) -> str:
 # -- command line ------------------------------------------------------------------------------
 
 
-def _number_in(low: float, high: float) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not low <= value <= high:
-            raise argparse.ArgumentTypeError(f"must be {low:g}..{high:g}, got {text}")
-        return value
-
-    return parse
-
-
-def _count_in(maximum: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-        if not 1 <= value <= maximum:
-            raise argparse.ArgumentTypeError(f"must be 1..{maximum}, got {text}")
-        return value
-
-    return parse
-
-
 def add_inworld_parser(targets: Any) -> argparse.ArgumentParser:
     """Add the ``inworld`` target to ``voicewire bench``'s subparsers; returns its parser."""
     inworld = targets.add_parser(
@@ -1358,84 +1218,67 @@ def add_inworld_parser(targets: Any) -> argparse.ArgumentParser:
     )
     inworld.add_argument(
         "--requests",
-        type=_count_in(MAX_INWORLD_REQUESTS),
+        type=count_argument(MAX_INWORLD_REQUESTS),
         default=DEFAULT_INWORLD_REQUESTS,
         metavar="N",
         help=f"concurrent POSTs per timed load, 1..{MAX_INWORLD_REQUESTS} (default: %(default)s)",
     )
     inworld.add_argument(
         "--rounds",
-        type=_count_in(MAX_INWORLD_ROUNDS),
+        type=count_argument(MAX_INWORLD_ROUNDS),
         default=DEFAULT_INWORLD_ROUNDS,
         metavar="R",
         help=f"timed loads per server, 1..{MAX_INWORLD_ROUNDS}; medians are reported "
         "(default: %(default)s)",
     )
-    inworld.add_argument(
-        "--http-duration",
-        type=_number_in(MIN_BENCH_DURATION, MAX_BENCH_DURATION),
-        default=DEFAULT_HTTP_DURATION,
-        metavar="SECONDS",
-        help=f"audio in the NDJSON reply, {MIN_BENCH_DURATION:g}..{MAX_BENCH_DURATION:g} s "
-        "(default: %(default)s)",
-    )
-    inworld.add_argument(
-        "--line-duration",
-        type=_number_in(MIN_LINE_DURATION, MAX_LINE_DURATION),
-        default=DEFAULT_LINE_DURATION,
-        metavar="SECONDS",
-        help=f"audio per NDJSON line, {MIN_LINE_DURATION:g}..{MAX_LINE_DURATION:g} s "
-        "(default: %(default)s)",
-    )
-    inworld.add_argument(
+    for flag, low, high, default, what in (
+        (
+            "--http-duration",
+            MIN_BENCH_DURATION,
+            MAX_BENCH_DURATION,
+            DEFAULT_HTTP_DURATION,
+            "audio in the NDJSON reply",
+        ),
+        (
+            "--line-duration",
+            MIN_LINE_DURATION,
+            MAX_LINE_DURATION,
+            DEFAULT_LINE_DURATION,
+            "audio per NDJSON line",
+        ),
+    ):
+        add_seconds_argument(inworld, flag, low=low, high=high, default=default, what=what)
+    add_steps_argument(
+        inworld,
         "--sockets",
-        type=session_counts_argument(MAX_INWORLD_SOCKETS, MAX_INWORLD_STEPS),
+        maximum=MAX_INWORLD_SOCKETS,
+        steps=MAX_INWORLD_STEPS,
         default=DEFAULT_INWORLD_SOCKETS,
         metavar="K[,K...]",
-        help=f"the steps: sockets of {CONTEXTS_PER_SOCKET} contexts at once, each "
-        f"1..{MAX_INWORLD_SOCKETS}, at most {MAX_INWORLD_STEPS} steps (default: "
-        f"{','.join(map(str, DEFAULT_INWORLD_SOCKETS))})",
+        what=f"sockets of {CONTEXTS_PER_SOCKET} contexts at once",
     )
-    inworld.add_argument(
-        "--context-duration",
-        type=_number_in(MIN_BENCH_DURATION, MAX_BENCH_DURATION),
-        default=DEFAULT_CONTEXT_DURATION,
-        metavar="SECONDS",
-        help=f"audio per context, {MIN_BENCH_DURATION:g}..{MAX_BENCH_DURATION:g} s "
-        "(default: %(default)s)",
+    for flag, low, high, default, what in (
+        (
+            "--context-duration",
+            MIN_BENCH_DURATION,
+            MAX_BENCH_DURATION,
+            DEFAULT_CONTEXT_DURATION,
+            "audio per context",
+        ),
+        (
+            "--chunk-duration",
+            MIN_CHUNK_SECONDS,
+            MAX_CHUNK_SECONDS,
+            DEFAULT_CONTEXT_CHUNK_DURATION,
+            "audio per audioChunk",
+        ),
+        ("--ttfb", 0.0, MAX_CONTEXT_TTFB, 0.0, "scripted wait before a context's first audio"),
+    ):
+        add_seconds_argument(inworld, flag, low=low, high=high, default=default, what=what)
+    add_pace_argument(
+        inworld, high=MAX_CONTEXT_REAL_TIME_FACTOR, default=0.0, what="a context's audio"
     )
-    inworld.add_argument(
-        "--chunk-duration",
-        type=_number_in(MIN_CHUNK_SECONDS, MAX_CHUNK_SECONDS),
-        default=DEFAULT_CONTEXT_CHUNK_DURATION,
-        metavar="SECONDS",
-        help=f"audio per audioChunk, {MIN_CHUNK_SECONDS:g}..{MAX_CHUNK_SECONDS:g} s "
-        "(default: %(default)s)",
-    )
-    inworld.add_argument(
-        "--ttfb",
-        type=_number_in(0.0, MAX_CONTEXT_TTFB),
-        default=0.0,
-        metavar="SECONDS",
-        help=f"scripted wait before a context's first audio, 0..{MAX_CONTEXT_TTFB:g} s "
-        "(default: %(default)s)",
-    )
-    inworld.add_argument(
-        "--real-time-factor",
-        type=_number_in(0.0, MAX_CONTEXT_REAL_TIME_FACTOR),
-        default=0.0,
-        metavar="RTF",
-        help="scripted wall seconds per second of a context's audio between chunks, "
-        f"0..{MAX_CONTEXT_REAL_TIME_FACTOR:g} (0: as fast as the simulator can; default: "
-        "%(default)s)",
-    )
-    inworld.add_argument(
-        "--json",
-        dest="json_path",
-        type=Path,
-        metavar="FILE",
-        help="also write every figure as JSON to FILE (atomically replaced)",
-    )
+    add_json_argument(inworld)
     return inworld
 
 
@@ -1446,18 +1289,7 @@ def run_inworld_bench(args: argparse.Namespace) -> int:
     return run_benchmark(
         "voicewire bench inworld",
         args.json_path,
-        lambda say: bench_inworld(
-            requests=args.requests,
-            rounds=args.rounds,
-            http_duration=args.http_duration,
-            line_duration=args.line_duration,
-            sockets=args.sockets,
-            context_duration=args.context_duration,
-            chunk_duration=args.chunk_duration,
-            ttfb=args.ttfb,
-            real_time_factor=args.real_time_factor,
-            say=say,
-        ),
+        lambda say: bench_inworld(**keyword_options(bench_inworld, args), say=say),
         format_inworld_report,
         lambda result: result.all_delivered,
     )

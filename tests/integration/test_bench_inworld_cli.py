@@ -5,49 +5,24 @@ JSON file, never the numbers. And the shared load skeleton with sockets that can
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import socket
 
 import aiohttp
-from voicewire.harness.bench import add_bench_parser, run_bench
 from voicewire.harness.bench_command import run_on_sockets
 from voicewire.harness.bench_inworld import CONTEXTS_PER_SOCKET, inworld_expected_audio
 from voicewire.harness.bench_tts import bench_texts
-
-
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="voicewire")
-    add_bench_parser(root.add_subparsers(dest="command"))
-    return root
+from voicewire.harness.cli import main
 
 
 def test_voicewire_bench_inworld_checks_every_answer_and_context_and_reports_them(tmp_path, capsys):
     path = tmp_path / "inworld.json"
     path.write_text("an older result\n")
-    args = parser().parse_args(
-        [
-            "bench",
-            "inworld",
-            "--requests",
-            "2",
-            "--rounds",
-            "2",
-            "--http-duration",
-            "0.5",
-            "--line-duration",
-            "0.05",
-            "--sockets",
-            "1,2",
-            "--context-duration",
-            "0.5",
-            "--json",
-            str(path),
-        ]
-    )
+    sizes = "--requests 2 --rounds 2 --http-duration 0.5 --line-duration 0.05 --sockets 1,2 "
+    sizes += "--context-duration 0.5"
 
-    code = run_bench(args)
+    code = main(["bench", "inworld", *sizes.split(), "--json", str(path)])
 
     data = json.loads(path.read_text())  # strict JSON: no NaN, no partial file
     assert sorted(p.name for p in tmp_path.iterdir()) == ["inworld.json"]

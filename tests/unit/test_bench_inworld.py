@@ -5,18 +5,14 @@ the numbers."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import zlib
 
 import pytest
-from voicewire.harness.bench import add_bench_parser, run_bench
 from voicewire.harness.bench_inworld import (
     CONTEXTS_PER_SOCKET,
-    DEFAULT_INWORLD_SOCKETS,
     INWORLD_BENCH_SAMPLE_RATE,
-    MAX_INWORLD_REQUESTS,
     MAX_INWORLD_SOCKETS,
     BenchContextRecord,
     InworldBenchResult,
@@ -50,12 +46,6 @@ from voicewire.simulators.inworld.synthesis import InworldSynthesisReply, synthe
 
 RATE = INWORLD_BENCH_SAMPLE_RATE
 TEXT = bench_texts(0.5)[0]
-
-
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="voicewire")
-    add_bench_parser(root.add_subparsers(dest="command"))
-    return root
 
 
 def pcm_of(text: str) -> bytes:
@@ -444,44 +434,7 @@ def test_the_json_is_strict_and_holds_every_figure():
     assert data["contexts"]["real_time_factor"] == 0.5 and data["all_delivered"] is True
 
 
-# -- arguments -----------------------------------------------------------------------------------
-
-
-def test_the_defaults_are_the_documented_ones():
-    args = parser().parse_args(["bench", "inworld"])
-
-    assert args.sockets == DEFAULT_INWORLD_SOCKETS and args.requests == 4 and args.rounds == 5
-    assert args.json_path is None and args.real_time_factor == 0.0
-
-
-@pytest.mark.parametrize(
-    ("argv", "message"),
-    [
-        (["--requests", str(MAX_INWORLD_REQUESTS + 1)], f"must be 1..{MAX_INWORLD_REQUESTS}"),
-        (["--requests", "two"], "not an integer: 'two'"),
-        (["--rounds", "0"], "must be 1..100, got 0"),
-        (["--sockets", "0"], f"each session count must be 1..{MAX_INWORLD_SOCKETS}"),
-        (["--sockets", "1,2,3,4,5,6,7,8,9"], "at most 8 steps"),
-        (["--line-duration", "0.001"], "must be 0.005..10, got 0.001"),
-        (["--http-duration", "61"], "must be 0.5..60, got 61"),
-        (["--context-duration", "x"], "not a number: 'x'"),
-        (["--real-time-factor", "-1"], "must be 0..10, got -1"),
-    ],
-)
-def test_bad_arguments_are_refused_with_exit_2_naming_them(argv, message, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        parser().parse_args(["bench", "inworld", *argv])
-
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
-
-
-def test_a_json_file_in_a_missing_directory_is_refused_before_measuring(tmp_path, capsys):
-    path = tmp_path / "missing" / "inworld.json"
-    args = parser().parse_args(["bench", "inworld", "--json", str(path)])
-
-    assert run_bench(args) == 2
-    assert f"--json {path}: no directory" in capsys.readouterr().err
+# -- parameters ----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
