@@ -54,7 +54,6 @@ import asyncio
 import contextlib
 import json
 import os
-import platform
 import re
 import shutil
 import socket
@@ -67,9 +66,18 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
-from voicewire.harness.bench_command import process_cpu, run_benchmark
+from voicewire.harness.bench_command import (
+    add_json_argument,
+    answer_takes,
+    bare_stream_app,
+    bench_environment,
+    process_cpu,
+    run_benchmark,
+    serve_app,
+    simulator_process,
+    stop_process,
+)
 from voicewire.harness.bench_inworld import add_inworld_parser, run_inworld_bench
 from voicewire.harness.bench_stt import add_stt_parser, run_stt_bench
 from voicewire.harness.bench_tts import add_tts_parser, run_tts_bench
@@ -199,50 +207,27 @@ def _streamed_text(body: bytes) -> str:
 
 # -- the simulator and the bare handler (run in a child process) --------------------------------
 
-_EVENTS_KEY: web.AppKey[list[bytes]] = web.AppKey("bench_events")
-
-
-async def _bare_stream(request: web.Request) -> web.StreamResponse:
-    await request.read()
-    response = web.StreamResponse(status=200, headers=_SSE_HEADERS)
-    await response.prepare(request)
-    for event in request.app[_EVENTS_KEY]:
-        await response.write(event)
-    await response.write_eof()
-    return response
-
-
-async def _load_events(request: web.Request) -> web.Response:
-    body = await request.read()
-    events = [event.encode() for event in _events(body)]
-    if b"".join(events) != body:
-        return web.json_response({"error": "the captured body is not plain data events"}, 400)
-    request.app[_EVENTS_KEY][:] = events
-    return web.json_response({"events": len(events)})
-
 
 def _bare_app() -> web.Application:
-    app = web.Application(client_max_size=64 * 1024 * 1024)
-    app[_EVENTS_KEY] = []
-    app.router.add_post(_PATH, _bare_stream)
-    app.router.add_put(_EVENTS_PATH, _load_events)
-    return app
+    return bare_stream_app(
+        _PATH,
+        _EVENTS_PATH,
+        headers=_SSE_HEADERS,
+        cut=lambda body: [event.encode() for event in _events(body)],
+        pieces="events",
+        shape="plain data events",
+    )
 
 
 async def _serve(chunks: int) -> None:
     from voicewire.simulators.core.socket_server import SimulatorServer
 
     simulator = await SimulatorServer(bench_scenario(chunks), time_scale=0.0).start()
-    runner = web.AppRunner(_bare_app(), handle_signals=False, shutdown_timeout=1.0)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
     try:
-        ready = {"simulator": simulator.port, "bare": runner.addresses[0][1]}
-        print(json.dumps(ready), flush=True)
-        # The parent ends this process by closing its stdin.
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.buffer.read)
+        async with serve_app(_bare_app()) as bare_port:
+            # The parent asks for nothing: it ends this process by closing its stdin.
+            await answer_takes({"simulator": simulator.port, "bare": bare_port}, dict)
     finally:
-        await runner.cleanup()
         await simulator.stop()
 
 
@@ -483,13 +468,9 @@ class LLMBenchResult:
         ]
         data["targets"] = dict(TARGETS)
         data["verdicts"] = self.verdicts
-        data["environment"] = {
-            "python": platform.python_version(),
-            "aiohttp": aiohttp.__version__,
-            "aimock": None if self.aimock_skipped else AIMOCK_PACKAGE,
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-        }
+        data["environment"] = bench_environment(
+            aimock=None if self.aimock_skipped else AIMOCK_PACKAGE
+        )
         data["method"] = (
             "simulator and bare handler in one child process, aimock in its own, a minimal "
             "HTTP/1.1 client in the parent; one untimed warm-up request per server, then per "
@@ -599,70 +580,53 @@ async def bench_llm(
     _check_count("chunks", chunks, MAX_CHUNKS)
     _check_count("rounds", rounds)
     say = say or (lambda message: None)
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _CHILD_CODE,
-        str(chunks),
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    assert child.stdin is not None and child.stdout is not None
     peer: asyncio.subprocess.Process | None = None
     skipped: str | None = "not requested" if aimock is None else None
-    try:
-        line = await asyncio.wait_for(child.stdout.readline(), _START_TIMEOUT)
-        if not line:
-            raise RuntimeError(
-                f"the benchmark servers did not start (exit code {await child.wait()}); "
-                "their error is on stderr"
-            )
+    async with simulator_process(
+        _CHILD_CODE,
+        str(chunks),
+        not_started="the benchmark servers did not start (exit code {code}); their error is "
+        "on stderr",
+    ) as (child, line):
         ports: dict[str, int] = json.loads(line)
         pids = {"simulator": child.pid, "bare": child.pid}
-        if aimock is not None:
-            try:
-                cli = await _aimock_cli(aimock, say)
-                with tempfile.NamedTemporaryFile(
-                    "w", suffix=".json", prefix="voicewire-bench-", delete=False
-                ) as fixture:
-                    json.dump(aimock_fixture(chunks), fixture)
-                port = _free_port()
-                peer = await asyncio.create_subprocess_exec(
-                    shutil.which("node") or "node",
-                    str(cli),
-                    "-p",
-                    str(port),
-                    "-f",
-                    fixture.name,
-                    "--log-level",
-                    "silent",
-                    "--journal-max",
-                    "1",
-                    stdout=asyncio.subprocess.DEVNULL,
-                    stderr=asyncio.subprocess.DEVNULL,
-                )
-                await _wait_for_port(port, peer)
-                ports["aimock"] = port
-                pids["aimock"] = peer.pid
-            except (RuntimeError, OSError, asyncio.TimeoutError) as exc:
-                skipped = str(exc)
-        stream_bytes, runs = await asyncio.wait_for(
-            _measure(ports, pids, chunks=chunks, rounds=rounds),
-            _IO_TIMEOUT * (rounds + 1) * len(ports),
-        )
-    finally:
-        child.stdin.close()
-        for process in (child, peer):
-            if process is None:
-                continue
-            if process is peer:
+        try:
+            if aimock is not None:
+                try:
+                    cli = await _aimock_cli(aimock, say)
+                    with tempfile.NamedTemporaryFile(
+                        "w", suffix=".json", prefix="voicewire-bench-", delete=False
+                    ) as fixture:
+                        json.dump(aimock_fixture(chunks), fixture)
+                    port = _free_port()
+                    peer = await asyncio.create_subprocess_exec(
+                        shutil.which("node") or "node",
+                        str(cli),
+                        "-p",
+                        str(port),
+                        "-f",
+                        fixture.name,
+                        "--log-level",
+                        "silent",
+                        "--journal-max",
+                        "1",
+                        stdout=asyncio.subprocess.DEVNULL,
+                        stderr=asyncio.subprocess.DEVNULL,
+                    )
+                    await _wait_for_port(port, peer)
+                    ports["aimock"] = port
+                    pids["aimock"] = peer.pid
+                except (RuntimeError, OSError, asyncio.TimeoutError) as exc:
+                    skipped = str(exc)
+            stream_bytes, runs = await asyncio.wait_for(
+                _measure(ports, pids, chunks=chunks, rounds=rounds),
+                _IO_TIMEOUT * (rounds + 1) * len(ports),
+            )
+        finally:
+            if peer is not None:
                 with contextlib.suppress(ProcessLookupError):
-                    process.terminate()
-            try:
-                await asyncio.wait_for(process.wait(), 10.0)
-            except asyncio.TimeoutError:
-                process.kill()
-                await process.wait()
+                    peer.terminate()
+                await stop_process(peer)
     figures = tuple(_figures(server, runs) for server in ports)
     by_server = {f.server: f for f in figures}
     simulator = by_server["simulator"]
@@ -800,13 +764,7 @@ def add_bench_parser(subparsers: Any) -> argparse.ArgumentParser:
         help="folder holding aimock (installed there from npm when missing; default: "
         f"{aimock_cache()}), or 'off' to skip the aimock column",
     )
-    llm.add_argument(
-        "--json",
-        dest="json_path",
-        type=Path,
-        metavar="FILE",
-        help="also write every figure as JSON to FILE (atomically replaced)",
-    )
+    add_json_argument(llm)
     add_stt_parser(targets)
     add_tts_parser(targets)
     add_inworld_parser(targets)

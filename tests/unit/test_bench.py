@@ -6,7 +6,6 @@ Also the simulator's fast paths the benchmark led to (``StreamTemplates``,
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import pytest
@@ -15,14 +14,13 @@ from hypothesis import strategies as st
 from voicewire.harness.bench import (
     MAX_CHUNKS,
     TARGETS,
-    add_bench_parser,
     aimock_fixture,
     bench_llm,
     bench_request_body,
     bench_scenario,
     format_bench_report,
-    run_bench,
 )
+from voicewire.harness.cli import main
 from voicewire.reference.llm.wire import DONE_EVENT, encode_event
 from voicewire.simulators.core.journal import Journal
 from voicewire.simulators.llm import (
@@ -35,12 +33,6 @@ from voicewire.simulators.llm import (
     plan_chunks,
     read_request,
 )
-
-
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="voicewire")
-    add_bench_parser(root.add_subparsers(dest="command"))
-    return root
 
 
 def expected_events(chunks: int) -> int:
@@ -97,11 +89,9 @@ def test_the_aimock_fixture_is_the_simulators_reply():
 def test_voicewire_bench_llm_prints_a_table_and_replaces_the_json_file(tmp_path, capsys):
     path = tmp_path / "bench.json"
     path.write_text("an older result\n")
-    args = parser().parse_args(
-        ["bench", "llm", "--chunks", "30", "--rounds", "2", "--aimock", "off", "--json", str(path)]
-    )
+    argv = ["--chunks", "30", "--rounds", "2", "--aimock", "off", "--json", str(path)]
 
-    code = run_bench(args)
+    code = main(["bench", "llm", *argv])
 
     data = json.loads(path.read_text())  # strict JSON: no NaN, no partial file
     assert code == (0 if all(v is not False for v in data["verdicts"].values()) else 1)
@@ -118,40 +108,6 @@ def test_voicewire_bench_llm_prints_a_table_and_replaces_the_json_file(tmp_path,
     out = capsys.readouterr().out
     assert f"simulator/bare events/s   = {data['ratio_bare']:.2f}x" in out
     assert "median" in out and f"results written to {path}" in out
-
-
-def test_json_for_a_missing_directory_is_refused_before_measuring(tmp_path, capsys):
-    args = parser().parse_args(["bench", "llm", "--json", str(tmp_path / "nowhere" / "b.json")])
-    assert run_bench(args) == 2
-    captured = capsys.readouterr()
-    assert "--json" in captured.err and "no directory" in captured.err
-    assert captured.out == ""
-
-
-@pytest.mark.parametrize(
-    ("argv", "named"),
-    [
-        (["--rounds", "0"], "argument --rounds: must be a positive integer, got '0'"),
-        (["--chunks", "-3"], "argument --chunks: must be a positive integer, got '-3'"),
-        (["--chunks", "many"], "argument --chunks: must be a positive integer, got 'many'"),
-        (
-            ["--chunks", str(MAX_CHUNKS + 1)],
-            f"argument --chunks: must be at most {MAX_CHUNKS}, got '{MAX_CHUNKS + 1}'",
-        ),
-    ],
-)
-def test_bad_arguments_are_usage_errors_naming_the_argument(argv, named, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        parser().parse_args(["bench", "llm", *argv])
-    assert exit_info.value.code == 2
-    assert named in capsys.readouterr().err
-
-
-def test_bench_needs_a_target(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        parser().parse_args(["bench"])
-    assert exit_info.value.code == 2
-    assert "TARGET" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
