@@ -307,6 +307,42 @@ def _unchecked_result_line(audio: bytes | None, info: InworldTimestampInfo | Non
     return encode_ndjson_line({"result": result})
 
 
+class _AudioLine(bytes):
+    """An audio line as it goes out, carrying what the journal keeps of it (``summary``: its
+    sample count, duration, CRC-32 and timestamps), made from its PCM where the line is
+    built, so that journaling it parses nothing back; ``prefix``: the bytes of an interleaved
+    line before it. A fault that alters the line writes other bytes (plain ``bytes``), which
+    the journal reads as they went out."""
+
+    summary: dict[str, Any]
+    prefix: int
+
+    @classmethod
+    def of(
+        cls, line: bytes, pcm: bytes, info: InworldTimestampInfo | None, sample_rate: int
+    ) -> _AudioLine:
+        """``line``, the encoding of ``pcm`` (and ``info``), with its summary."""
+        made = cls(line)
+        samples = len(pcm) // 2
+        made.summary = {
+            "line": "result",
+            "samples": samples,
+            "duration": round(samples / sample_rate, 6),
+            "crc32": f"{zlib.crc32(pcm):08x}",
+        }
+        if info is not None:
+            made.summary["timestampInfo"] = info.to_wire()
+        made.prefix = 0
+        return made
+
+    def after(self, extra: bytes) -> _AudioLine:
+        """This line with ``extra`` (one whole line) written before it."""
+        made = _AudioLine(extra + self)
+        made.summary = self.summary
+        made.prefix = len(extra)
+        return made
+
+
 def synthesis_lines(
     pcm: bytes,
     *,
@@ -317,7 +353,8 @@ def synthesis_lines(
 ) -> Iterator[bytes]:
     """The lines of one synthesis, lazily: ``pcm`` in ``chunk_duration`` pieces, each with
     the timestamps (of ``alignment`` at ``granularity`` ``WORD`` or ``CHARACTER``) whose sound
-    starts in it, as the reply places them."""
+    starts in it, as the reply places them. An audio line carries its journal summary (see
+    :class:`_AudioLine`)."""
     step = 2 * max(1, round(reply.chunk_duration * sample_rate))
     build = _unchecked_result_line if reply.unequal_timestamps else inworld_result_line
     for begin in range(0, len(pcm), step):
@@ -330,10 +367,10 @@ def synthesis_lines(
                 alignment, granularity, start, end, unequal=reply.unequal_timestamps
             )
         if info is not None and reply.timestamp_lines == "after_audio":
-            yield build(chunk)
+            yield _AudioLine.of(build(chunk), chunk, None, sample_rate)
             yield build(None, info)
         else:
-            yield build(chunk, info)
+            yield _AudioLine.of(build(chunk, info), chunk, info, sample_rate)
 
 
 def _interleaved(lines: Iterator[bytes], line: str) -> Iterator[bytes]:
@@ -341,7 +378,7 @@ def _interleaved(lines: Iterator[bytes], line: str) -> Iterator[bytes]:
     # the answer, so a fault addresses the same line with or without interleaving.
     extra = line.encode("utf-8") + b"\n"
     for item in lines:
-        yield extra + item
+        yield item.after(extra) if isinstance(item, _AudioLine) else extra + item
 
 
 def _malformed(fault: MalformedFault) -> bytes:
@@ -388,7 +425,9 @@ def filter_voices(voices: list[dict[str, Any]], language: str | None) -> list[di
 
 class _LineJournal:
     """The exchange as :func:`execute_actions` journals through it, with each audio line
-    summarised (sample count, duration, CRC-32) rather than kept as base64."""
+    summarised (sample count, duration, CRC-32) rather than kept as base64: a line the
+    simulator built carries its summary (:class:`_AudioLine`); other bytes (a fault's line,
+    a ``byte_split`` piece) are read as they went out."""
 
     def __init__(self, exchange: Exchange, sample_rate: int) -> None:
         self._exchange = exchange
@@ -396,17 +435,26 @@ class _LineJournal:
 
     def writer(self, kind: str) -> Callable[[bytes, int | None], None]:
         raw = self._exchange.writer(kind)
+        frame = self._exchange.frame
+
+        def one_line(line: bytes, event: int | None) -> None:
+            summary = self._summary(line) if line.startswith(_SUMMARY_HEAD) else None
+            if summary is None:
+                raw(line + b"\n", event)
+            else:
+                frame("out", kind, {**summary, "event": event})
 
         def write(data: bytes, event: int | None) -> None:
+            if type(data) is _AudioLine:
+                if data.prefix:
+                    one_line(data[: data.prefix - 1], event)
+                frame("out", kind, {**data.summary, "event": event})
+                return
             if _SUMMARY_HEAD not in data or not data.endswith(b"\n"):
                 raw(data, event)  # no audio, or a piece of a line (byte_split)
                 return
             for line in data[:-1].split(b"\n"):
-                summary = self._summary(line) if line.startswith(_SUMMARY_HEAD) else None
-                if summary is None:
-                    raw(line + b"\n", event)
-                else:
-                    self._exchange.frame("out", kind, {**summary, "event": event})
+                one_line(line, event)
 
         return write
 
@@ -417,6 +465,8 @@ class _LineJournal:
         self._exchange.note(kind, data)
 
     def _summary(self, data: bytes) -> dict[str, Any] | None:
+        """What the journal keeps of a line that was not built here but may be a whole audio
+        line (a ``malformed`` fault's, an interleaved one): read back from its bytes."""
         try:
             result = json.loads(data)["result"]
             pcm = base64.b64decode(result["audioContent"], validate=True)
