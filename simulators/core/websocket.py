@@ -9,6 +9,7 @@ What is left is the accepted connection: the protocol module serves it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -146,21 +147,34 @@ async def read_text_frames(
     exchange: Exchange,
     on_text: Callable[[str], Awaitable[bool]],
     close: Callable[[int, str], Awaitable[None]],
+    *,
+    quiet_since: Callable[[], float | None] | None = None,
 ) -> None:
     """Read a connection's client frames until it ends: each text frame goes to ``on_text``,
     which says whether to read on. A binary frame is journaled and closed with 1003 (SRV-3), a
     connection silent for the idle limit with 1008 (SRV-4), both through ``close``; the
     client's close frame, aiohttp's own close (a message over the size limit: 1009) and a
-    vanished client end it. The caller closes its session afterwards."""
+    vanished client end it. The caller closes its session afterwards.
+
+    ``quiet_since`` is for a connection that answers beside the reads (its replies still
+    going out while the next frame is read): the loop time since which it has had nothing
+    left to send, ``None`` while it is sending. The idle limit then counts from the later of
+    that and the last client frame, as it does from the end of ``on_text`` otherwise."""
     idle = exchange.state.limits.idle_timeout
+    loop = asyncio.get_running_loop()
+    wait = idle
     try:
         while not ws.closed:
             try:
-                msg = await ws.receive(timeout=idle)
+                msg = await ws.receive(timeout=wait)
             except TimeoutError:
+                wait = _idle_left(quiet_since, idle, loop.time())
+                if wait > 0:
+                    continue  # the connection was answering: silent for less than the limit
                 exchange.note("idle", {"seconds": idle})
                 await close(CLOSE_IDLE, f"no message for {idle:g} s")
                 return
+            wait = idle
             if msg.type is aiohttp.WSMsgType.TEXT:
                 if not await on_text(msg.data):
                     return
@@ -179,3 +193,14 @@ async def read_text_frames(
                 return
     except ConnectionError as exc:
         exchange.note("client_gone", str(exc) or type(exc).__name__)
+
+
+def _idle_left(quiet_since: Callable[[], float | None] | None, idle: float, now: float) -> float:
+    """Seconds the connection may still stay silent, once ``idle`` passed without a client
+    frame: none, unless it was answering meanwhile (see :func:`read_text_frames`)."""
+    if quiet_since is None:
+        return 0.0
+    since = quiet_since()
+    if since is None:
+        return idle  # still answering: the limit has not begun
+    return since + idle - now

@@ -19,6 +19,16 @@ for a ``timestampType`` (times restart at 0 after each ``flushCompleted``, as In
 ``flush_context`` gets ``flushCompleted``, ``close_context`` (and ``cancel_context``)
 ``contextClosed``.
 
+Contexts are served side by side, as Inworld multiplexes them: each context answers its own
+messages in order in a task of its own (its own ``ttfb``, pacing and utterances), while the
+socket's frames go on being read, so the audio of concurrent contexts interleaves on the wire.
+The socket has one writer at a time (every frame, with its faults, goes out whole and in the
+order of the fault plan's events); a refusal of a message naming a live context goes out after
+that context's replies before it. ``cancel_context`` stops the context's generation between two
+chunks and discards its text not yet spoken, then ``contextClosed`` answers it. When the socket
+closes, every context's task is cancelled and awaited: nothing is written after the close. The
+idle limit (SRV-4) does not run while a context is still answering.
+
 Who cuts the text into utterances follows the context's ``create``: with ``autoModeStrategy``
 ``SENTENCE_BOUNDARY`` (inworld-tts-2) the server holds the text until a sentence ends (or a
 flush, or the close); otherwise every ``send_text`` is one utterance, spoken as it arrives.
@@ -37,10 +47,10 @@ import base64
 import json
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 from voicewire.reference.inworld.wire.contexts import (
     CancelContext,
@@ -89,6 +99,7 @@ __all__ = [
     "ENDPOINTS",
     "MALFORMED_CONTEXT_FRAME",
     "MAX_HELD_TEXT",
+    "MAX_WAITING_MESSAGES",
     "InworldContextsConnection",
     "InworldContextsReply",
     "add_routes",
@@ -106,6 +117,9 @@ are named by the client, so a scenario cannot spell one: this is how a broken re
 live context)."""
 MAX_HELD_TEXT = 1000
 """Characters a ``SENTENCE_BOUNDARY`` context may hold before it is spoken anyway (SRV-7)."""
+MAX_WAITING_MESSAGES = 64
+"""Messages one context may have waiting for its answers before the socket's reads wait for
+it: a client sending faster than its audio is made is held back (SRV-7)."""
 _MAX_SECONDS = 3600.0
 _REFUSED_HEAD = 200
 _AUDIO_HEAD = '{"result": {"contextId": '
@@ -204,9 +218,14 @@ ENDPOINTS = (EndpointSpec(CONTEXTS_ENDPOINT, InworldContextsReply, websocket=Tru
 """The scenario endpoints of this part."""
 
 
+_Waiting = ContextClientMessage | str
+"""What waits for a context's task: an accepted message, or the refusal of one (a frame)."""
+
+
 @dataclass
 class _Voice:
-    """One context being answered: its number, what it holds, where its generation is."""
+    """One context being answered: its number, what it holds, where its generation is, the
+    messages waiting for it and the task answering them."""
 
     index: int
     config: CreateContextConfig
@@ -214,6 +233,11 @@ class _Voice:
     position: int = 0  # samples sent since the generation began
     utterances: int = 0  # in this generation
     failed: bool = False
+    cancelled: bool = False  # cancel_context read: its generation stops, its text is discarded
+    over: bool = False  # its last reply is due no more (closed, withheld, failed)
+    waiting: asyncio.Queue[_Waiting] = field(
+        default_factory=lambda: asyncio.Queue(MAX_WAITING_MESSAGES)
+    )
 
     @property
     def rate(self) -> int:
@@ -221,7 +245,8 @@ class _Voice:
 
 
 class InworldContextsConnection(FaultActor):
-    """One upgraded socket: reads client frames until it closes, answers each context.
+    """One upgraded socket: reads client frames until it closes, answers each context in a
+    task of its own.
 
     ``reply`` is the rule's :class:`InworldContextsReply` (``None``: its defaults);
     ``faults`` act on the connection's messages; ``transport`` is aborted by a ``disconnect``
@@ -253,22 +278,53 @@ class InworldContextsConnection(FaultActor):
         self._ended = False
         self._transport = transport
         self._voices: dict[str, _Voice] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._writer = asyncio.Lock()  # one frame (with its faults) on the wire at a time
+        self._closer: asyncio.Task[Any] | None = None
+        self._unanswered = 0  # messages handed to contexts and not answered yet
+        self._quiet_since = 0.0
 
     @property
     def ended(self) -> bool:
         """Whether the connection is over (a fault closed it, or the socket closed)."""
         return self._ended or self.ws.closed
 
+    def quiet_since(self) -> float | None:
+        """Since when (the loop's time) no context has had anything left to answer; ``None``
+        while one has. The idle limit runs only while the connection is quiet: SRV-4 is about
+        a client that sends nothing, not one waiting for its audio."""
+        return None if self._unanswered else self._quiet_since
+
     async def run(self) -> None:
-        """Serve the connection until it closes (either side, a fault, or idle too long)."""
-        await read_text_frames(self.ws, self.exchange, self._read_on, self.close)
+        """Serve the connection until it closes (either side, a fault, or idle too long),
+        then end every context's task."""
+        self._quiet_since = asyncio.get_running_loop().time()
+        try:
+            await read_text_frames(
+                self.ws, self.exchange, self._read_on, self.close, quiet_since=self.quiet_since
+            )
+        finally:
+            await self._stop_contexts()
+
+    async def _stop_contexts(self) -> None:
+        # A task carrying out a fault's close finishes it (the close handshake); the others
+        # are cancelled wherever they are (a pause, a synthesis, a wait for the writer).
+        tasks = list(self._tasks)
+        for task in tasks:
+            if task is not self._closer:
+                task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
 
     async def _read_on(self, data: str) -> bool:
         await self.on_text(data)
         return not self.ended
 
     async def on_text(self, data: str) -> None:
-        """One client text frame: judged by the multiplexer, journaled, answered."""
+        """One client text frame: judged by the multiplexer, journaled, handed to its
+        context (or refused)."""
         try:
             message = self.mux.receive_frame(data)
         except ContextRefused as error:
@@ -278,13 +334,24 @@ class InworldContextsConnection(FaultActor):
                 {"refused": error.rule, "length": len(data), "head": data[:_REFUSED_HEAD]},
             )
             # SRV-1: a status for the context (or a top-level error), the socket stays usable.
-            await self.send_text(self.mux.reject(error), None)
+            await self.refuse(error)
             return
         self.exchange.frame("in", FRAME_KIND, self.exchange.state.journal.body(data.encode()))
         await self.answer(message)
 
+    async def refuse(self, error: ContextRefused) -> None:
+        """Answer a refused message: after the replies still due to the live context it
+        names, else at once. Not an event: faults address the connection's own messages."""
+        frame = self.mux.reject(error)
+        voice = self._voices.get(error.context_id) if error.context_id is not None else None
+        if voice is not None:
+            await self._hand(voice, frame)
+            return
+        async with self._writer:
+            await self.send_text(frame, None)
+
     async def answer(self, message: ContextClientMessage) -> None:
-        """Send what a client message makes due."""
+        """Hand a client message to its context's task (a ``create`` starts one)."""
         cid = message.context_id
         if isinstance(message, CreateContext):
             problem = _unservable(message.create)
@@ -293,32 +360,94 @@ class InworldContextsConnection(FaultActor):
                 await self.send(self.mux.status_error(cid, STATUS_INVALID_ARGUMENT, problem))
                 return
             voice = _Voice(index=self.mux.created - 1, config=message.create)
+            # A context of the same id whose task is still finishing keeps its own task.
             self._voices[cid] = voice
-            if self.reply.context_created:
-                await self.send(self.mux.context_created(cid))
+            task = asyncio.create_task(self._serve(cid, voice), name=f"inworld-context-{cid}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            await self._hand(voice, message)
             return
         voice = self._voices.get(cid)
         if voice is None:  # failed by the script: the multiplexer refuses what follows
             return
-        if isinstance(message, SendText):
-            voice.held += message.send_text.text
+        if isinstance(message, CancelContext):
+            voice.cancelled = True  # at once: the generation under way stops at its next chunk
+        await self._hand(voice, message)
+
+    async def _hand(self, voice: _Voice, item: _Waiting) -> None:
+        self._unanswered += 1
+        await voice.waiting.put(item)
+
+    def _answered(self, count: int = 1) -> None:
+        self._unanswered -= count
+        if not self._unanswered:
+            self._quiet_since = asyncio.get_running_loop().time()
+
+    async def _serve(self, cid: str, voice: _Voice) -> None:
+        """A context's task: its messages answered in order, until it is over and nothing
+        waits for it."""
+        try:
+            while not self.ended:
+                item = await voice.waiting.get()
+                try:
+                    await self.handle(cid, voice, item)
+                finally:
+                    self._answered()
+                if voice.over and voice.waiting.empty():
+                    break
+        except ConnectionError as exc:
+            if not self.ended:
+                self.exchange.note("client_gone", str(exc) or type(exc).__name__)
+        except Exception as exc:
+            # A bug of the simulator: the socket ends as a server error would, at once and in
+            # the journal, rather than leave the context waiting; run() raises it.
+            self.exchange.note("internal_error", {"contextId": cid, "error": repr(exc)})
+            if not self.ended:
+                await self.close(WSCloseCode.INTERNAL_ERROR, "internal error")
+            raise
+        finally:
+            if self._voices.get(cid) is voice:
+                del self._voices[cid]
+            dropped = voice.waiting.qsize()
+            while not voice.waiting.empty():
+                voice.waiting.get_nowait()  # the socket is gone: a read waiting here goes on
+            if dropped:
+                self._answered(dropped)
+
+    async def handle(self, cid: str, voice: _Voice, item: _Waiting) -> None:
+        """Send what one of a context's messages makes due (a refusal: the frame itself)."""
+        if isinstance(item, str):
+            async with self._writer:
+                await self.send_text(item, None)
+            return
+        if voice.over:
+            return  # closed or failed: nothing more is answered
+        if isinstance(item, CreateContext):
+            if self.reply.context_created:
+                await self.send(self.mux.context_created(cid))
+            return
+        if voice.cancelled and not isinstance(item, CancelContext):
+            return  # discarded by the cancel read after it
+        if isinstance(item, SendText):
+            voice.held += item.send_text.text
             await self.speak(cid, voice, final=False)
-        elif isinstance(message, FlushContext):
+        elif isinstance(item, FlushContext):
             await self.speak(cid, voice, final=True)
-            if not voice.failed:
+            if not voice.over and not voice.cancelled:
                 await self.send(self.mux.flush_completed(cid))
                 voice.position = voice.utterances = 0  # the next generation's times restart
-        elif isinstance(message, CloseContext):
+        elif isinstance(item, CloseContext):
             await self.speak(cid, voice, final=True)
-            await self._close_context(cid, voice)
-        elif isinstance(message, CancelContext):
+            if not voice.cancelled:
+                await self._close_context(cid, voice)
+        elif isinstance(item, CancelContext):
             voice.held = ""
             await self._close_context(cid, voice)
 
     async def _close_context(self, cid: str, voice: _Voice) -> None:
-        self._voices.pop(cid, None)
-        if voice.failed:
+        if voice.over:
             return
+        voice.over = True
         if voice.index in self.reply.unclosed_contexts:
             self.exchange.note("context_closed_withheld", {"contextId": cid})
             return
@@ -340,13 +469,13 @@ class InworldContextsConnection(FaultActor):
 
     async def utterance(self, cid: str, voice: _Voice, text: str) -> None:
         """The tone-coded audio of ``text`` in chunks (after the reply's ``ttfb`` or
-        ``gap``), its timestamps on the first chunk; or the scripted failing status."""
-        if self.ended or voice.failed:
+        ``gap``), its timestamps on the first chunk; or the scripted failing status. A
+        cancel stops it between two chunks."""
+        if self.ended or voice.over or voice.cancelled:
             return
         reply = self.reply
         if voice.index in reply.failed_contexts:
-            voice.failed = True
-            self._voices.pop(cid, None)
+            voice.failed = voice.over = True
             self.exchange.note("context_failed", {"contextId": cid, "code": reply.status_code})
             await self.send(self.mux.status_error(cid, reply.status_code, reply.status_message))
             return
@@ -365,15 +494,17 @@ class InworldContextsConnection(FaultActor):
         loop = asyncio.get_running_loop()
         first = loop.time()
         for index, start in enumerate(range(0, len(pcm), step)):
-            if self.ended or self.mux.state(cid) is None:
+            if self.ended or voice.cancelled:
                 return
             if index and pace > 0:
                 await asyncio.sleep(max(0.0, first + index * pace - loop.time()))
+                if self.ended or voice.cancelled:
+                    return
             chunk = pcm[start : start + step]
             try:
                 frame = self.mux.audio_chunk(cid, chunk, info if index == 0 else None)
             except LocalProtocolError:
-                return  # cancelled meanwhile
+                return  # the context ended meanwhile
             await self.send(frame)
             voice.position += len(chunk) // 2
 
@@ -403,11 +534,13 @@ class InworldContextsConnection(FaultActor):
         return None
 
     async def send(self, frame: str) -> None:
-        """Send one reply frame, as the rule's faults have it."""
-        if self.ended:
-            return
-        for step in self.plan.send(frame):
-            await self.act(_inworld_step(step, frame))
+        """Send one reply frame, as the rule's faults have it: the frame is an event of the
+        fault plan in the order it goes on the wire."""
+        async with self._writer:
+            if self.ended:
+                return
+            for step in self.plan.send(frame):
+                await self.act(_inworld_step(step, frame))
 
     async def send_text(self, text: str | bytes, event: int | None) -> None:
         """Send one frame (``bytes``: a binary one, a fault) and journal it with its event
@@ -430,6 +563,8 @@ class InworldContextsConnection(FaultActor):
 
     async def close(self, code: int, reason: str) -> None:
         """Close the socket with ``code``, journaled."""
+        if self._closer is None:
+            self._closer = asyncio.current_task()
         self.exchange.frame("out", CLOSE_KIND, {"code": code, "reason": reason})
         await self.ws.close(code=code, message=reason.encode())
 

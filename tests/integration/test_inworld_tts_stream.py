@@ -8,10 +8,12 @@ from the simulator's journal. Nothing sleeps to wait: tests await the streams.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from voicewire.reference.tone_code import decode_tone
 from voicewire.reference.tts.wire import SynthesizedAudio
 from voicewire.simulators import Scenario, SimulatorServer, parse_scenario
 from voicewire.simulators.core.credentials import DEFAULT_BASIC_KEY
+from voicewire.simulators.core.limits import Limits
 
 RATE = 16000
 OPTIONS = APIConnectOptions(max_retry=0, timeout=2.0)
@@ -489,3 +492,122 @@ async def test_a_malformed_reply_names_the_context_it_replaces(start_simulator, 
         if e["kind"] == "ws_message" and e["direction"] == "out"
     ]
     assert {"result": {"contextId": s.context_id, "audioChunk": {"audioContent": 42}}} in sent
+
+
+# -- contexts served side by side ---------------------------------------------------------------
+
+RAW_RATE = 8000
+PACED = {"chunk_duration": 0.025, "real_time_factor": 1.0}  # a chunk every 25 ms
+
+
+@contextlib.asynccontextmanager
+async def raw_contexts(sim: SimulatorServer) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
+    """A raw socket to the simulator's TTS WebSocket."""
+    url = sim.base_url + "/tts/v1/voice:streamBidirectional"
+    headers = {"Authorization": f"Basic {DEFAULT_BASIC_KEY}"}
+    async with aiohttp.ClientSession() as http, http.ws_connect(url, headers=headers) as ws:
+        yield ws
+
+
+def create_frame(cid: str) -> dict[str, Any]:
+    config = create_context_config(sample_rate=RAW_RATE).model_dump(exclude_none=True)
+    return {"create": config, "contextId": cid}
+
+
+async def replies_until_closed(
+    ws: aiohttp.ClientWebSocketResponse, cids: set[str]
+) -> list[tuple[str, str]]:
+    """``(contextId, kind)`` of every reply until each of ``cids`` got contextClosed."""
+    seen: list[tuple[str, str]] = []
+    open_ = set(cids)
+    while open_:
+        result = (await ws.receive_json())["result"]
+        kind = next(k for k in result if k not in ("contextId", "status"))
+        seen.append((result["contextId"], kind))
+        if kind == "contextClosed":
+            open_.discard(result["contextId"])
+    return seen
+
+
+def audio_order(sim: SimulatorServer) -> list[str]:
+    """The contextId of every audioChunk the simulator sent, in the journal's (wire) order."""
+    return [
+        e["data"]["contextId"]
+        for e in sim.journal.entries()
+        if e["kind"] == "ws_message" and e["direction"] == "out" and "audioChunk" in e["data"]
+    ]
+
+
+async def test_two_paced_contexts_interleave_their_audio_on_the_wire(start_simulator):
+    sim = await start_simulator(scenario(PACED))
+    async with raw_contexts(sim) as ws:
+        for cid in ("alpha", "bravo"):
+            await ws.send_json(create_frame(cid))
+        for cid, text in (("alpha", "Hi"), ("bravo", "Yo")):
+            await ws.send_json({"send_text": {"text": text}, "contextId": cid})
+            await ws.send_json({"close_context": {}, "contextId": cid})
+        seen = await replies_until_closed(ws, {"alpha", "bravo"})
+    chunks = -(-round(0.35 * RAW_RATE) // round(0.025 * RAW_RATE))  # each text lasts 0.35 s
+    for cid in ("alpha", "bravo"):
+        kinds = [kind for c, kind in seen if c == cid]
+        assert kinds == ["contextCreated", *["audioChunk"] * chunks, "contextClosed"]
+    # Each context paces its own audio: the second's starts before the first's ends, and
+    # the chunks alternate on the wire (served one after the other, they would not).
+    order = audio_order(sim)
+    assert order.index("bravo") < len(order) - 1 - order[::-1].index("alpha")
+    switches = sum(1 for a, b in pairwise(order) if a != b)
+    assert switches >= chunks // 2, order
+
+
+async def test_a_cancel_stops_its_contexts_generation_at_once(start_simulator):
+    sim = await start_simulator(scenario({"chunk_duration": 0.02, "real_time_factor": 1.0}))
+    async with raw_contexts(sim) as ws:
+        await ws.send_json(create_frame("long"))
+        await ws.send_json({"send_text": {"text": "Alpha is speaking."}, "contextId": "long"})
+        await ws.send_json({"flush_context": {}, "contextId": "long"})
+        assert "contextCreated" in (await ws.receive_json())["result"]
+        assert "audioChunk" in (await ws.receive_json())["result"]
+        # Read while the context speaks: the cancel stops it, its flush is never completed.
+        await ws.send_json({"cancel_context": {}, "contextId": "long"})
+        seen = await replies_until_closed(ws, {"long"})
+        # The slot is free at once: a new context is served on the same socket.
+        await ws.send_json(create_frame("next"))
+        assert (await ws.receive_json())["result"]["contextId"] == "next"
+    kinds = [kind for _, kind in seen]
+    all_chunks = -(-round(1.47 * RAW_RATE) // round(0.02 * RAW_RATE))  # the text lasts 1.47 s
+    assert kinds[-1] == "contextClosed" and "flushCompleted" not in kinds
+    assert kinds.count("audioChunk") < all_chunks - 1
+
+
+async def test_the_idle_limit_waits_for_a_context_still_speaking(start_simulator):
+    # The context's audio takes 0.35 s to send, longer than the 0.1 s idle limit: the socket
+    # is not idle while it goes out, and is closed once it has been silent 0.1 s.
+    sim = await start_simulator(
+        scenario({"chunk_duration": 0.025, "real_time_factor": 1.0}),
+        limits=Limits(idle_timeout=0.1),
+    )
+    async with raw_contexts(sim) as ws:
+        await ws.send_json(create_frame("slow"))
+        await ws.send_json({"send_text": {"text": "Hi"}, "contextId": "slow"})
+        await ws.send_json({"close_context": {}, "contextId": "slow"})
+        seen = await replies_until_closed(ws, {"slow"})
+        closing = await ws.receive()
+    assert [kind for _, kind in seen].count("audioChunk") == 14  # 0.35 s in 25 ms chunks
+    assert closing.type is aiohttp.WSMsgType.CLOSE and closing.data == 1008
+
+
+async def test_a_socket_closed_mid_generation_leaves_no_context_task(start_simulator):
+    # Both contexts wait 30 s before their first audio: only a cancel ends their tasks.
+    sim = await start_simulator(scenario({"ttfb": 30.0}))
+    async with raw_contexts(sim) as ws:
+        for cid in ("one", "two"):
+            await ws.send_json(create_frame(cid))
+            await ws.send_json({"send_text": {"text": "Never spoken."}, "contextId": cid})
+        for _ in range(2):
+            assert "contextCreated" in (await ws.receive_json())["result"]
+    await sim.stop()  # waits for the connection's handler to end
+    left = [t for t in asyncio.all_tasks() if t.get_name().startswith("inworld-context-")]
+    assert not left
+    entries = sim.journal.entries()
+    closed = next(i for i, e in enumerate(entries) if e["kind"] == "ws_close")
+    assert not [e for e in entries[closed:] if e["kind"] == "ws_message"]
