@@ -55,6 +55,7 @@ def test_reference_passes_every_case(reference_run):
         "robustness",
         "stt",
         "tts",
+        "inworld",
     }
     # Every suite contributed, in both directions.
     assert {case["suite"] for case in report["cases"]} == set(report["suites"])
@@ -63,7 +64,13 @@ def test_reference_passes_every_case(reference_run):
     # Property families count their examples: the ci profile's 40 each at least, but for the
     # slow families, capped (their boundaries come on top); plain cases are not
     # families. The robustness families also count their outcome classes.
-    families = {case["name"]: case for case in report["cases"] if case["examples"] is not None}
+    # The Inworld suite's STT families share their names with the STT suite's: they go by
+    # "inworld/<name>".
+    families = {
+        f"inworld/{case['name']}" if case["suite"] == "inworld" else case["name"]: case
+        for case in report["cases"]
+        if case["examples"] is not None
+    }
     assert families["test_slow_streams"]["examples"] >= 8
     assert families["test_slow_peers"]["examples"] >= 5
     assert families["test_stt_silences"]["examples"] >= 2
@@ -85,7 +92,24 @@ def test_reference_passes_every_case(reference_run):
     assert families["test_tts_texts"]["examples"] >= 15
     assert families["test_tts_pool"]["examples"] >= 8
     assert families["test_tts_faults"]["examples"] >= 12
+    # The Inworld families stream audio or play sessions per example, over sockets: capped.
+    inworld_minimums = {
+        "inworld/test_push_patterns": 8,
+        "inworld/test_transcript_scripts": 10,
+        "inworld/test_inworld_http_answers": 15,
+        "inworld/test_inworld_context_faults": 5,
+        "inworld/test_inworld_contexts": 8,
+        "test_hostile_inworld_context_sessions": 20,
+        "test_hostile_inworld_requests": 20,
+        "test_hostile_inworld_transcribe_sessions": 20,
+        "test_hostile_inworld_contexts": 20,
+        "test_hostile_inworld_ndjson": 30,
+        "test_hostile_inworld_transcripts": 20,
+    }
+    for name, minimum in inworld_minimums.items():
+        assert families[name]["examples"] >= minimum, (name, families[name]["examples"])
     capped = (
+        *inworld_minimums,
         "test_slow_streams",
         "test_slow_peers",
         "test_stt_silences",
@@ -172,9 +196,9 @@ def test_a_server_iut_gets_client_cases_unsupported_and_passes_the_server_suite(
         serve.wait(10)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
     report = json.loads((tmp_path / "r.json").read_text())
-    # A url: IUT that names no protocols serves no /stt and no /tts: their server cases (the
-    # protocol suite's and the robustness suite's) are UNSUPPORTED.
-    speech_servers = ("stt.server", "tts.server")
+    # A url: IUT that names no protocols serves no /stt, no /tts and no Inworld endpoints:
+    # their server cases (the protocol suite's and the robustness suite's) are UNSUPPORTED.
+    speech_servers = ("stt.server", "tts.server", "inworld.server")
     for capability in speech_servers:
         cases = [c for c in report["cases"] if c["capability"] == capability]
         assert {c["suite"] for c in cases} == {capability.split(".")[0], "robustness"}
@@ -198,7 +222,7 @@ def test_a_server_iut_gets_client_cases_unsupported_and_passes_the_server_suite(
         (["run", "--iut", "python:no_such_module_xyz:f"], 3, "cannot import 'no_such_module_xyz'"),
         (["run", "--iut", "cmd:no-such-driver-xyz --flag"], 3, "command not found"),
         (["run", "--examples", "0"], 2, "must be >= 1"),
-        (["run", "--suite", "inworld"], 2, "invalid choice: 'inworld'"),
+        (["run", "--suite", "realtime"], 2, "invalid choice: 'realtime'"),
         (["run", "-n", "lots"], 2, "must be 'auto', 0 or a positive integer"),
         (["run", "--replay", "missing.json"], 3, "--replay missing.json: cannot read"),
         (["run", "--iut", "url:http://127.0.0.1:9/v1"], 3, "cannot connect to 127.0.0.1:9"),
