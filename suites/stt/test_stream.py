@@ -147,6 +147,13 @@ def segments_problem(types: list[str]) -> str | None:
     return None
 
 
+TIME_ZERO_SLACK = 1e-3
+"""How far from the stream's start one connection's time zero may lie. Upstream starts its
+timeline at a wall-clock reading (``stt/stt.py:483``, ``time.time() - last_start_time``): a
+microsecond or two when the clock ticks between the two readings, more on a loaded core. A
+wrong offset is a frame (50 ms) or more."""
+
+
 def transcript_problems(
     event: Any, message: dict[str, Any], *, offset: float, language: str
 ) -> list[str]:
@@ -452,8 +459,9 @@ def test_times_confidence_language_and_request_id(
     voicewire_iut: IUTDriver, voicewire_simulator: CaseSimulator
 ) -> None:
     """Each transcript's ``start_time``/``end_time`` are ``start``/``start + duration`` (one
-    connection: offset 0), word times likewise; a missing confidence is 1.0, a missing
-    language the configured one; ``request_id`` is the server's."""
+    connection: offset 0, within :data:`TIME_ZERO_SLACK`), word times likewise; a missing
+    confidence is 1.0, a missing language the configured one; ``request_id`` is the
+    server's."""
     outcome, target = ordering_run(
         voicewire_iut, voicewire_simulator, "stt-ord-times", language="de"
     )
@@ -464,12 +472,24 @@ def test_times_confidence_language_and_request_id(
         if m["transcript"]
     ]
     by_text = {(m["type"], m["transcript"]): m for m in server}
+    pairs = [
+        (event, by_text[(event.speech_type, event.text)])
+        for event in outcome.finals + outcome.interims
+        # an empty final, or a text STT-ORD-4 judges, has no message to compare with
+        if (event.speech_type, event.text) in by_text and event.alternatives
+    ]
     problems = []
-    for event in outcome.finals + outcome.interims:
-        message = by_text.get((event.speech_type, event.text))
-        if message is None or not event.alternatives:
-            continue  # an empty final, or a text STT-ORD-4 judges
-        problems += transcript_problems(event, message, offset=0.0, language="de")
+    # The connection's time zero is the stream's start: within TIME_ZERO_SLACK of 0 (a client
+    # may read it off the wall clock, as upstream does), and the same for every transcript.
+    # Every time is then judged to the float against that zero.
+    zero = pairs[0][0].alternatives[0].start_time - pairs[0][1]["start"] if pairs else 0.0
+    if abs(zero) > TIME_ZERO_SLACK:
+        problems.append(
+            f"the connection's time zero is {zero!r} s on the stream's timeline: it must be "
+            "the stream's start, 0"
+        )
+    for event, message in pairs:
+        problems += transcript_problems(event, message, offset=zero, language="de")
     expect(not problems, "STT-ORD-5", "\n".join(problems) + f"\n{outcome.describe()}")
 
 

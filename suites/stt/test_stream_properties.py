@@ -47,6 +47,7 @@ from voicewire.suites.stt.strategies import (
 )
 from voicewire.suites.stt.test_stream import (
     MODEL,
+    TIME_ZERO_SLACK,
     frames,
     segments_problem,
     sent,
@@ -96,12 +97,9 @@ def _predicted_types(server: list[dict[str, Any]]) -> list[str]:
     return types
 
 
-# How far from zero a single connection's time zero may lie. Upstream starts its timeline at a
-# wall-clock reading (stt/stt.py:483, ``time.time() - last_start_time``): a few microseconds
-# that a loaded core can stretch past any float tolerance, which this family must not turn
-# into a flaky verdict. A wrong offset is a frame (50 ms) or more; test_stream.py's
-# STT-ORD-5 case judges the offset to the float.
-OFFSET_SLACK = 1e-3
+# How far from zero a single connection's time zero may lie: test_stream.py's
+# TIME_ZERO_SLACK (upstream reads it off the wall clock).
+OFFSET_SLACK = TIME_ZERO_SLACK
 
 
 def _time_problems(events: list[Any], messages: list[dict[str, Any]], language: str) -> list[str]:
