@@ -29,8 +29,11 @@ def test_the_workflows_voicewire_command_passes_and_writes_the_reports(tmp_path)
     driver = tmp_path / "docs" / "examples" / "llm_driver.py"
     driver.parent.mkdir(parents=True)
     shutil.copy2(REPO / "docs" / "examples" / "llm_driver.py", driver)
+    # The workflow's command as written, on the suite of the capability the driver declares
+    # (llm.chat): the other suites' cases would all be UNSUPPORTED, and the robustness
+    # families' LLM half would double the test's time for what the llm suite shows already.
     done = subprocess.run(
-        [sys.executable, "-m", "voicewire.harness.cli", *argv[1:]],
+        [sys.executable, "-m", "voicewire.harness.cli", *argv[1:], "--suite", "llm"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -42,12 +45,9 @@ def test_the_workflows_voicewire_command_passes_and_writes_the_reports(tmp_path)
     report = json.loads((reports / "report.json").read_text())
     assert report["iut"].startswith("cmd:python3 docs/examples/llm_driver.py")
     assert report["totals"].get("PASS", 0) > 0
-    # The example driver is conformant for what it declares (llm.chat): its cases pass; every
-    # case of a capability it lacks is UNSUPPORTED, never skipped silently or failed.
+    # The example driver is conformant for what it declares (llm.chat): its cases pass.
     assert report["capabilities"] == ["llm.chat"]
     outcomes = {(case["suite"], case["outcome"]) for case in report["cases"]}
-    assert ("llm", "PASS") in outcomes and ("chat_context", "UNSUPPORTED") in outcomes
-    assert {outcome for _, outcome in outcomes} == {"PASS", "UNSUPPORTED"}, outcomes
-    assert {outcome for suite, outcome in outcomes if suite == "llm"} == {"PASS"}
+    assert outcomes == {("llm", "PASS")}, outcomes
     assert "<testsuite" in (reports / "junit.xml").read_text()
     assert "<html" in (reports / "report.html").read_text()
