@@ -158,31 +158,3 @@ def full_reference_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, An
         },
         timeout=600,
     )
-
-
-SHARED_RUNS = ("full_reference_run", "livekit_run")
-"""The session fixtures that run a minute-long ``voicewire run`` once for several tests."""
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The first test of each shared run goes first, the others reading it go last.
-
-    Under xdist the first tests are dealt out one per worker, so the two runs start at once,
-    each on its own worker; a test that reads a run another worker is still making would
-    block its worker until the run ends (it waits on the run's lock), so the readers come
-    after everything else. The README test reads the main job's run through
-    ``request.getfixturevalue``: it goes last too."""
-    producers: list[pytest.Item] = []
-    readers: list[pytest.Item] = []
-    rest: list[pytest.Item] = []
-    started: set[str] = set()
-    for item in items:
-        shared = [name for name in SHARED_RUNS if name in getattr(item, "fixturenames", ())]
-        if shared and shared[0] not in started:
-            started.add(shared[0])
-            producers.append(item)
-        elif shared or "test_readme_commands.py" in item.nodeid:
-            readers.append(item)
-        else:
-            rest.append(item)
-    items[:] = producers + rest + readers
