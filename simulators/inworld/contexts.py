@@ -80,7 +80,6 @@ from voicewire.simulators.core.credentials import Authentication
 from voicewire.simulators.core.registry import EndpointSpec
 from voicewire.simulators.core.state import Exchange
 from voicewire.simulators.core.websocket import (
-    CLOSE_KIND,
     FRAME_KIND,
     AcceptedWebSocket,
     accept_websocket,
@@ -543,15 +542,14 @@ class InworldContextsConnection(FaultActor):
                 await self.act(_inworld_step(step, frame))
 
     async def send_text(self, text: str | bytes, event: int | None) -> None:
-        """Send one frame (``bytes``: a binary one, a fault) and journal it with its event
-        index (None: no event); audio as its summary."""
-        if self.ws.closed:
-            return
-        if isinstance(text, bytes):
-            await self.ws.send_bytes(text)
-            self.exchange.frame("out", FRAME_KIND, {"binary": True, "length": len(text)})
-            return
-        await self.ws.send_str(text)
+        """As every connection's, but nothing once the socket is closed (a context may still
+        be speaking when the client goes)."""
+        if not self.ws.closed:
+            await super().send_text(text, event)
+
+    def journal_text(self, text: str, event: int | None) -> None:
+        """An ``audioChunk`` as its summary, any other frame as the JSON object it is (or
+        its text, when a fault made it something else)."""
         summary = _audio_summary(text) if text.startswith(_AUDIO_HEAD) else None
         if summary is None:
             # As a body: read back as the JSON object it is (one shape for every reader),
@@ -562,11 +560,11 @@ class InworldContextsConnection(FaultActor):
             self.exchange.frame("out", FRAME_KIND, {**summary, "event": event})
 
     async def close(self, code: int, reason: str) -> None:
-        """Close the socket with ``code``, journaled."""
+        """Close the socket with ``code``, journaled; the task closing it is remembered (a
+        context task carrying out a fault's close finishes the handshake)."""
         if self._closer is None:
             self._closer = asyncio.current_task()
-        self.exchange.frame("out", CLOSE_KIND, {"code": code, "reason": reason})
-        await self.ws.close(code=code, message=reason.encode())
+        await super().close(code, reason)
 
 
 def _inworld_step(step: FaultStep, frame: str) -> FaultStep:

@@ -1,32 +1,53 @@
 """Carrying out a fault plan's steps on a WebSocket connection: the IO half of
-:mod:`.faults`, which stays sans-IO. The STT and TTS connections both act this way, so the
-steps are carried out once, here."""
+:mod:`.faults`, which stays sans-IO. Every simulator WebSocket connection (STT, TTS, Inworld's
+contexts and transcriptions) sends, journals, closes and acts this way, so it is written once,
+here."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
+from aiohttp import web
 from voicewire.simulators.core.state import Exchange
+from voicewire.simulators.core.websocket import CLOSE_KIND, FRAME_KIND
 from voicewire.simulators.stt.faults import FaultStep, Pause, SendFrame
 
 __all__ = ["FaultActor"]
 
 
 class FaultActor:
-    """A connection that carries out :class:`~.faults.FaultPlan` steps. The connection
-    provides ``exchange``, ``_transport`` (aborted by a reset), ``_ended`` (set when a step
-    ends the connection), ``send_text(text, event)`` and ``close(code, reason)``."""
+    """A connection that sends frames on ``ws``, journals them and carries out
+    :class:`~.faults.FaultPlan` steps. The connection provides ``exchange``, ``ws``,
+    ``_transport`` (aborted by a reset), ``_ended`` (set when a step ends the connection)
+    and ``_write`` (its journal writer of text frames), unless it overrides
+    :meth:`journal_text` to journal a frame otherwise (audio as its summary)."""
 
     exchange: Exchange
+    ws: web.WebSocketResponse
+    _write: Callable[[bytes, int | None], None]
     _transport: Any
     _ended: bool
 
-    if TYPE_CHECKING:
-        # What the connection provides (declared for the type checker only).
-        async def send_text(self, text: str | bytes, event: int | None) -> None: ...
+    async def send_text(self, text: str | bytes, event: int | None) -> None:
+        """Send one text frame (``bytes``: a binary one, a fault) and journal it with its
+        event index (None: no event)."""
+        if isinstance(text, bytes):
+            await self.ws.send_bytes(text)
+            self.exchange.frame("out", FRAME_KIND, {"binary": True, "length": len(text)})
+            return
+        await self.ws.send_str(text)
+        self.journal_text(text, event)
 
-        async def close(self, code: int, reason: str) -> None: ...
+    def journal_text(self, text: str, event: int | None) -> None:
+        """Journal one text frame sent, as it went out."""
+        self._write(text.encode(), event)
+
+    async def close(self, code: int, reason: str) -> None:
+        """Close the socket with ``code``, journaled."""
+        self.exchange.frame("out", CLOSE_KIND, {"code": code, "reason": reason})
+        await self.ws.close(code=code, message=reason.encode())
 
     async def act(self, step: FaultStep) -> None:
         """Carry out one step of the fault plan."""

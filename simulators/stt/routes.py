@@ -45,7 +45,6 @@ from voicewire.reference.stt.wire import (
 from voicewire.simulators.core.state import Exchange
 from voicewire.simulators.core.websocket import (
     CLOSE_IDLE,
-    CLOSE_KIND,
     CLOSE_UNSUPPORTED_DATA,
     FRAME_KIND,
     AcceptedWebSocket,
@@ -239,21 +238,6 @@ class STTConnection(FaultActor):
         as the rule's faults have it."""
         for step in self.plan.send(self.session.send(message)):
             await self.act(step)
-
-    async def send_text(self, text: str | bytes, event: int | None) -> None:
-        """Send one text frame (``bytes``: a binary one, a fault) and journal it with its
-        event index (None: no event)."""
-        if isinstance(text, bytes):
-            await self.ws.send_bytes(text)
-            self.exchange.frame("out", FRAME_KIND, {"binary": True, "length": len(text)})
-            return
-        await self.ws.send_str(text)
-        self._write(text.encode(), event)
-
-    async def close(self, code: int, reason: str) -> None:
-        """Close the socket with ``code``, journaled."""
-        self.exchange.frame("out", CLOSE_KIND, {"code": code, "reason": reason})
-        await self.ws.close(code=code, message=reason.encode())
 
 
 def _unplayable(timing: Timing, faults: list[Any]) -> str | None:

@@ -54,7 +54,6 @@ from voicewire.reference.tts.wire import (
 from voicewire.simulators.core.state import Exchange
 from voicewire.simulators.core.websocket import (
     CLOSE_IDLE,
-    CLOSE_KIND,
     CLOSE_UNSUPPORTED_DATA,
     FRAME_KIND,
     AcceptedWebSocket,
@@ -286,15 +285,13 @@ class TTSConnection(FaultActor):
             await self.act(step)
 
     async def send_text(self, text: str | bytes, event: int | None) -> None:
-        """Send one text frame (``bytes``: a binary one, a fault) and journal it with its
-        event index (None: no event); audio as its summary."""
-        if self.ws.closed:
-            return
-        if isinstance(text, bytes):
-            await self.ws.send_bytes(text)
-            self.exchange.frame("out", FRAME_KIND, {"binary": True, "length": len(text)})
-            return
-        await self.ws.send_str(text)
+        """As every connection's, but nothing once the socket is closed (a synthesis may
+        still be producing when the client goes)."""
+        if not self.ws.closed:
+            await super().send_text(text, event)
+
+    def journal_text(self, text: str, event: int | None) -> None:
+        """An ``output_audio`` as its summary, any other frame as it went out."""
         summary = self._audio_summary(text)
         if summary is None:
             self._write(text.encode(), event)
@@ -313,11 +310,6 @@ class TTSConnection(FaultActor):
         if not isinstance(message, OutputAudio):
             return None
         return output_audio_summary(message, self.audio_rate)
-
-    async def close(self, code: int, reason: str) -> None:
-        """Close the socket with ``code``, journaled."""
-        self.exchange.frame("out", CLOSE_KIND, {"code": code, "reason": reason})
-        await self.ws.close(code=code, message=reason.encode())
 
 
 def _unspeakable(text: str) -> str | None:
