@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from aiohttp import web
+from voicewire.simulators.core.recorded import RecordedEndpoint
 from voicewire.simulators.scenario import ENDPOINTS, EndpointSpec
 
 __all__ = ["REGISTRY", "AddRoutes", "EndpointSpec", "ProtocolRegistry", "SimulatedProtocol"]
@@ -29,11 +30,13 @@ class SimulatedProtocol:
     """One protocol the simulators speak: ``add_routes(router, prefix)`` mounts its handlers
     (which find the simulator's state with
     :func:`~voicewire.simulators.core.app.state_of`), ``endpoints`` are what its scenario rules
-    can address."""
+    can address, ``recorded`` how the recording proxy and the cassette replayer cut and
+    replay each of its endpoints (:mod:`~voicewire.simulators.core.recorded`)."""
 
     name: str
     add_routes: AddRoutes
     endpoints: tuple[EndpointSpec, ...] = ()
+    recorded: tuple[RecordedEndpoint, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -43,6 +46,11 @@ class SimulatedProtocol:
         for spec in self.endpoints:
             if not isinstance(spec, EndpointSpec):
                 raise TypeError(f"protocol {self.name!r}: endpoints must be EndpointSpec objects")
+        for recorded in self.recorded:
+            if not isinstance(recorded, RecordedEndpoint):
+                raise TypeError(
+                    f"protocol {self.name!r}: recorded must be RecordedEndpoint objects"
+                )
 
 
 class ProtocolRegistry:
@@ -87,6 +95,10 @@ class ProtocolRegistry:
 
     def __len__(self) -> int:
         return len(self._protocols)
+
+    def recorded(self) -> list[tuple[str, RecordedEndpoint]]:
+        """Every registered protocol's recorded endpoints, each with its protocol's name."""
+        return [(protocol.name, recorded) for protocol in self for recorded in protocol.recorded]
 
     def add_routes(self, router: web.UrlDispatcher, prefix: str) -> None:
         """Mount every registered protocol's routes under ``prefix``."""

@@ -16,6 +16,7 @@ from types import ModuleType
 from aiohttp import web
 from voicewire.simulators.core.registry import SimulatedProtocol
 from voicewire.simulators.inworld import contexts, synthesis, transcribe
+from voicewire.simulators.inworld.recording import INWORLD_RECORDED
 
 __all__ = ["PROTOCOL"]
 
@@ -31,5 +32,6 @@ PROTOCOL = SimulatedProtocol(
     name="inworld",
     add_routes=_add_routes,
     endpoints=tuple(spec for part in _PARTS for spec in part.ENDPOINTS),
+    recorded=INWORLD_RECORDED,
 )
 """The Inworld protocol as the simulator registry knows it."""

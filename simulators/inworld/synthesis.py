@@ -90,7 +90,9 @@ __all__ = [
     "MALFORMED_INWORLD_LINE",
     "MAX_INWORLD_TEXT_CHARS",
     "SYNTHESIZE_ENDPOINT",
+    "SYNTHESIZE_PATH",
     "VOICES_ENDPOINT",
+    "VOICES_PATH",
     "InworldSynthesisReply",
     "InworldVoicesReply",
     "add_routes",
@@ -101,6 +103,12 @@ __all__ = [
 SYNTHESIZE_ENDPOINT = "inworld.synthesize"
 """The scenario endpoint of ``POST /tts/v1/voice:stream``."""
 VOICES_ENDPOINT = "inworld.voices"
+
+SYNTHESIZE_PATH = "/tts/v1/voice:stream"
+"""The synthesis route under a prefix."""
+
+VOICES_PATH = "/tts/v1/voices"
+"""The voices route under a prefix."""
 """The scenario endpoint of ``GET /tts/v1/voices``."""
 LINE_KIND = "ndjson_line"
 """The journal ``kind`` of each line (or piece of the body) written."""
@@ -660,8 +668,8 @@ async def _voices(request: web.Request) -> web.StreamResponse:
 def add_routes(router: web.UrlDispatcher, prefix: str) -> None:
     """Mount ``POST {prefix}/tts/v1/voice:stream`` and ``GET {prefix}/tts/v1/voices``."""
     router.add_post(
-        f"{prefix}/tts/v1/voice:stream",
+        f"{prefix}{SYNTHESIZE_PATH}",
         _synthesize,
         expect_handler=expect_admissible_under(Authentication.BASIC_KEY),
     )
-    router.add_get(f"{prefix}/tts/v1/voices", _voices)
+    router.add_get(f"{prefix}{VOICES_PATH}", _voices)

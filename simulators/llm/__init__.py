@@ -18,6 +18,7 @@ A protocol module of the simulator core. It registers (:data:`PROTOCOL`, see
 
 from __future__ import annotations
 
+from voicewire.simulators.core.recorded import RecordedEndpoint
 from voicewire.simulators.core.registry import EndpointSpec, SimulatedProtocol
 from voicewire.simulators.llm.decide import (
     COMPLETION_ID_PREFIX,
@@ -82,5 +83,6 @@ PROTOCOL = SimulatedProtocol(
     name="llm",
     add_routes=add_routes,
     endpoints=(EndpointSpec(ENDPOINT, LLMReply, default=True),),
+    recorded=(RecordedEndpoint(ENDPOINT, "POST", "/chat/completions", "sse"),),
 )
 """The LLM protocol as the simulator core registers it."""

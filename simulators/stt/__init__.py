@@ -22,6 +22,7 @@ from __future__ import annotations
 from voicewire.simulators.core.registry import EndpointSpec, SimulatedProtocol
 from voicewire.simulators.stt.faults import MALFORMED_FRAME, FaultPlan
 from voicewire.simulators.stt.player import ScriptPlayer, Transcriber, position
+from voicewire.simulators.stt.recording import STT_RECORDED
 from voicewire.simulators.stt.routes import (
     CLOSE_IDLE,
     CLOSE_UNSUPPORTED_DATA,
@@ -71,5 +72,6 @@ PROTOCOL = SimulatedProtocol(
     name="stt",
     add_routes=add_stt_routes,
     endpoints=(EndpointSpec(ENDPOINT, STTReply, websocket=True),),
+    recorded=STT_RECORDED,
 )
 """The STT protocol as the simulator core registers it."""

@@ -14,6 +14,7 @@ sent with the reply's defaults. The audio is always the tone code of the text.
 
 from __future__ import annotations
 
+from voicewire.simulators.core.recorded import RecordedEndpoint
 from voicewire.simulators.core.registry import EndpointSpec, SimulatedProtocol
 from voicewire.simulators.tts.faults import MALFORMED_TTS_FRAME, tts_fault_plan, without_session_id
 from voicewire.simulators.tts.routes import (
@@ -60,5 +61,6 @@ PROTOCOL = SimulatedProtocol(
     name="tts",
     add_routes=add_tts_routes,
     endpoints=(EndpointSpec(ENDPOINT, TTSReply, websocket=True),),
+    recorded=(RecordedEndpoint(ENDPOINT, "GET", "/tts", "websocket"),),
 )
 """The TTS protocol as the simulator core registers it."""

@@ -1,0 +1,85 @@
+"""How a protocol's endpoints are recorded and replayed: what the cassette needs to know.
+
+The recording proxy and the cassette replayer are generic (:mod:`voicewire.simulators.recording`);
+each protocol tells them, per endpoint, with one :class:`RecordedEndpoint` in its
+:class:`~voicewire.simulators.core.registry.SimulatedProtocol`:
+
+- where it lives (``method`` and the route ``path``, matched as the end of a request path, so
+  any base path or ``/v1`` prefix in front of it is kept),
+- how the server's answer is framed (``sse`` events, ``ndjson`` lines, one ``json`` body, or a
+  ``websocket`` session), which decides what one cassette record holds,
+- for a WebSocket endpoint that carries the client's audio, an :class:`AudioMeter` that reads
+  how many seconds of audio each client message carries (the causal link a replay follows: a
+  server message recorded after the client had sent audio up to *t* is replayed once the live
+  client has sent audio up to *t*),
+- ``client_ids``: the JSON keys whose string values the client chooses afresh on every run
+  (an Inworld ``contextId``): a replay matches client messages without them and answers with
+  the live client's values in place of the recorded ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+__all__ = ["AudioMeter", "Framing", "RecordedEndpoint", "recorded_endpoint_for"]
+
+Framing = Literal["sse", "ndjson", "json", "websocket"]
+"""How the server's side of an exchange is cut into cassette records."""
+
+
+class AudioMeter(Protocol):
+    """Reads a WebSocket session's client messages in order and says how many seconds of
+    audio each one carries (0.0 for a message without audio: a setup message, a finalize).
+    One meter per session: it may keep what the setup message said (the sample rate)."""
+
+    def client_message(self, data: str | bytes) -> float:
+        """Seconds of audio ``data`` carries; never raises (a message it cannot read carries
+        none: the replay then matches it as a control message)."""
+        ...
+
+
+@dataclass(frozen=True)
+class RecordedEndpoint:
+    """One endpoint as the recorder and the replayer see it (see the module docstring)."""
+
+    endpoint: str
+    method: Literal["GET", "POST"]
+    path: str
+    framing: Framing
+    audio_meter: Callable[[], AudioMeter] | None = None
+    client_ids: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if not self.path.startswith("/"):
+            raise ValueError(f"recorded endpoint {self.endpoint!r}: path must start with '/'")
+        if self.audio_meter is not None and self.framing != "websocket":
+            raise ValueError(
+                f"recorded endpoint {self.endpoint!r}: only a WebSocket endpoint carries client "
+                "audio messages"
+            )
+
+    @property
+    def websocket(self) -> bool:
+        """Whether the exchange is a WebSocket session."""
+        return self.framing == "websocket"
+
+    def matches(self, method: str, path: str) -> bool:
+        """Whether a request ``method path`` is this endpoint's (a WebSocket upgrade is a
+        GET)."""
+        return method.upper() == self.method and path.endswith(self.path)
+
+
+def recorded_endpoint_for(
+    endpoints: Iterable[RecordedEndpoint], method: str, path: str
+) -> RecordedEndpoint | None:
+    """The endpoint a request belongs to: the one whose path is the longest end of ``path``
+    (``/tts/v1/voices`` is Inworld's voices, not ``/tts``); None for a path no protocol owns."""
+    best: RecordedEndpoint | None = None
+    for candidate in endpoints:
+        if candidate.matches(method, path) and (
+            best is None or len(candidate.path) > len(best.path)
+        ):
+            best = candidate
+    return best
