@@ -233,6 +233,8 @@ class RecordedExchange:
     items: list[ExchangeItem] = field(default_factory=list)
     end: EndRecord | None = None
     sidecar: bytes | None = field(default=None, repr=False)
+    line: int | None = None
+    """The cassette line of its request (None: not loaded from a file)."""
 
     @property
     def x(self) -> int:
@@ -515,7 +517,7 @@ def load_cassette(path: str | os.PathLike[str]) -> Cassette:
         if isinstance(record, RequestRecord):
             if record.x in exchanges:
                 raise CassetteError(path, number, f"exchange {record.x} has a second request")
-            exchanges[record.x] = RecordedExchange(request=record, sidecar=sidecar)
+            exchanges[record.x] = RecordedExchange(request=record, sidecar=sidecar, line=number)
             continue
         exchange = exchanges.get(record.x)
         if exchange is None:
