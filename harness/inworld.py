@@ -43,6 +43,7 @@ steps and events (``stt.speech`` carries a final's ``voice_profile`` in its alte
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -56,6 +57,7 @@ from voicewire.harness.iut import (
     PlainTarget,
     Target,
 )
+from voicewire.harness.stream_diff import Aspect, Normaliser, error_essentials
 from voicewire.harness.stt import (
     EndInputStep,
     FlushStep,
@@ -64,12 +66,14 @@ from voicewire.harness.stt import (
     STTOutcome,
     STTStreamAnswer,
     WaitEventStep,
+    speech_stream_aspects,
 )
 from voicewire.harness.tts import (
     SynthesisOutcome,
     TTSAttemptErrorEvent,
     TTSAudioEvent,
     TTSEndEvent,
+    synthesis_aspects,
 )
 
 __all__ = [
@@ -79,6 +83,7 @@ __all__ = [
     "INWORLD_TTS_STREAM",
     "INWORLD_VOICES",
     "PROTOCOL",
+    "STREAM_NORMALISERS",
     "InworldEndInputStep",
     "InworldFlushStep",
     "InworldPushTextStep",
@@ -550,3 +555,91 @@ PROTOCOL = ProtocolSpec(
 )
 """The Inworld protocols' registration (see :mod:`voicewire.harness.protocols`, which adds
 the reference implementation's part)."""
+
+
+# -- stream normalisation (voicewire diff, run --cassette) ---------------------------------------
+
+
+def _normalise_inworld_syntheses(
+    rules: Mapping[str, tuple[str, ...]],
+) -> Normaliser:
+    def normalise(events: Sequence[Any], answer: Mapping[str, Any] | None) -> dict[str, Aspect]:
+        """The syntheses' aspects and their timed transcripts, per synthesis."""
+        timed = [event for event in events if isinstance(event, InworldTimedTextEvent)]
+        by_synthesis: defaultdict[int, list[dict[str, Any]]] = defaultdict(list)
+        for event in timed:
+            by_synthesis[event.synthesis].append(
+                {"text": event.text, "start": event.start_time, "end": event.end_time}
+            )
+        return {
+            **synthesis_aspects(events, rules=rules),
+            "timed_text": Aspect(
+                [
+                    {"synthesis": number, "words": by_synthesis[number]}
+                    for number in sorted(by_synthesis)
+                ],
+                rules["timed_text"],
+                frozenset({"start", "end"}),
+            ),
+        }
+
+    return normalise
+
+
+def _normalise_inworld_stt(
+    events: Sequence[Any], answer: Mapping[str, Any] | None
+) -> dict[str, Aspect]:
+    # Inworld's transcriptions carry no times (IW-STT-S-1): a final's times are the client's
+    # own invention, so they are no part of what two clients must agree on.
+    return speech_stream_aspects(
+        events,
+        with_times=False,
+        rules={
+            "finals": ("IW-STT-ORD-1",),
+            "interims": ("IW-STT-ORD-1",),
+            "usage": ("IW-STT-USG-1",),
+            "ids": (),
+            "order": ("IW-STT-ORD-1",),
+            "errors": ("IW-STT-END-1",),
+        },
+    )
+
+
+def _normalise_inworld_voices(
+    events: Sequence[Any], answer: Mapping[str, Any] | None
+) -> dict[str, Aspect]:
+    """A voice list: the voices as returned, or the error raised."""
+    parsed = InworldVoicesAnswer.model_validate(answer or {"voices": []})
+    return {
+        "voices": Aspect(parsed.voices, ("IW-VOICES-1",)),
+        "errors": Aspect(
+            [] if parsed.error is None else [error_essentials(parsed.error, at="end")],
+            ("IW-VOICES-1",),
+        ),
+    }
+
+
+STREAM_NORMALISERS: dict[str, Normaliser] = {
+    INWORLD_TTS_HTTP: _normalise_inworld_syntheses(
+        {
+            "audio": ("IW-HTTP-2",),
+            "ids": (),
+            "order": ("IW-HTTP-2",),
+            "errors": ("IW-HTTP-2",),
+            "timed_text": ("IW-HTTP-3",),
+        }
+    ),
+    INWORLD_TTS_STREAM: _normalise_inworld_syntheses(
+        {
+            "audio": ("IW-WS-5",),
+            "ids": ("IW-WS-5",),
+            "order": ("IW-WS-4",),
+            "errors": ("IW-WS-4",),
+            "timed_text": ("IW-WS-5",),
+        }
+    ),
+    INWORLD_STT_STREAM: _normalise_inworld_stt,
+    INWORLD_VOICES: _normalise_inworld_voices,
+}
+"""How ``voicewire diff`` and ``voicewire run --cassette`` compare Inworld syntheses, speech
+streams and voice lists (registered in :mod:`voicewire.harness.protocols`)."""

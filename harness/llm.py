@@ -20,7 +20,9 @@ driver conveniences this module contributes.
 from __future__ import annotations
 
 import asyncio
+import json
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -28,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from voicewire.harness.capabilities import Capability, Operation, ProtocolSpec
 from voicewire.harness.events import BaseEvent, ErrorInfo, describe_events
 from voicewire.harness.iut import ConnOptions, IUTProtocolError, Performer, Target
+from voicewire.harness.stream_diff import Aspect, Normaliser, collapse_runs, error_essentials
 
 __all__ = [
     "CHAT_CONTEXT",
@@ -36,6 +39,7 @@ __all__ = [
     "LLM_FALLBACK",
     "LLM_SERVER",
     "PROTOCOL",
+    "STREAM_NORMALISERS",
     "AttemptErrorEvent",
     "AvailabilityEvent",
     "ChatAnswer",
@@ -535,3 +539,103 @@ PROTOCOL = ProtocolSpec(
 )
 """The LLM protocol's registration (see :mod:`voicewire.harness.protocols`, which adds the
 reference implementation's part from :mod:`voicewire.harness.llm_reference`)."""
+
+
+# -- stream normalisation (voicewire diff, run --cassette) ---------------------------------------
+
+
+def _tool_arguments(arguments: str) -> Any:
+    # Parsed, so two encodings of the same arguments agree; text that is not JSON is kept
+    # as it came, so a difference in it still shows.
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return {"unparsed": arguments}
+
+
+def _normalise_chat(events: Sequence[Any], answer: Mapping[str, Any] | None) -> dict[str, Aspect]:
+    """A chat's stream, whatever its chunking: the text, the tool calls, usage, ids, the
+    event order and the errors."""
+    known = [
+        event
+        for event in events
+        if isinstance(event, (ChunkEvent, UsageEvent, AttemptErrorEvent, ChatEndEvent))
+    ]
+    chunks = [event for event in known if isinstance(event, ChunkEvent)]
+    errors: list[dict[str, Any]] = []
+    for event in known:
+        if isinstance(event, AttemptErrorEvent):
+            errors.append(
+                error_essentials(event.error, at="attempt", recoverable=event.recoverable)
+            )
+        elif isinstance(event, ChatEndEvent) and event.error is not None:
+            errors.append(error_essentials(event.error, at="end"))
+    aspects = {
+        "text": Aspect(
+            "".join(chunk.content or "" for chunk in chunks),
+            ("LLM-TXT-1", "LLM-TXT-2", "LLM-TC-5"),
+        ),
+        "tool_calls": Aspect(
+            [
+                {
+                    "name": call.name,
+                    "arguments": _tool_arguments(call.arguments),
+                    "call_id": call.call_id,
+                }
+                for chunk in chunks
+                for call in chunk.tool_calls
+            ],
+            ("LLM-TC-1", "LLM-TC-2", "LLM-TC-3", "LLM-TC-4"),
+        ),
+        "usage": Aspect(
+            [
+                {
+                    "completion_tokens": event.completion_tokens,
+                    "prompt_tokens": event.prompt_tokens,
+                    "prompt_cached_tokens": event.prompt_cached_tokens,
+                    "total_tokens": event.total_tokens,
+                }
+                for event in known
+                if isinstance(event, UsageEvent)
+            ],
+            ("LLM-USG-1",),
+        ),
+        "ids": Aspect(
+            list(
+                dict.fromkeys(
+                    event.id for event in known if isinstance(event, (ChunkEvent, UsageEvent))
+                )
+            ),
+            ("LLM-ORD-1",),
+        ),
+        "order": Aspect(
+            collapse_runs(event.type for event in known), ("LLM-USG-1", "RETRY-5", "RETRY-6")
+        ),
+        "errors": Aspect(errors, ("RETRY-1", "RETRY-2", "RETRY-3", "RETRY-5")),
+    }
+    return aspects
+
+
+def _normalise_fallback(
+    events: Sequence[Any], answer: Mapping[str, Any] | None
+) -> dict[str, Aspect]:
+    """A fallback adapter's stream: a chat's aspects and the availability changes."""
+    return {
+        **_normalise_chat(events, answer),
+        "availability": Aspect(
+            [
+                {"llm": event.llm, "available": event.available}
+                for event in events
+                if isinstance(event, AvailabilityEvent)
+            ],
+            ("FALLBACK-4",),
+        ),
+    }
+
+
+STREAM_NORMALISERS: dict[str, Normaliser] = {
+    LLM_CHAT: _normalise_chat,
+    LLM_FALLBACK: _normalise_fallback,
+}
+"""How ``voicewire diff`` and ``voicewire run --cassette`` compare chats (registered in
+:mod:`voicewire.harness.protocols`)."""

@@ -27,8 +27,9 @@ from voicewire.harness import (
 )
 from voicewire.harness.capabilities import CapabilityTable, ProtocolSpec
 from voicewire.harness.events import WireFrame, WireNote
+from voicewire.harness.stream_diff import StreamNormalisers
 
-__all__ = ["TABLE", "WIRE"]
+__all__ = ["NORMALISERS", "TABLE", "WIRE"]
 
 WIRE = ProtocolSpec(
     name="wire",
@@ -71,3 +72,15 @@ TABLE = CapabilityTable(
     ]
 )
 """Every registered capability, operation and event type."""
+
+NORMALISERS = StreamNormalisers(
+    TABLE,
+    {
+        **llm.STREAM_NORMALISERS,
+        **stt.STREAM_NORMALISERS,
+        **tts.STREAM_NORMALISERS,
+        **inworld.STREAM_NORMALISERS,
+    },
+)
+"""How each client capability's events are normalised for comparison (``voicewire diff``,
+``voicewire run --cassette``): one mapping per protocol, from its module."""

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -43,9 +44,11 @@ from voicewire.harness.iut import (
     Target,
     probe_upgrade_credentials,
 )
+from voicewire.harness.stream_diff import Aspect, Normaliser, collapse_runs, error_essentials
 
 __all__ = [
     "PROTOCOL",
+    "STREAM_NORMALISERS",
     "STT_SERVER",
     "STT_STREAM",
     "STT_TIME_SCALE",
@@ -65,6 +68,7 @@ __all__ = [
     "SpeechEventRecord",
     "UpdateOptionsStep",
     "WaitEventStep",
+    "speech_stream_aspects",
 ]
 
 STT_STREAM = "stt.stream"
@@ -456,3 +460,95 @@ PROTOCOL = ProtocolSpec(
 )
 """The STT protocol's registration (see :mod:`voicewire.harness.protocols`, which adds the
 reference implementation's part from :mod:`voicewire.harness.stt_reference`)."""
+
+
+# -- stream normalisation (voicewire diff, run --cassette) ---------------------------------------
+
+
+def speech_stream_aspects(
+    events: Sequence[Any], *, with_times: bool, rules: Mapping[str, tuple[str, ...]]
+) -> dict[str, Aspect]:
+    """A speech stream's aspects: ``finals`` (text, language, metadata and, ``with_times``,
+    start and end), non-empty ``interims``, ``usage`` durations, request ``ids``, the event
+    ``order`` (SpeechEvent types, runs collapsed) and ``errors``; ``rules`` cites each
+    aspect's SPEC rules (the LiveKit and the Inworld streams share the shape, not the
+    rules)."""
+    known = [
+        event
+        for event in events
+        if isinstance(event, (SpeechEventRecord, STTAttemptErrorEvent, STTEndEvent))
+    ]
+    speech = [event for event in known if isinstance(event, SpeechEventRecord)]
+    finals: list[dict[str, Any]] = []
+    for event in speech:
+        if event.speech_type != "final_transcript":
+            continue
+        first = event.alternatives[0] if event.alternatives else STTAlternative(text="")
+        final: dict[str, Any] = {"text": first.text, "language": first.language}
+        if with_times:
+            final.update(start=first.start_time, end=first.end_time)
+        if first.metadata is not None:
+            final["metadata"] = first.metadata
+        finals.append(final)
+    errors: list[dict[str, Any]] = []
+    for event in known:
+        if isinstance(event, STTAttemptErrorEvent):
+            errors.append(
+                error_essentials(event.error, at="attempt", recoverable=event.recoverable)
+            )
+        elif isinstance(event, STTEndEvent) and event.error is not None:
+            errors.append(error_essentials(event.error, at="end"))
+    return {
+        "finals": Aspect(finals, rules["finals"], frozenset({"start", "end"})),
+        "interims": Aspect(
+            [
+                event.text
+                for event in speech
+                if event.speech_type == "interim_transcript" and event.text
+            ],
+            rules["interims"],
+        ),
+        "usage": Aspect(
+            [
+                {"audio_duration": event.audio_duration}
+                for event in speech
+                if event.speech_type == "recognition_usage"
+            ],
+            rules["usage"],
+            frozenset({"audio_duration"}),
+        ),
+        "ids": Aspect(
+            list(dict.fromkeys(event.request_id for event in speech if event.request_id)),
+            rules["ids"],
+        ),
+        "order": Aspect(
+            collapse_runs(
+                event.speech_type if isinstance(event, SpeechEventRecord) else event.type
+                for event in known
+            ),
+            rules["order"],
+        ),
+        "errors": Aspect(errors, rules["errors"]),
+    }
+
+
+def _normalise_stt_stream(
+    events: Sequence[Any], answer: Mapping[str, Any] | None
+) -> dict[str, Aspect]:
+    return speech_stream_aspects(
+        events,
+        with_times=True,
+        rules={
+            "finals": ("STT-ORD-4", "STT-ORD-5"),
+            "interims": ("STT-ORD-3", "STT-ORD-4"),
+            "usage": ("STT-USG-1",),
+            "ids": ("STT-ORD-5",),
+            "order": ("STT-ORD-1", "STT-ORD-2", "STT-ORD-3"),
+            "errors": ("STT-END-1", "STT-RETRY-1"),
+        },
+    )
+
+
+STREAM_NORMALISERS: dict[str, Normaliser] = {STT_STREAM: _normalise_stt_stream}
+"""How ``voicewire diff`` and ``voicewire run --cassette`` compare speech streams
+(registered in :mod:`voicewire.harness.protocols`)."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -44,9 +45,17 @@ from voicewire.harness.iut import (
     Target,
     probe_upgrade_credentials,
 )
+from voicewire.harness.stream_diff import (
+    Aspect,
+    Normaliser,
+    PcmDigest,
+    collapse_runs,
+    error_essentials,
+)
 
 __all__ = [
     "PROTOCOL",
+    "STREAM_NORMALISERS",
     "TTS_SERVER",
     "TTS_STREAM",
     "TTS_SYNTHESIZE",
@@ -65,6 +74,7 @@ __all__ = [
     "TTSSynthesizeRequest",
     "TTSWaitEventStep",
     "speak",
+    "synthesis_aspects",
     "synthesize",
 ]
 
@@ -488,3 +498,88 @@ PROTOCOL = ProtocolSpec(
 )
 """The TTS protocol's registration (see :mod:`voicewire.harness.protocols`, which adds the
 reference implementation's part from :mod:`voicewire.harness.tts_reference`)."""
+
+
+# -- stream normalisation (voicewire diff, run --cassette) ---------------------------------------
+
+
+def synthesis_aspects(
+    events: Sequence[Any], *, rules: Mapping[str, tuple[str, ...]]
+) -> dict[str, Aspect]:
+    """Syntheses' aspects, however their audio was framed: ``audio`` (the concatenated PCM's
+    digest, sample rate, channels and duration, overall and per synthesis, with whether its
+    last frame was marked final), the segment ``ids`` per synthesis, each synthesis's event
+    ``order`` (runs collapsed; syntheses that ran concurrently interleave as they happened
+    to) and the ``errors``; ``rules`` cites each aspect's SPEC rules (the LiveKit and the
+    Inworld syntheses share the shape, not the rules)."""
+    known = [
+        event
+        for event in events
+        if isinstance(event, (TTSAudioEvent, TTSAttemptErrorEvent, TTSEndEvent))
+    ]
+    numbers = sorted({event.synthesis for event in known})
+    overall = PcmDigest()
+    syntheses: list[dict[str, Any]] = []
+    ids: list[list[str]] = []
+    orders: list[list[str]] = []
+    for number in numbers:
+        mine = [event for event in known if event.synthesis == number]
+        frames = [event for event in mine if isinstance(event, TTSAudioEvent)]
+        digest = PcmDigest()
+        for frame in frames:
+            digest.feed(frame.audio, frame.sample_rate, frame.num_channels)
+            overall.feed(frame.audio, frame.sample_rate, frame.num_channels)
+        syntheses.append(
+            {
+                "synthesis": number,
+                **digest.to_json(),
+                "last_final": bool(frames) and frames[-1].is_final,
+            }
+        )
+        ids.append(list(dict.fromkeys(frame.segment_id for frame in frames)))
+        orders.append(collapse_runs(event.type for event in mine))
+    errors: list[dict[str, Any]] = []
+    for event in known:
+        if isinstance(event, TTSAttemptErrorEvent):
+            errors.append(
+                error_essentials(
+                    event.error,
+                    at="attempt",
+                    synthesis=event.synthesis,
+                    recoverable=event.recoverable,
+                )
+            )
+        elif isinstance(event, TTSEndEvent) and event.error is not None:
+            errors.append(error_essentials(event.error, at="end", synthesis=event.synthesis))
+    return {
+        "audio": Aspect(
+            {**overall.to_json(), "syntheses": syntheses},
+            rules["audio"],
+            frozenset({"duration"}),
+        ),
+        "ids": Aspect(ids, rules["ids"]),
+        "order": Aspect(orders, rules["order"]),
+        "errors": Aspect(errors, rules["errors"]),
+    }
+
+
+def _normalise_syntheses(
+    events: Sequence[Any], answer: Mapping[str, Any] | None
+) -> dict[str, Aspect]:
+    return synthesis_aspects(
+        events,
+        rules={
+            "audio": ("TTS-OUT-1",),
+            "ids": ("TTS-OUT-1",),
+            "order": ("TTS-OUT-1", "TTS-RETRY-1"),
+            "errors": ("TTS-OUT-2", "TTS-RETRY-1"),
+        },
+    )
+
+
+STREAM_NORMALISERS: dict[str, Normaliser] = {
+    TTS_STREAM: _normalise_syntheses,
+    TTS_SYNTHESIZE: _normalise_syntheses,
+}
+"""How ``voicewire diff`` and ``voicewire run --cassette`` compare syntheses (registered in
+:mod:`voicewire.harness.protocols`)."""
