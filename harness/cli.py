@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 from voicewire.harness.bench import add_bench_parser, run_bench
+from voicewire.harness.cassette_cli import add_cassette_parser, run_cassette
 from voicewire.harness.conformance_cli import add_conformance_parsers, run_list, run_run
 from voicewire.harness.explain_cli import add_explain_parser, run_explain
 from voicewire.harness.fuzz_cli import add_fuzz_parser, run_fuzz
@@ -63,6 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_serve_parser(sub)
     add_journal_parser(sub)
     add_bench_parser(sub)
+    add_cassette_parser(sub)
     return parser
 
 
@@ -112,6 +114,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_explain(args)
     if args.command == "fuzz":
         return run_fuzz(args)
+    if args.command == "cassette":
+        return run_cassette(args)
     print(_WHAT_EXISTS, end="")
     return 0
 
