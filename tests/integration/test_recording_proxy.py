@@ -1,0 +1,417 @@
+"""The recording proxy (:class:`RecordingProxy`) on real loopback sockets: the reference clients
+go through it to a simulator standing in for the provider, for every endpoint. The client gets
+what it gets directly, and the cassette holds the session as the endpoint frames it (SSE
+events, NDJSON lines, one voices body, WebSocket messages both ways with their causal
+position), with no secret in it. Also: re-signing LiveKit tokens, an upstream refusing, an
+upstream that cannot be reached.
+
+Each test runs its client directly against the simulator and through the proxy, and compares.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiohttp
+import pytest
+from voicewire.reference.audio import AudioFrame
+from voicewire.reference.auth import InferenceCredentials
+from voicewire.reference.errors import APIConnectOptions, APIStatusError
+from voicewire.reference.inworld.stt import InworldSTT
+from voicewire.reference.inworld.tts import InworldTTS
+from voicewire.reference.llm import ChatContext
+from voicewire.reference.llm.inference import LLM
+from voicewire.reference.stt import STT, SpeechEventType
+from voicewire.reference.tone_code import decode_tone, encode_tone, tone_duration
+from voicewire.reference.tts import TTS
+from voicewire.simulators import SimulatorServer, parse_scenario
+from voicewire.simulators.core.credentials import DEFAULT_BASIC_KEY
+from voicewire.simulators.recording.cassette import Cassette, RecordedExchange, load_cassette
+from voicewire.simulators.recording.proxy import RecordingProxy
+
+RATE = 16000
+ONCE = APIConnectOptions(max_retry=0, timeout=5.0)
+SPOKEN = "hello world"
+T = TypeVar("T")
+
+Drive = Callable[[str], Awaitable[T]]
+"""A client run: given a base URL (the simulator's or the proxy's), what the client got."""
+
+
+@pytest.fixture
+async def sim(start_simulator: Callable[..., Awaitable[SimulatorServer]]) -> SimulatorServer:
+    scenario = parse_scenario(
+        {
+            "name": "recorded",
+            "on_unmatched": "echo",
+            "time_scale": 0.01,
+            "rules": [
+                {
+                    "match": {"endpoint": "llm"},
+                    "reply": {
+                        "content": "one two three four",
+                        "fragmentation": {"strategy": "fixed", "size": 4},
+                    },
+                }
+            ],
+        }
+    )
+    return await start_simulator(scenario)
+
+
+@pytest.fixture
+async def proxy(sim: SimulatorServer, tmp_path: Path) -> AsyncIterator[RecordingProxy]:
+    async with RecordingProxy(sim.base_url, tmp_path / "session.jsonl") as running:
+        yield running
+
+
+async def direct_and_proxied(
+    sim: SimulatorServer, proxy: RecordingProxy, drive: Drive[T]
+) -> tuple[T, T, Cassette]:
+    """What the client got directly and through the proxy, and the cassette (proxy stopped)."""
+    direct = await drive(sim.base_url)
+    proxied = await drive(proxy.base_url)
+    await proxy.stop()
+    return direct, proxied, load_cassette(proxy.out)
+
+
+def only_exchange(cassette: Cassette, endpoint: str) -> RecordedExchange:
+    (exchange,) = cassette.of_endpoint(endpoint)
+    assert exchange.complete and exchange.end is not None
+    return exchange
+
+
+def assert_no_secrets(path: Path, sim: SimulatorServer) -> None:
+    text = path.read_text()
+    assert sim.api_secret not in text
+    assert DEFAULT_BASIC_KEY not in text
+    assert "eyJ" not in text  # no JWT (its header is base64 of '{"')
+
+
+def assert_livekit_token(exchange: RecordedExchange, sim: SimulatorServer) -> None:
+    token = exchange.request.token
+    assert token is not None and token["claims"]["iss"] == sim.api_key
+    assert token["claims"]["inference"] == {"perform": True}
+    assert exchange.request.headers["authorization"] == "Bearer <redacted>"
+
+
+def tone_pcm(text: str = SPOKEN) -> bytes:
+    # The tone decoder ends a segment after 0.3 s of quiet.
+    return encode_tone(text, sample_rate=RATE).to_bytes() + b"\x00\x00" * round(0.4 * RATE)
+
+
+def audio_frames(pcm: bytes, ms: int = 20) -> list[AudioFrame]:
+    step = RATE * ms // 1000 * 2
+    return [
+        AudioFrame(pcm[i : i + step], sample_rate=RATE, num_channels=1)
+        for i in range(0, len(pcm), step)
+    ]
+
+
+def check_causality(exchange: RecordedExchange, total_audio: float) -> None:
+    """Client messages count 0, 1, 2 ... and accumulate their audio; every server message
+    follows what the client had sent by then."""
+    client = exchange.messages("client")
+    assert [m.after for m in client] == list(range(len(client)))
+    assert client[0].audio == 0.0  # the setup message carries none
+    assert client[-1].audio == pytest.approx(total_audio, abs=1e-6)
+    sent_before = 0
+    audio_before = 0.0
+    for item in exchange.items:
+        if item.type != "ws":
+            continue
+        if item.from_ == "client":
+            sent_before, audio_before = item.after + 1, item.audio
+        else:
+            assert (item.after, item.audio) == (sent_before, pytest.approx(audio_before))
+
+
+# -- LiveKit -----------------------------------------------------------------------------------
+
+
+async def test_llm_sse_events_one_per_record(sim: SimulatorServer, proxy: RecordingProxy) -> None:
+    async def drive(base: str) -> list[str]:
+        llm = LLM("openai/gpt-4.1-mini", base_url=base + "/v1", api_key=sim.api_key,
+                  api_secret=sim.api_secret)  # fmt: skip
+        ctx = ChatContext()
+        ctx.add_message(role="user", content="count")
+        try:
+            async with llm.chat(chat_ctx=ctx, conn_options=ONCE) as stream:
+                chunks = await stream.collect()
+        finally:
+            await llm.aclose()
+        return [c.delta.content or "" for c in chunks if c.delta is not None]
+
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    assert proxied == direct and "".join(proxied) == "one two three four"
+    exchange = only_exchange(cassette, "llm")
+    assert (exchange.request.method, exchange.request.path) == ("POST", "/v1/chat/completions")
+    assert json.loads(exchange.request.body or "")["messages"][-1]["content"] == "count"
+    assert_livekit_token(exchange, sim)
+    assert exchange.response is not None and exchange.response.status == 200
+    events = exchange.body_records()
+    assert {e.type for e in events} == {"sse"}
+    assert all(e.data and e.data.endswith("\n\n") and e.data.count("\n\n") == 1 for e in events)
+    assert events[-1].data == "data: [DONE]\n\n"
+    streamed = [
+        json.loads(e.data[len("data: ") :])["choices"][0]["delta"].get("content") or ""
+        for e in events[:-1]
+        if e.data and json.loads(e.data[len("data: ") :])["choices"]
+    ]
+    assert "".join(streamed) == "one two three four"
+    assert cassette.header.upstream == sim.base_url
+    assert_no_secrets(proxy.out, sim)
+
+
+async def test_livekit_stt_messages_both_ways_with_their_audio_position(
+    sim: SimulatorServer, proxy: RecordingProxy
+) -> None:
+    pcm = tone_pcm()
+
+    async def drive(base: str) -> list[tuple[str, str]]:
+        stt = STT("deepgram/nova-3", base_url=base, api_key=sim.api_key,
+                  api_secret=sim.api_secret, time_scale=0.01)  # fmt: skip
+        stream = stt.stream(conn_options=ONCE)
+        try:
+            for frame in audio_frames(pcm):
+                stream.push_frame(frame)
+            stream.end_input()
+            return [
+                (e.type.value, e.alternatives[0].text if e.alternatives else "")
+                async for e in stream
+                if e.type is not SpeechEventType.RECOGNITION_USAGE
+            ]
+        finally:
+            await stream.aclose()
+            await stt.aclose()
+
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    assert proxied == direct and ("final_transcript", SPOKEN) in proxied
+    exchange = only_exchange(cassette, "stt")
+    assert exchange.request.websocket and exchange.request.query == "model=deepgram/nova-3"
+    assert exchange.response is not None and exchange.response.status == 101
+    assert_livekit_token(exchange, sim)
+    client = exchange.messages("client")
+    assert json.loads(exchange.payload(client[0]))["type"] == "session.create"
+    # The audio went in input_audio messages, byte for byte.
+    sent = [json.loads(exchange.payload(m)) for m in client]
+    audio = [base64.b64decode(m["audio"]) for m in sent if m["type"] == "input_audio"]
+    assert b"".join(audio) == pcm
+    check_causality(exchange, len(pcm) / 2 / RATE)
+    final = next(
+        m
+        for m in exchange.messages("server")
+        if json.loads(exchange.payload(m))["type"] == "final_transcript"
+    )
+    # The simulator heard the whole tone before it said its final.
+    assert final.audio >= tone_duration(SPOKEN)
+    assert_no_secrets(proxy.out, sim)
+
+
+async def test_livekit_tts_audio_bytes_exact(sim: SimulatorServer, proxy: RecordingProxy) -> None:
+    async def drive(base: str) -> bytes:
+        tts = TTS("cartesia/sonic-3", base_url=base, api_key=sim.api_key,
+                  api_secret=sim.api_secret, sample_rate=RATE)  # fmt: skip
+        try:
+            frames = [a.frame async for a in tts.synthesize(SPOKEN, conn_options=ONCE)]
+        finally:
+            await tts.aclose()
+        return b"".join(f.to_bytes() for f in frames)
+
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    assert proxied == direct
+    assert [s.text for s in decode_tone(proxied, sample_rate=RATE)] == [SPOKEN]
+    exchange = only_exchange(cassette, "tts")
+    assert_livekit_token(exchange, sim)
+    client_types = [json.loads(exchange.payload(m))["type"] for m in exchange.messages("client")]
+    assert client_types[0] == "session.create"
+    server = [exchange.payload(m) for m in exchange.messages("server")]
+    assert server and all(isinstance(p, str) for p in server)
+    closes = [item for item in exchange.items if item.type == "close"]
+    assert [(c.from_, c.code) for c in closes] == [("client", 1000)]
+    assert exchange.end is not None and exchange.end.outcome == "complete"
+    assert_no_secrets(proxy.out, sim)
+
+
+# -- Inworld -----------------------------------------------------------------------------------
+
+
+async def test_inworld_synthesis_ndjson_lines_one_per_record(
+    sim: SimulatorServer, proxy: RecordingProxy
+) -> None:
+    async def drive(base: str) -> bytes:
+        tts = InworldTTS(api_key=DEFAULT_BASIC_KEY, base_url=base + "/", sample_rate=RATE)
+        try:
+            frames = [a.frame async for a in tts.synthesize(SPOKEN, conn_options=ONCE)]
+        finally:
+            await tts.aclose()
+        return b"".join(f.to_bytes() for f in frames)
+
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    assert proxied == direct
+    assert [s.text for s in decode_tone(proxied, sample_rate=RATE)] == [SPOKEN]
+    exchange = only_exchange(cassette, "inworld.synthesize")
+    assert exchange.request.headers["authorization"] == "Basic <redacted>"
+    assert exchange.request.token is None
+    lines = exchange.body_records()
+    assert len(lines) > 1 and {line.type for line in lines} == {"ndjson"}
+    assert all(line.data and line.data.endswith("\n") and line.data.count("\n") == 1
+               for line in lines)  # fmt: skip
+    assert all("result" in json.loads(line.data or "") for line in lines)
+    assert_no_secrets(proxy.out, sim)
+
+
+async def test_inworld_voices_one_body(sim: SimulatorServer, proxy: RecordingProxy) -> None:
+    async def drive(base: str) -> list[dict[str, Any]]:
+        tts = InworldTTS(api_key=DEFAULT_BASIC_KEY, base_url=base + "/")
+        try:
+            return await tts.list_voices(language="en")
+        finally:
+            await tts.aclose()
+
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    assert proxied == direct and proxied
+    exchange = only_exchange(cassette, "inworld.voices")
+    assert exchange.request.query == "filter=language%3Den"
+    (body,) = exchange.body_records()
+    assert body.type == "body"
+    assert json.loads(body.data or "")["voices"] == proxied
+    assert_no_secrets(proxy.out, sim)
+
+
+async def test_inworld_tts_websocket_contexts(sim: SimulatorServer, proxy: RecordingProxy) -> None:
+    async def drive(base: str) -> bytes:
+        tts = InworldTTS(api_key=DEFAULT_BASIC_KEY, ws_url=base.replace("http", "ws", 1) + "/",
+                         sample_rate=RATE)  # fmt: skip
+        try:
+            stream = tts.stream(conn_options=ONCE)
+            stream.push_text(SPOKEN)
+            stream.end_input()
+            frames = [a.frame async for a in stream]
+        finally:
+            await tts.aclose()
+        return b"".join(f.to_bytes() for f in frames)
+
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    assert proxied == direct
+    assert [s.text for s in decode_tone(proxied, sample_rate=RATE)] == [SPOKEN]
+    exchange = only_exchange(cassette, "inworld.contexts")
+    kinds = [next(iter(json.loads(exchange.payload(m)))) for m in exchange.messages("client")]
+    assert kinds[0] == "create" and "send_text" in kinds
+    assert exchange.messages("server")
+    assert_no_secrets(proxy.out, sim)
+
+
+async def test_inworld_stt_audio_position_of_each_answer(
+    sim: SimulatorServer, proxy: RecordingProxy
+) -> None:
+    pcm = tone_pcm()
+
+    async def drive(base: str) -> list[tuple[str, str]]:
+        stt = InworldSTT(api_key=DEFAULT_BASIC_KEY, base_url=base, time_scale=0.01)
+        stream = stt.stream(conn_options=ONCE)
+        async with stream:
+            for frame in audio_frames(pcm):
+                stream.push_frame(frame)
+            stream.end_input()
+            return [
+                (e.type.value, e.alternatives[0].text if e.alternatives else "")
+                async for e in stream
+                if e.type is not SpeechEventType.RECOGNITION_USAGE
+            ]
+
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    assert proxied == direct and ("final_transcript", SPOKEN) in proxied
+    exchange = only_exchange(cassette, "inworld.transcribe")
+    sent = [json.loads(exchange.payload(m)) for m in exchange.messages("client")]
+    chunks = [base64.b64decode(m["audioChunk"]["content"]) for m in sent if "audioChunk" in m]
+    assert b"".join(chunks) == pcm
+    check_causality(exchange, len(pcm) / 2 / RATE)
+    final = next(
+        m
+        for m in exchange.messages("server")
+        if json.loads(exchange.payload(m))["result"].get("transcription", {}).get("isFinal")
+    )
+    assert final.audio >= tone_duration(SPOKEN)
+    assert_no_secrets(proxy.out, sim)
+
+
+# -- re-signing, refusals, an unreachable upstream ---------------------------------------------
+
+
+async def test_resign_lets_a_client_with_wrong_credentials_through(
+    sim: SimulatorServer, tmp_path: Path
+) -> None:
+    credentials = InferenceCredentials(api_key=sim.api_key, api_secret=sim.api_secret)
+    out = tmp_path / "resigned.jsonl"
+    async with RecordingProxy(sim.base_url, out, resign=credentials) as proxy:
+        stt = STT("deepgram/nova-3", base_url=proxy.base_url, api_key="wrong-key",
+                  api_secret="wrong-secret-0123456789abcdef0123", time_scale=0.01)  # fmt: skip
+        stream = stt.stream(conn_options=ONCE)
+        try:
+            for frame in audio_frames(tone_pcm()):
+                stream.push_frame(frame)
+            stream.end_input()
+            finals = [e.alternatives[0].text async for e in stream
+                      if e.type is SpeechEventType.FINAL_TRANSCRIPT]  # fmt: skip
+        finally:
+            await stream.aclose()
+            await stt.aclose()
+    assert finals == [SPOKEN]
+    exchange = only_exchange(load_cassette(out), "stt")
+    # The cassette keeps what the client sent: its own (wrong) token's claims.
+    assert exchange.request.token is not None
+    assert exchange.request.token["claims"]["iss"] == "wrong-key"
+
+
+async def test_a_refused_upgrade_reaches_the_client_with_its_status(
+    sim: SimulatorServer, proxy: RecordingProxy
+) -> None:
+    stt = STT("deepgram/nova-3", base_url=proxy.base_url, api_key=sim.api_key,
+              api_secret="not-the-secret-0123456789abcdef0123")  # fmt: skip
+    stream = stt.stream(conn_options=ONCE)
+    with pytest.raises(APIStatusError) as refused:
+        stream.push_frame(audio_frames(tone_pcm())[0])
+        stream.end_input()
+        async for _ in stream:
+            pass
+    await stream.aclose()
+    await stt.aclose()
+    assert refused.value.status_code == 401
+    tts = InworldTTS(api_key="not-a-key", base_url=proxy.base_url + "/")
+    with pytest.raises(APIStatusError) as voices_refused:
+        await tts.list_voices()
+    await tts.aclose()
+    assert voices_refused.value.status_code == 401
+    await proxy.stop()
+    cassette = load_cassette(proxy.out)
+    upgrade = only_exchange(cassette, "stt")
+    assert upgrade.response is not None and upgrade.response.status == 401
+    assert upgrade.end is not None and upgrade.end.outcome == "upstream_refused"
+    voices = only_exchange(cassette, "inworld.voices")
+    assert voices.response is not None and voices.response.status == 401
+    assert voices.end is not None and voices.end.outcome == "complete"
+    assert [b.type for b in voices.body_records()] == ["body"]
+
+
+async def test_an_unreachable_upstream_is_a_502_naming_it(tmp_path: Path) -> None:
+    # A port nothing listens on: bound, then closed.
+    sim = await SimulatorServer().start()
+    gone = sim.base_url
+    await sim.stop()
+    async with (
+        RecordingProxy(gone, tmp_path / "gone.jsonl") as proxy,
+        aiohttp.ClientSession() as session,
+    ):
+        async with session.post(proxy.base_url + "/v1/chat/completions", json={}) as answer:
+            status, body = answer.status, await answer.json()
+        async with session.get(proxy.base_url + "/stt?model=x") as plain_get:
+            assert plain_get.status == 502
+    assert status == 502 and gone in body["error"]["message"]
+    cassette = load_cassette(tmp_path / "gone.jsonl")
+    assert [e.end.outcome for e in cassette.exchanges if e.end] == ["upstream_refused"] * 2
+    assert [e.request.endpoint for e in cassette.exchanges] == ["llm", "stt"]
