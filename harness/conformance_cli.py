@@ -72,6 +72,13 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
         help="examples per property family (default: profile)",
     )
     run.add_argument(
+        "--no-shrink",
+        dest="shrink",
+        action="store_false",
+        help="stop at the first failing example: the verdict without a minimal example (the "
+        "report and its replay file hold the example unshrunk, as found)",
+    )
+    run.add_argument(
         "--profile", choices=PROFILE_NAMES, default="ci", help="hypothesis profile (default ci)"
     )
     run.add_argument(
@@ -193,6 +200,7 @@ def run_run(args: argparse.Namespace) -> int:
         strict=args.strict,
         seed=args.seed,
         examples=args.examples,
+        shrink=args.shrink,
         profile=args.profile,
         workers=args.workers,
         exitfirst=args.exitfirst,

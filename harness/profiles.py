@@ -43,13 +43,23 @@ def register_profiles() -> None:
     )
 
 
-def load_profile(name: str | None, *, examples: int | None = None, seeded: bool = False) -> str:
+def load_profile(
+    name: str | None,
+    *,
+    examples: int | None = None,
+    seeded: bool = False,
+    shrink: bool = True,
+) -> str:
     """Load voicewire's profile ``name`` (None: keep the current one) and, with ``examples``,
     cap its examples per property test; returns the name of the profile now loaded.
 
     ``seeded``: the run gives hypothesis a seed (``--hypothesis-seed``), which must choose the
     examples: derandomization (which would ignore it) is turned off, and with no example
     database the same seed still gives the same examples.
+
+    ``shrink=False``: a property test stops at its first failing example and reports it as
+    found, without hypothesis' shrink phase (seconds over sockets): the verdict without a
+    minimal example.
 
     Raises ``ValueError`` for a name that is not one of :data:`PROFILE_NAMES`.
     """
@@ -72,4 +82,12 @@ def load_profile(name: str | None, *, examples: int | None = None, seeded: bool 
             f"{base}+seeded", parent=settings.get_profile(base), derandomize=False, database=None
         )
         settings.load_profile(f"{base}+seeded")
+    if not shrink and Phase.shrink in settings.default.phases:
+        base = settings.get_current_profile_name()
+        # Explaining needs a shrunk example: it goes with the shrink phase.
+        phases = [p for p in settings.default.phases if p not in (Phase.shrink, Phase.explain)]
+        settings.register_profile(
+            f"{base}+no-shrink", parent=settings.get_profile(base), phases=phases
+        )
+        settings.load_profile(f"{base}+no-shrink")
     return settings.get_current_profile_name()

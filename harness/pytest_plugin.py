@@ -74,6 +74,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="hypothesis examples per property family (default: the profile's)",
     )
     group.addoption(
+        "--voicewire-no-shrink",
+        action="store_true",
+        help="a property family stops at its first failing example, unshrunk (the verdict "
+        "without a minimal example)",
+    )
+    group.addoption(
         "--voicewire-direction",
         choices=("client", "server"),
         default=None,
@@ -121,14 +127,17 @@ def pytest_configure(config: pytest.Config) -> None:
     examples = config.getoption("voicewire_examples")
     if examples is not None and examples < 1:
         raise pytest.UsageError(f"--voicewire-examples must be >= 1, got {examples}")
-    if profile is not None or examples is not None:
+    shrink = not config.getoption("voicewire_no_shrink")
+    if profile is not None or examples is not None or not shrink:
         from voicewire.harness.profiles import load_profile
 
         # A seed given to hypothesis must choose the examples, also under a derandomized
         # profile: `voicewire run --seed N` passes it.
         seeded = config.getoption("hypothesis_seed", default=None) is not None
         try:
-            config.stash[_PROFILE] = load_profile(profile, examples=examples, seeded=seeded)
+            config.stash[_PROFILE] = load_profile(
+                profile, examples=examples, seeded=seeded, shrink=shrink
+            )
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
 

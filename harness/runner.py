@@ -134,6 +134,7 @@ class RunOptions:
     exitfirst: bool = False
     direction: str | None = None
     families_only: bool = False
+    shrink: bool = True
 
 
 def _suite_paths(names: Sequence[str]) -> list[str]:
@@ -171,6 +172,8 @@ def _pytest_args(options: RunOptions, *, ini: str) -> list[str]:
     ]
     if options.examples is not None:
         args.append(f"--voicewire-examples={options.examples}")
+    if not options.shrink:
+        args.append("--voicewire-no-shrink")
     if options.keyword:
         args += ["-k", options.keyword]
     if options.replay:

@@ -8,13 +8,14 @@ mutant must be caught by a verdict, not by crashing the harness), and that nothi
 beyond the IDs the bug can plausibly touch (so a suite that blames the wrong rule shows up
 here). The terminal summary prints the kill rate (see ``conftest.py``).
 
-Runs are restricted with ``-k`` to the cases written for the bug, for speed (a failing property
-family shrinks its counterexample for tens of seconds) and so that timing cases unrelated to the
-bug cannot make a run flaky under load. ``VOICEWIRE_ZOO_FULL=1`` runs every mutant against its
-whole suite instead, property families included (minutes), which checks that no case anywhere in
-the suite blames a rule the bug does not touch. The reference passing every suite is checked
-elsewhere. Runs use ``--strict``, so a mutant caught only by a SHOULD rule also exits 1. They go
-in parallel (one per core), all started when the first zoo case sets up.
+Runs are restricted with ``-k`` to the cases written for the bug, for speed and so that timing
+cases unrelated to the bug cannot make a run flaky under load, and use ``--no-shrink``: the zoo
+needs the verdict, not a minimal example (a failing property family would otherwise spend
+seconds shrinking its counterexample). ``VOICEWIRE_ZOO_FULL=1`` runs every mutant against its
+whole suite instead, property families included and shrinking (minutes), which checks that no
+case anywhere in the suite blames a rule the bug does not touch. The reference passing every
+suite is checked elsewhere. Runs use ``--strict``, so a mutant caught only by a SHOULD rule also
+exits 1. They go in parallel (one per core), all started when the first zoo case sets up.
 """
 
 from __future__ import annotations
@@ -554,7 +555,7 @@ def run_mutant(mutant: Mutant, workdir: Path) -> ZooRun:
         mutant.iut,
         "--suite",
         mutant.suite,
-        *([] if FULL else ["-k", mutant.keyword]),
+        *([] if FULL else ["-k", mutant.keyword, "--no-shrink"]),
         "--strict",
         "--color",
         "never",
