@@ -57,17 +57,71 @@ def test_profiles_are_registered_and_ci_is_derandomized():
         settings.load_profile(previous)
 
 
+def _failing_examples(profile: str) -> list[int]:
+    """The examples a property failing for every n >= 1000 ran under ``profile``."""
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    ran: list[int] = []
+
+    @settings(settings.get_profile(profile))
+    @given(st.integers(min_value=0, max_value=1 << 30))
+    def prop(n: int) -> None:
+        ran.append(n)
+        assert n < 1000
+
+    with pytest.raises(AssertionError):
+        prop()
+    return ran
+
+
+def test_no_shrink_stops_at_the_first_failing_example():
+    """``shrink=False`` (``voicewire run --no-shrink``): the first failing example is the one
+    reported, as found; the same profile otherwise shrinks it to the minimal one."""
+    from hypothesis import Phase
+
+    previous = settings.get_current_profile_name()
+    try:
+        assert load_profile("ci", shrink=False) == "ci+no-shrink"
+        assert Phase.shrink not in settings.default.phases
+        assert Phase.generate in settings.default.phases
+        assert settings.default.derandomize and settings.default.max_examples == 40
+        unshrunk = _failing_examples("ci+no-shrink")
+        first_failure = next(i for i, n in enumerate(unshrunk) if n >= 1000)
+        # Past the first failure, only its reproduction runs: the same example again.
+        assert unshrunk[first_failure + 1 :] == [unshrunk[first_failure]]
+        assert load_profile("ci", examples=7, shrink=False) == "ci+examples+no-shrink"
+        assert settings.default.max_examples == 7
+        shrunk = _failing_examples("ci")
+        assert shrunk[-1] == 1000 and len(shrunk) > len(unshrunk)
+    finally:
+        settings.load_profile(previous)
+
+
+# The plugins a test of voicewire's plugin needs, loaded by name: autoloading every installed
+# plugin costs seconds per pytest start, which only the tests about installation must pay.
+EXPLICIT_PLUGINS = ("-p", "voicewire.harness.pytest_plugin", "-p", "_hypothesis_pytestplugin")
+
+
 def _run_pytest(
-    tmp_path, body: str, *args: str, env_ci: bool = False
+    tmp_path, body: str, *args: str, env_ci: bool = False, autoload: bool = False
 ) -> subprocess.CompletedProcess:
+    """pytest on ``body`` in a fresh interpreter; ``autoload``: with every installed plugin,
+    as a user's project runs (else voicewire's and hypothesis' only)."""
     test_file = tmp_path / "test_user_suite.py"
     test_file.write_text(textwrap.dedent(body))
 
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "VOICEWIRE_HYPOTHESIS_PROFILE")}
     if env_ci:
         env["CI"] = "true"
+    plugins: tuple[str, ...] = ()
+    if autoload:
+        env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+    else:
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        plugins = EXPLICIT_PLUGINS
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", str(test_file), *args],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *plugins, str(test_file), *args],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -88,12 +142,13 @@ def test_plugin_loads_a_profile_only_when_asked(tmp_path):
             pathlib.Path("profile.json").write_text(json.dumps(seen))
     """
 
-    def profile(*args: str) -> dict:
-        done = _run_pytest(tmp_path, body, *args, env_ci=True)
+    def profile(*args: str, autoload: bool = False) -> dict:
+        done = _run_pytest(tmp_path, body, *args, env_ci=True, autoload=autoload)
         assert done.returncode == 0, done.stdout + done.stderr
         return json.loads((tmp_path / "profile.json").read_text())
 
-    assert profile() == profile("-p", "no:voicewire")
+    # As installed: autoloaded by its entry point, or kept out by the entry point's name.
+    assert profile(autoload=True) == profile("-p", "no:voicewire", autoload=True)
     assert profile("--voicewire-profile", "ci") == {"name": "ci", "max_examples": 40}
     done = _run_pytest(tmp_path, body, "--voicewire-profile", "fast")
     assert done.returncode == 4
@@ -151,7 +206,7 @@ def test_needs_both(voicewire_iut):
 def test_the_readme_user_example_runs_in_a_users_repo(tmp_path):
     """The README's plugin example, as a user would save it, passes against the reference
     and reports a capability the IUT lacks as UNSUPPORTED."""
-    done = _run_pytest(tmp_path, _readme_user_example(), "-rs")
+    done = _run_pytest(tmp_path, _readme_user_example(), "-rs", autoload=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"(\d+) passed", done.stdout)
     # A server-only IUT has no LLM client: its client cases are UNSUPPORTED, never silent.
