@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from voicewire.harness.bench import add_bench_parser, run_bench
 from voicewire.harness.cassette_cli import add_cassette_parser, run_cassette
 from voicewire.harness.conformance_cli import add_conformance_parsers, run_list, run_run
+from voicewire.harness.diff_cli import add_diff_parser, run_diff
 from voicewire.harness.explain_cli import add_explain_parser, run_explain
 from voicewire.harness.fuzz_cli import add_fuzz_parser, run_fuzz
 from voicewire.harness.journal_cli import add_journal_parser, run_journal
@@ -63,6 +64,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_fuzz_parser(sub)
     add_serve_parser(sub)
     add_journal_parser(sub)
+    add_diff_parser(sub)
     add_bench_parser(sub)
     add_cassette_parser(sub)
     return parser
@@ -106,6 +108,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_serve(args)
     if args.command == "journal":
         return run_journal(args)
+    if args.command == "diff":
+        return run_diff(args)
     if args.command == "run":
         return run_run(args)
     if args.command == "list":

@@ -38,6 +38,7 @@ __all__ = [
     "collapse_runs",
     "compare",
     "error_essentials",
+    "input_names",
 ]
 
 
@@ -373,7 +374,7 @@ def compare(
     if tolerance < 0:
         raise ValueError(f"tolerance must be >= 0, got {tolerance}")
     if names is None:
-        names = [_letter(index) for index in range(len(streams))]
+        names = input_names(len(streams))
     if len(names) != len(streams):
         raise ValueError(f"{len(names)} names for {len(streams)} streams")
     wanted = None if only is None else set(only)
@@ -421,10 +422,14 @@ def compare(
     )
 
 
-def _letter(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
+def input_names(count: int) -> list[str]:
+    """How ``count`` compared inputs are labelled: ``A``, ``B`` ... ``Z``, ``AA`` ..."""
+    names = []
+    for index in range(count):
+        letters = ""
+        index += 1
+        while index:
+            index, rest = divmod(index - 1, 26)
+            letters = chr(ord("A") + rest) + letters
+        names.append(letters)
+    return names
