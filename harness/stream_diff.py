@@ -200,7 +200,7 @@ class AspectDiff:
 _MISSING = object()
 
 
-def _show(value: Any, limit: int = 60) -> str:
+def _show(value: Any, limit: int = 120) -> str:
     if value is _MISSING:
         return "(none)"
     text = json.dumps(value, ensure_ascii=False, sort_keys=True)
