@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import shlex
 import signal
@@ -23,6 +24,8 @@ from voicewire.simulators import (
 )
 from voicewire.simulators.core.credentials import DEFAULT_BASIC_KEY
 from voicewire.simulators.core.socket_server import is_loopback, settle_heap
+from voicewire.simulators.recording.cassette import CassetteError, load_cassette
+from voicewire.simulators.recording.replay import REPLAY_LOGGER, CassetteReplayServer
 
 __all__ = ["CONTROL_TOKEN_ENV", "add_serve_parser", "run_serve"]
 
@@ -69,6 +72,13 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--scenario", metavar="FILE", help="scenario file (.yaml, .yml, .json)")
     parser.add_argument(
+        "--cassette",
+        metavar="FILE",
+        help="answer from a recorded cassette instead of scenarios: requests matched on endpoint, "
+        "body and order (a mismatch is answered with the difference and logged), WebSocket "
+        "sessions replayed causally, timing kept (scaled by --time-scale, default 1)",
+    )
+    parser.add_argument(
         "--host",
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1); an address beyond loopback faces the "
@@ -82,7 +92,8 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
         type=_number(0),
         default=None,
         metavar="X",
-        help="multiply every scripted delay by X (overrides the scenario's time_scale)",
+        help="multiply every scripted delay by X (overrides the scenario's time_scale; with "
+        "--cassette, the recorded timing: 0 answers as fast as possible)",
     )
     parser.add_argument("--api-key", default=DEFAULT_API_KEY, help="accepted API key")
     parser.add_argument("--api-secret", default=DEFAULT_API_SECRET, help="its secret")
@@ -250,10 +261,76 @@ async def _serve(
         out.flush()
 
 
+def _cassette_banner(server: CassetteReplayServer, source: str) -> str:
+    base = server.base_url
+    return (
+        f"voicewire cassette replayer listening on {base}\n"
+        f"  cassette:     {source}: {server.holdings()}\n"
+        f"  time scale:   {server.time_scale:g}\n"
+        f"  point clients at it as at the simulator: LLM {base}/v1, STT {_ws(base)}/v1/stt, "
+        f"TTS {_ws(base)}/v1/tts, Inworld {base}/ (any credentials: the cassette holds none)\n"
+        "  mismatches are answered with the difference and logged here, one line each\n"
+        "Press Ctrl-C to stop.\n"
+    )
+
+
+async def _serve_cassette(server: CassetteReplayServer, source: str, out: TextIO) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await server.start()
+    out.write(_cassette_banner(server, source))
+    out.flush()
+    try:
+        await stop.wait()
+    finally:
+        await server.stop()
+        out.write("voicewire cassette replayer stopped\n")
+        out.flush()
+
+
+def _run_cassette(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.scenario:
+        err.write("voicewire serve: --cassette and --scenario exclude each other: give one\n")
+        return 2
+    try:
+        cassette = load_cassette(args.cassette)
+        server = CassetteReplayServer(
+            cassette,
+            time_scale=1.0 if args.time_scale is None else args.time_scale,
+            host=args.host,
+            port=args.port,
+        )
+    except (CassetteError, ValueError) as exc:
+        err.write(f"voicewire serve: {exc}\n")
+        return 2
+    if not is_loopback(args.host):
+        err.write(
+            f"voicewire serve: warning: {args.host} is not a loopback address: the cassette "
+            "replayer faces the network and answers anyone with the recorded sessions\n"
+        )
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("voicewire serve: %(message)s"))
+    logger = logging.getLogger(REPLAY_LOGGER)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        asyncio.run(_serve_cassette(server, args.cassette, out))
+    except OSError as exc:
+        err.write(f"voicewire serve: cannot listen on {args.host}:{args.port}: {exc.strerror}\n")
+        return 2
+    finally:
+        logger.removeHandler(handler)
+    return 0
+
+
 def run_serve(
     args: argparse.Namespace, *, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
     """Run ``voicewire serve``; returns the exit code. A bad scenario file never starts a server."""
+    if getattr(args, "cassette", None):
+        return _run_cassette(args, out, err)
     # An empty variable counts as unset, as an empty --control-token would not.
     control_token = args.control_token
     if control_token is None:

@@ -27,9 +27,12 @@ from voicewire.simulators.core.registry import REGISTRY
 from voicewire.simulators.recording.cassette import Cassette, CloseRecord, RecordedExchange
 from voicewire.simulators.recording.replay_match import CausalSchedule, ReplayMatcher, paced_body
 
-__all__ = ["CassetteReplayServer"]
+__all__ = ["REPLAY_LOGGER", "CassetteReplayServer"]
 
-LOG = logging.getLogger("voicewire.replay")
+REPLAY_LOGGER = "voicewire.replay"
+"""The logger every mismatch is logged to (one line each, level WARNING)."""
+
+LOG = logging.getLogger(REPLAY_LOGGER)
 
 _CLOSE_REASON_BYTES = 123  # RFC 6455 §5.5: a control frame's payload is at most 125 bytes
 _POLICY_VIOLATION = 1008
