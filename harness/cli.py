@@ -14,6 +14,8 @@ from voicewire.harness.diff_cli import add_diff_parser, run_diff
 from voicewire.harness.explain_cli import add_explain_parser, run_explain
 from voicewire.harness.fuzz_cli import add_fuzz_parser, run_fuzz
 from voicewire.harness.journal_cli import add_journal_parser, run_journal
+from voicewire.harness.record_cli import add_record_parser, run_record
+from voicewire.harness.scenario_cli import add_scenario_parser, run_scenario
 from voicewire.harness.serve_cli import add_serve_parser, run_serve
 
 _WHAT_EXISTS = """\
@@ -63,10 +65,12 @@ def _build_parser() -> argparse.ArgumentParser:
     add_explain_parser(sub)
     add_fuzz_parser(sub)
     add_serve_parser(sub)
+    add_record_parser(sub)
     add_journal_parser(sub)
     add_diff_parser(sub)
     add_bench_parser(sub)
     add_cassette_parser(sub)
+    add_scenario_parser(sub)
     return parser
 
 
@@ -106,6 +110,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_bench(args)
     if args.command == "serve":
         return run_serve(args)
+    if args.command == "record":
+        return run_record(args)
     if args.command == "journal":
         return run_journal(args)
     if args.command == "diff":
@@ -120,6 +126,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_fuzz(args)
     if args.command == "cassette":
         return run_cassette(args)
+    if args.command == "scenario":
+        return run_scenario(args)
     print(_WHAT_EXISTS, end="")
     return 0
 

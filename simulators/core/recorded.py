@@ -14,16 +14,28 @@ each protocol tells them, per endpoint, with one :class:`RecordedEndpoint` in it
   client has sent audio up to *t*),
 - ``client_ids``: the JSON keys whose string values the client chooses afresh on every run
   (an Inworld ``contextId``): a replay matches client messages without them and answers with
-  the live client's values in place of the recorded ones.
+  the live client's values in place of the recorded ones,
+- ``to_reply``: how one recorded exchange becomes a scenario rule's parts
+  (:class:`RecordedReply`) that make the simulator answer as recorded, for
+  ``voicewire scenario from-cassette`` (None: the endpoint's recordings cannot be scripted).
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
-__all__ = ["AudioMeter", "Framing", "RecordedEndpoint", "recorded_endpoint_for"]
+__all__ = [
+    "AudioMeter",
+    "Framing",
+    "RecordedEndpoint",
+    "RecordedReply",
+    "recorded_endpoint_for",
+    "recorded_status_fault",
+]
 
 Framing = Literal["sse", "ndjson", "json", "websocket"]
 """How the server's side of an exchange is cut into cassette records."""
@@ -41,6 +53,22 @@ class AudioMeter(Protocol):
 
 
 @dataclass(frozen=True)
+class RecordedReply:
+    """The parts of a scenario rule that reproduce one recorded exchange: ``match`` conditions
+    beyond the endpoint and attempt (``text``, ``model``), the ``reply`` in the endpoint's
+    reply vocabulary, ``timing`` and ``faults``; ``exact`` says what the rule reproduces as
+    recorded and ``approximated`` what the reply vocabulary can only come near (one phrase
+    each, for the scenario file's comments)."""
+
+    reply: dict[str, Any] = field(default_factory=dict)
+    match: dict[str, Any] = field(default_factory=dict)
+    timing: dict[str, float] = field(default_factory=dict)
+    faults: list[dict[str, Any]] = field(default_factory=list)
+    exact: list[str] = field(default_factory=list)
+    approximated: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
 class RecordedEndpoint:
     """One endpoint as the recorder and the replayer see it (see the module docstring)."""
 
@@ -50,6 +78,9 @@ class RecordedEndpoint:
     framing: Framing
     audio_meter: Callable[[], AudioMeter] | None = None
     client_ids: frozenset[str] = field(default_factory=frozenset)
+    # Takes a RecordedExchange (voicewire.simulators.recording.cassette), which the core does
+    # not import: the recording package builds on the core.
+    to_reply: Callable[[Any], RecordedReply] | None = None
 
     def __post_init__(self) -> None:
         if not self.path.startswith("/"):
@@ -83,3 +114,25 @@ def recorded_endpoint_for(
         ):
             best = candidate
     return best
+
+
+def recorded_status_fault(exchange: Any) -> dict[str, Any] | None:
+    """The ``status`` fault that reproduces a recorded HTTP error answer (a
+    ``RecordedExchange``'s code, its JSON object body, its ``Retry-After``), or None for an
+    answer below 400."""
+    response = exchange.response
+    if response is None or response.status < 400:
+        return None
+    fault: dict[str, Any] = {"kind": "status", "code": response.status}
+    raw = b"".join(piece.data_bytes() for piece in exchange.body_records())
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        fault["body"] = body
+    retry_after = response.headers.get("retry-after")
+    if retry_after is not None:
+        with contextlib.suppress(ValueError):
+            fault["retry_after"] = float(retry_after)
+    return fault

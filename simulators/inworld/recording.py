@@ -13,6 +13,10 @@ from voicewire.reference.inworld.wire.stt_messages import (
 )
 from voicewire.simulators.core.recorded import RecordedEndpoint
 from voicewire.simulators.inworld.contexts import CONTEXTS_ENDPOINT, CONTEXTS_PATH
+from voicewire.simulators.inworld.from_recording import (
+    synthesis_reply_from_recording,
+    voices_reply_from_recording,
+)
 from voicewire.simulators.inworld.synthesis import (
     SYNTHESIZE_ENDPOINT,
     SYNTHESIZE_PATH,
@@ -52,8 +56,16 @@ class TranscribeAudioMeter:
 
 
 INWORLD_RECORDED = (
-    RecordedEndpoint(SYNTHESIZE_ENDPOINT, "POST", SYNTHESIZE_PATH, "ndjson"),
-    RecordedEndpoint(VOICES_ENDPOINT, "GET", VOICES_PATH, "json"),
+    RecordedEndpoint(
+        SYNTHESIZE_ENDPOINT,
+        "POST",
+        SYNTHESIZE_PATH,
+        "ndjson",
+        to_reply=synthesis_reply_from_recording,
+    ),
+    RecordedEndpoint(
+        VOICES_ENDPOINT, "GET", VOICES_PATH, "json", to_reply=voices_reply_from_recording
+    ),
     RecordedEndpoint(
         CONTEXTS_ENDPOINT, "GET", CONTEXTS_PATH, "websocket", client_ids=frozenset({"contextId"})
     ),

@@ -29,6 +29,7 @@ from voicewire.simulators.llm.decide import (
     decide_completion,
 )
 from voicewire.simulators.llm.echo import echo_reply
+from voicewire.simulators.llm.from_recording import llm_reply_from_recording
 from voicewire.simulators.llm.plan import (
     MALFORMED_LINE,
     completion_body,
@@ -83,6 +84,10 @@ PROTOCOL = SimulatedProtocol(
     name="llm",
     add_routes=add_routes,
     endpoints=(EndpointSpec(ENDPOINT, LLMReply, default=True),),
-    recorded=(RecordedEndpoint(ENDPOINT, "POST", "/chat/completions", "sse"),),
+    recorded=(
+        RecordedEndpoint(
+            ENDPOINT, "POST", "/chat/completions", "sse", to_reply=llm_reply_from_recording
+        ),
+    ),
 )
 """The LLM protocol as the simulator core registers it."""

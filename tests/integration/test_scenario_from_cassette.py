@@ -1,0 +1,141 @@
+"""``voicewire scenario from-cassette``: a session recorded from the simulator under scenario
+S (recorded by the real vcrpy around the reference clients, imported as a voicewire cassette)
+becomes a scenario file that validates and makes a fresh simulator answer the same clients
+with the same text, tool calls, voices and audio (the recording came from the simulator's own
+tone code, so the audio bytes are the same too); an endpoint without a conversion is named in
+the file's comments, never silently dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import vcr
+import yaml
+from voicewire.harness.cli import main
+from voicewire.harness.scenario_cli import scenario_from_cassette
+from voicewire.harness.vcr_cassette import import_vcr
+from voicewire.reference.errors import APIConnectOptions
+from voicewire.reference.inworld.tts import InworldTTS
+from voicewire.reference.llm import ChatContext
+from voicewire.reference.llm.inference import LLM
+from voicewire.simulators import SimulatorServer, load_scenario, parse_scenario
+from voicewire.simulators.core.credentials import DEFAULT_BASIC_KEY
+from voicewire.simulators.recording.cassette import CassetteWriter, load_cassette
+
+MODEL = "openai/gpt-4.1-mini"
+ONCE = APIConnectOptions(max_retry=0, timeout=5.0)
+S = parse_scenario(
+    {
+        "name": "S",
+        "time_scale": 0.01,
+        "on_unmatched": "echo",
+        "rules": [
+            {
+                "match": {"endpoint": "llm", "text": "weather"},
+                "reply": {
+                    "content": "Let me check.",
+                    "tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}],
+                    "fragmentation": {"strategy": "fixed", "size": 4},
+                },
+            },
+            {"match": {"endpoint": "llm"}, "reply": {"content": "It is sunny in Paris today."}},
+            {
+                "match": {"endpoint": "inworld.synthesize"},
+                "reply": {"chunk_duration": 0.05},
+            },
+            {
+                "match": {"endpoint": "inworld.voices"},
+                "reply": {"voices": [{"voiceId": "Zed", "languages": ["en-GB"]}]},
+            },
+        ],
+    }
+)
+
+
+async def session(base_url: str, sim: SimulatorServer) -> dict[str, Any]:
+    """What the reference clients emit over one session: two completions, a synthesis, the
+    voices."""
+    llm = LLM(
+        MODEL,
+        base_url=base_url + "/v1",
+        api_key=sim.api_key,
+        api_secret=sim.api_secret,
+        time_scale=0.01,
+    )
+    completions = []
+    for question in ("what is the weather?", "and then?"):
+        ctx = ChatContext()
+        ctx.add_message(role="user", content=question)
+        text, calls = "", []
+        async for chunk in llm.chat(chat_ctx=ctx):
+            if chunk.delta is not None:
+                text += chunk.delta.content or ""
+                calls += [(c.name, c.arguments, c.call_id) for c in chunk.delta.tool_calls]
+        completions.append((text, calls))
+    await llm.aclose()
+    tts = InworldTTS(api_key=DEFAULT_BASIC_KEY, base_url=base_url + "/")
+    frames = [frame async for frame in tts.synthesize("Hello there world", conn_options=ONCE)]
+    voices = await tts.list_voices()
+    await tts.aclose()
+    return {
+        "completions": completions,
+        "audio": [frame.frame.to_bytes() for frame in frames],
+        "voices": voices,
+    }
+
+
+async def test_a_recording_becomes_a_scenario_that_reproduces_it(
+    start_simulator: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recorded_sim = await start_simulator(S)
+    with vcr.use_cassette(str(tmp_path / "vcr.yaml"), record_mode="all"):
+        recorded = await session(recorded_sim.base_url, recorded_sim)
+    import_vcr(tmp_path / "vcr.yaml", tmp_path / "session.jsonl")
+    assert recorded["completions"][0][1][0][0] == "get_weather"
+
+    out = tmp_path / "scenario.yaml"
+    assert (
+        main(["scenario", "from-cassette", str(tmp_path / "session.jsonl"), "--out", str(out)]) == 0
+    )
+    text = out.read_text()
+    assert text.startswith("# Made by voicewire scenario from-cassette from ")
+    assert "approximated: the audio" in text
+    scenario = load_scenario(out)
+    assert [rule.match.endpoint for rule in scenario.rules] == [
+        "llm",
+        "llm",
+        "inworld.synthesize",
+        "inworld.voices",
+    ]
+    assert scenario.on_unmatched == "error"
+
+    replaying_sim = await start_simulator(scenario)
+    replayed = await session(replaying_sim.base_url, replaying_sim)
+    assert replayed == recorded
+
+
+def test_an_endpoint_without_a_conversion_is_named_and_left_out(tmp_path: Path) -> None:
+    writer = CassetteWriter(tmp_path / "ws.jsonl", protocols=["tts"])
+    x = writer.open_exchange(
+        {"protocol": "tts", "endpoint": "tts", "method": "GET", "path": "/tts", "websocket": True}
+    )
+    writer.response(x, 101)
+    writer.end(x)
+    writer.close()
+    text = scenario_from_cassette(load_cassette(tmp_path / "ws.jsonl"))
+    assert "# - exchange 0 (tts, GET /tts, t=" in text
+    assert "no conversion to a scenario rule for this endpoint" in text
+    assert "rules: []" in text
+    parse_scenario(yaml.safe_load(text))
+
+
+def test_a_bad_cassette_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type": "cassette", "format": "voicewire-cassette/99"}\n')
+    assert main(["scenario", "from-cassette", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "line 1: format voicewire-cassette/99 is newer" in err and err.count("\n") == 1
