@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from voicewire.harness import (
     inworld,
+    inworld_cassette,
     inworld_livekit,
     inworld_livekit_deviations,
     inworld_reference,
     llm,
+    llm_cassette,
     llm_livekit,
     llm_livekit_deviations,
     llm_reference,
     stt,
+    stt_cassette,
     stt_livekit,
     stt_livekit_deviations,
     stt_reference,
     tts,
+    tts_cassette,
     tts_livekit,
     tts_livekit_deviations,
     tts_reference,
@@ -29,7 +33,7 @@ from voicewire.harness.capabilities import CapabilityTable, ProtocolSpec
 from voicewire.harness.events import WireFrame, WireNote
 from voicewire.harness.stream_diff import StreamNormalisers
 
-__all__ = ["NORMALISERS", "TABLE", "WIRE"]
+__all__ = ["CASSETTE_OPERATIONS", "NORMALISERS", "TABLE", "WIRE"]
 
 WIRE = ProtocolSpec(
     name="wire",
@@ -84,3 +88,13 @@ NORMALISERS = StreamNormalisers(
 )
 """How each client capability's events are normalised for comparison (``voicewire diff``,
 ``voicewire run --cassette``): one mapping per protocol, from its module."""
+
+CASSETTE_OPERATIONS = (
+    *llm_cassette.LLM_CASSETTE,
+    *stt_cassette.STT_CASSETTE,
+    *tts_cassette.TTS_CASSETTE,
+    *inworld_cassette.INWORLD_CASSETTE,
+)
+"""How each recorded endpoint's exchange becomes the operation that makes the same client
+traffic (``voicewire run --cassette``, ``voicewire diff`` of a cassette): one tuple per
+protocol, from its ``<protocol>_cassette`` module."""
