@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +128,7 @@ def _cassette_log(path: str | os.PathLike[str]) -> EventLog:
         log: EventLog = cassette_event_log(path)
     except CassetteError as error:
         raise DiffInputError(str(error)) from None
-    return log
+    return replace(log, path=str(path))
 
 
 def _normalised(logs: list[EventLog]) -> list[list[NormalisedStream]]:
@@ -181,7 +182,7 @@ def _as_text(
     agree: bool,
 ) -> str:
     lines = [
-        f"{name} = {log.path} ({_origin(log)}, {len(log.sessions)} sessions)"
+        f"{name} = {log.path} ({_origin(log)}, {len(log.sessions)} session(s))"
         for name, log in zip(names, logs, strict=True)
     ]
     lines.append(f"times agree within {tolerance:g} s")

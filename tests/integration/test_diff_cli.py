@@ -13,6 +13,7 @@ from voicewire.harness.event_log import EventLogSession, write_event_log
 from voicewire.harness.llm import ChatEndEvent, ChunkEvent
 from voicewire.harness.stt import SpeechEventRecord, STTAlternative, STTEndEvent
 from voicewire.harness.tts import TTSAudioEvent, TTSEndEvent
+from voicewire.simulators.recording.cassette import CassetteWriter
 
 
 def chat(*pieces: str) -> tuple[object, ...]:
@@ -87,7 +88,7 @@ def test_agreeing_inputs_exit_0(three, capsys):
     ref, iut, _ = three
     assert main(["diff", ref, iut]) == 0
     out = capsys.readouterr().out
-    assert f"A = {ref} (source ref, 3 sessions)" in out
+    assert f"A = {ref} (source ref, 3 session(s))" in out
     assert "session 1 (stt.stream): all agree" in out
     assert "every input agrees on every session" in out
 
@@ -169,3 +170,53 @@ def test_a_capability_without_normalisation_is_bad_input(tmp_path, capsys):
     assert "session 0: no stream normalisation for capability 'chat_context'" in (
         capsys.readouterr().err
     )
+
+
+def llm_cassette(path: Path, *pieces: str) -> str:
+    """A cassette of one chat whose server streamed ``pieces``."""
+    writer = CassetteWriter(path, protocols=["llm"])
+    body = {
+        "model": "openai/gpt-4.1-mini",
+        "messages": [{"role": "user", "content": "hi"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    x = writer.open_exchange(
+        {
+            "protocol": "llm",
+            "endpoint": "llm",
+            "method": "POST",
+            "path": "/chat/completions",
+            "headers": {"content-type": "application/json"},
+            "body": json.dumps(body),
+        }
+    )
+    writer.response(x, 200, "OK", {"content-type": "text/event-stream"})
+    for piece in pieces:
+        delta = {"role": "assistant", "content": piece}
+        chunk = {
+            "id": "c",
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta}],
+        }
+        writer.body(x, "sse", f"data: {json.dumps(chunk)}\n\n".encode())
+    writer.body(x, "sse", b"data: [DONE]\n\n")
+    writer.end(x)
+    writer.close()
+    return str(path)
+
+
+def test_a_cassette_is_compared_as_the_reference_plays_it(tmp_path, capsys):
+    cassette = llm_cassette(tmp_path / "chat.cassette.jsonl", "Hel", "lo")
+    hello = log(tmp_path, "hello", ("llm.chat", chat("Hello")))
+    help_ = log(tmp_path, "help", ("llm.chat", chat("Help")))
+    assert main(["diff", cassette, hello]) == 0
+    assert f"A = {cassette} (source reference played against" in capsys.readouterr().out
+    assert main(["diff", cassette, help_]) == 1
+    assert '  A~B  text: "Hello" vs "Help"' in capsys.readouterr().out
+
+    cut = tmp_path / "cut.cassette.jsonl"
+    first, second, *_ = Path(cassette).read_text().splitlines()
+    cut.write_text(f"{first}\n{second[:40]}\n{second}\n")
+    assert main(["diff", str(cut), hello]) == 2
+    assert capsys.readouterr().err.startswith(f"voicewire diff: {cut}, line 2: ")
