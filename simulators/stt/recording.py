@@ -10,6 +10,7 @@ from voicewire.reference.stt.wire.messages import (
     decode_client_message,
 )
 from voicewire.simulators.core.recorded import RecordedEndpoint
+from voicewire.simulators.stt.from_recording import stt_reply_from_recording
 from voicewire.simulators.stt.routes import ENDPOINT
 
 __all__ = ["STT_RECORDED", "STTAudioMeter"]
@@ -40,7 +41,12 @@ class STTAudioMeter:
 
 STT_RECORDED = (
     RecordedEndpoint(
-        endpoint=ENDPOINT, method="GET", path="/stt", framing="websocket", audio_meter=STTAudioMeter
+        endpoint=ENDPOINT,
+        method="GET",
+        path="/stt",
+        framing="websocket",
+        audio_meter=STTAudioMeter,
+        to_reply=stt_reply_from_recording,
     ),
 )
 """The STT endpoint as cassettes record it."""

@@ -16,16 +16,26 @@ import yaml
 from voicewire.harness.cli import main
 from voicewire.harness.scenario_cli import scenario_from_cassette
 from voicewire.harness.vcr_cassette import import_vcr
+from voicewire.reference.audio import AudioFrame
 from voicewire.reference.errors import APIConnectOptions
 from voicewire.reference.inworld.tts import InworldTTS
 from voicewire.reference.llm import ChatContext
 from voicewire.reference.llm.inference import LLM
-from voicewire.simulators import SimulatorServer, load_scenario, parse_scenario
+from voicewire.reference.stt import STT, SpeechEvent, SpeechEventType
+from voicewire.simulators import (
+    DEFAULT_API_KEY,
+    DEFAULT_API_SECRET,
+    SimulatorServer,
+    load_scenario,
+    parse_scenario,
+)
 from voicewire.simulators.core.credentials import DEFAULT_BASIC_KEY
 from voicewire.simulators.recording.cassette import CassetteWriter, load_cassette
+from voicewire.simulators.recording.proxy import RecordingProxy
 
 MODEL = "openai/gpt-4.1-mini"
 ONCE = APIConnectOptions(max_retry=0, timeout=5.0)
+KEY, SECRET = DEFAULT_API_KEY, DEFAULT_API_SECRET
 S = parse_scenario(
     {
         "name": "S",
@@ -139,3 +149,90 @@ def test_a_bad_cassette_is_one_line_and_exit_2(
     assert main(["scenario", "from-cassette", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "line 1: format voicewire-cassette/99 is newer" in err and err.count("\n") == 1
+
+
+# -- the WebSocket endpoints: recorded through the recording proxy ---------------------------
+
+RATE = 16000
+
+
+def silence_frames(seconds: float, ms: int = 20) -> list[AudioFrame]:
+    """``seconds`` of silence in ``ms`` frames (a script, not the audio, says what is heard)."""
+    step = RATE * ms // 1000
+    return [
+        AudioFrame(b"\x00\x00" * step, sample_rate=RATE, num_channels=1)
+        for _ in range(round(seconds * 1000) // ms)
+    ]
+
+
+async def stt_session(base_url: str) -> list[SpeechEvent]:
+    stt = STT("deepgram/nova-3", base_url=base_url, api_key=KEY, api_secret=SECRET)
+    stream = stt.stream(conn_options=ONCE)
+    try:
+        for frame in silence_frames(1.5):
+            stream.push_frame(frame)
+        stream.end_input()
+        # Usage counts the audio the client had sent by then: the client's pace, not the server's.
+        return [e async for e in stream if e.type is not SpeechEventType.RECOGNITION_USAGE]
+    finally:
+        await stream.aclose()
+        await stt.aclose()
+
+
+WS_RULES: dict[str, dict[str, Any]] = {
+    "stt": {
+        "match": {"endpoint": "stt"},
+        "reply": {
+            "start_of_speech": True,
+            "interim_interval": 0.2,
+            "request_id": "req-recorded",
+            "segments": [
+                {
+                    "text": "hello world",
+                    "start": 0.1,
+                    "duration": 0.6,
+                    "confidence": 0.9,
+                    "language": "en",
+                    "words": [
+                        {"word": "hello", "start": 0.1, "end": 0.3},
+                        {"word": "world", "start": 0.4, "end": 0.7, "confidence": 0.8},
+                    ],
+                },
+                {"text": "", "start": 0.8, "duration": 0.3},
+                {"text": "again and again", "start": 1.2, "duration": 0.6},  # cut by finalize
+            ],
+        },
+    },
+}
+
+
+async def recorded_then_replayed(
+    start_simulator: Any, tmp_path: Path, endpoint: str, session: Any
+) -> tuple[Any, Any, str]:
+    """What ``session`` got from a simulator under ``WS_RULES[endpoint]`` through the recording
+    proxy, what it gets from a fresh simulator playing the scenario made of that recording,
+    and the scenario's text."""
+    scenario = parse_scenario({"name": "S", "on_unmatched": "error", "rules": [WS_RULES[endpoint]]})
+    recorded_sim = await start_simulator(scenario)
+    async with RecordingProxy(recorded_sim.base_url, tmp_path / "ws.jsonl") as proxy:
+        recorded = await session(proxy.base_url)
+    text = scenario_from_cassette(load_cassette(tmp_path / "ws.jsonl"))
+    (tmp_path / "ws.yaml").write_text(text)
+    made = load_scenario(tmp_path / "ws.yaml")
+    assert [rule.match.endpoint for rule in made.rules] == [endpoint]
+    replaying_sim = await start_simulator(made)
+    return recorded, await session(replaying_sim.base_url), text
+
+
+async def test_an_stt_session_becomes_a_scenario_that_reproduces_it(
+    start_simulator: Any, tmp_path: Path
+) -> None:
+    recorded, replayed, text = await recorded_then_replayed(
+        start_simulator, tmp_path, "stt", stt_session
+    )
+    finals = [e for e in recorded if e.type is SpeechEventType.FINAL_TRANSCRIPT]
+    assert [f.alternatives[0].text for f in finals] == ["hello world", "", "again and again"]
+    assert any(e.type is SpeechEventType.INTERIM_TRANSCRIPT for e in recorded)
+    # The same events: texts, times, words, request ids, interims, start of speech.
+    assert replayed == recorded
+    assert "approximated: the session_id" in text
