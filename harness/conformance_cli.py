@@ -34,6 +34,16 @@ def _workers(text: str) -> str | None:
     raise argparse.ArgumentTypeError(f"must be 'auto', 0 or a positive integer, got {text!r}")
 
 
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
+
+
 def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
     """Register the ``run`` and ``list`` sub-commands."""
     run = subparsers.add_parser(
@@ -111,6 +121,32 @@ def add_conformance_parsers(subparsers: argparse._SubParsersAction) -> None:
         default=60.0,
         help="seconds per IUT operation (default 60)",
     )
+    run.add_argument(
+        "--cassette",
+        metavar="FILE",
+        help="instead of the suites, replay this cassette's recorded sessions: one case per "
+        "session, the IUT's events compared with the reference's on the same recording",
+    )
+    run.add_argument(
+        "--time-scale",
+        type=_non_negative,
+        default=0.0,
+        help="with --cassette: recorded timing, 0 as fast as the client goes (default), 1 as "
+        "recorded",
+    )
+    run.add_argument(
+        "--tolerance",
+        type=_non_negative,
+        default=0.05,
+        metavar="SECONDS",
+        help="with --cassette: how far apart two clients' times may be and still agree "
+        "(default 0.05)",
+    )
+    run.add_argument(
+        "--events-out",
+        metavar="FILE",
+        help="with --cassette: write the IUT's events as an event log (for voicewire diff)",
+    )
     run.add_argument("-v", "--verbose", action="store_true", help="list UNSUPPORTED cases too")
     run.add_argument(
         "--color", choices=("auto", "always", "never"), default="auto", help="colored results"
@@ -183,6 +219,22 @@ class _ConsoleRun:
         self.progress.close()
 
 
+def _cassette_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``--cassette`` and the options that go with it (None: nothing): a
+    cassette that cannot be loaded names its line and the problem."""
+    if not args.cassette:
+        return "--events-out needs --cassette" if args.events_out is not None else None
+    if args.suite or args.replay or args.direction:
+        return "--cassette replays a recording: it takes no --suite, --replay or --direction"
+    from voicewire.simulators.recording.cassette import CassetteError, load_cassette
+
+    try:
+        load_cassette(args.cassette)
+    except CassetteError as exc:
+        return f"--cassette {exc}"
+    return None
+
+
 def run_run(args: argparse.Namespace) -> int:
     """Carry out ``voicewire run``; returns the exit status."""
     from voicewire.harness.report import (
@@ -192,9 +244,13 @@ def run_run(args: argparse.Namespace) -> int:
         write_junit_report,
     )
 
+    cassette_problem = _cassette_problem(args)
+    if cassette_problem is not None:
+        print(f"voicewire run: {cassette_problem}", file=sys.stderr)
+        return EXIT_BAD_ARGUMENTS
     options = RunOptions(
         iut=args.iut,
-        suites=list(args.suite or suite_table()),
+        suites=["cassette"] if args.cassette else list(args.suite or suite_table()),
         keyword=args.keyword,
         direction=args.direction,
         strict=args.strict,
@@ -207,7 +263,14 @@ def run_run(args: argparse.Namespace) -> int:
         replay=args.replay,
         repro_dir=args.repro_dir,
         timeout=args.timeout,
+        cassette=args.cassette,
+        time_scale=args.time_scale,
+        tolerance=args.tolerance,
+        events_out=args.events_out,
     )
+    if args.cassette:
+        # The cases share one event log and one reference client: they run in this process.
+        options.workers = None
     repro_dir = Path(args.repro_dir)
     if repro_dir.exists() and not repro_dir.is_dir():
         print(

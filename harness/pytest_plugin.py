@@ -91,6 +91,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="only property families (what voicewire fuzz runs)",
     )
     group.addoption(
+        "--voicewire-cassette",
+        default=None,
+        metavar="FILE",
+        help="the cassette whose recorded sessions the cassette suite replays (what voicewire "
+        "run --cassette runs)",
+    )
+    group.addoption(
+        "--voicewire-time-scale",
+        type=float,
+        default=0.0,
+        help="recorded timing in a cassette replay: 0 as fast as the client goes (default), 1 "
+        "as recorded",
+    )
+    group.addoption(
+        "--voicewire-tolerance",
+        type=float,
+        default=0.05,
+        help="seconds two clients' times may differ and still agree in a cassette replay "
+        "(default: 0.05)",
+    )
+    group.addoption(
+        "--voicewire-events-out",
+        default=None,
+        metavar="FILE",
+        help="write the IUT's events of a cassette replay as an event log (for voicewire diff)",
+    )
+    group.addoption(
         "--voicewire-timeout",
         type=float,
         default=60.0,

@@ -135,6 +135,11 @@ class RunOptions:
     direction: str | None = None
     families_only: bool = False
     shrink: bool = True
+    cassette: str | None = None
+    """Replay this cassette's recorded sessions (the cassette suite) instead of the suites."""
+    time_scale: float = 0.0
+    tolerance: float = 0.05
+    events_out: str | None = None
 
 
 def _suite_paths(names: Sequence[str]) -> list[str]:
@@ -145,9 +150,17 @@ def _suite_paths(names: Sequence[str]) -> list[str]:
     return [str(_suites_dir() / name) for name in names]
 
 
+_CASSETTE_SUITE = "cassette"
+"""The suites subpackage whose cases are a cassette's recorded sessions (``--cassette``);
+not in the suites table: a conformance run never runs it."""
+
+
 def _pytest_args(options: RunOptions, *, ini: str) -> list[str]:
+    paths = (
+        [str(_suites_dir() / _CASSETTE_SUITE)] if options.cassette else _suite_paths(options.suites)
+    )
     args = [
-        *_suite_paths(options.suites),
+        *paths,
         "-c",
         ini,
         "--rootdir",
@@ -184,6 +197,14 @@ def _pytest_args(options: RunOptions, *, ini: str) -> list[str]:
         args.append(f"--voicewire-direction={options.direction}")
     if options.families_only:
         args.append("--voicewire-families-only")
+    if options.cassette:
+        args += [
+            f"--voicewire-cassette={options.cassette}",
+            f"--voicewire-time-scale={options.time_scale}",
+            f"--voicewire-tolerance={options.tolerance}",
+        ]
+        if options.events_out:
+            args.append(f"--voicewire-events-out={options.events_out}")
     return args
 
 
