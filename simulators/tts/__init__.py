@@ -17,6 +17,7 @@ from __future__ import annotations
 from voicewire.simulators.core.recorded import RecordedEndpoint
 from voicewire.simulators.core.registry import EndpointSpec, SimulatedProtocol
 from voicewire.simulators.tts.faults import MALFORMED_TTS_FRAME, tts_fault_plan, without_session_id
+from voicewire.simulators.tts.from_recording import tts_reply_from_recording
 from voicewire.simulators.tts.routes import (
     CLOSE_IDLE,
     CLOSE_UNSUPPORTED_DATA,
@@ -61,6 +62,8 @@ PROTOCOL = SimulatedProtocol(
     name="tts",
     add_routes=add_tts_routes,
     endpoints=(EndpointSpec(ENDPOINT, TTSReply, websocket=True),),
-    recorded=(RecordedEndpoint(ENDPOINT, "GET", "/tts", "websocket"),),
+    recorded=(
+        RecordedEndpoint(ENDPOINT, "GET", "/tts", "websocket", to_reply=tts_reply_from_recording),
+    ),
 )
 """The TTS protocol as the simulator core registers it."""

@@ -22,6 +22,7 @@ from voicewire.reference.inworld.tts import InworldTTS
 from voicewire.reference.llm import ChatContext
 from voicewire.reference.llm.inference import LLM
 from voicewire.reference.stt import STT, SpeechEvent, SpeechEventType
+from voicewire.reference.tts import TTS
 from voicewire.simulators import (
     DEFAULT_API_KEY,
     DEFAULT_API_SECRET,
@@ -236,3 +237,38 @@ async def test_an_stt_session_becomes_a_scenario_that_reproduces_it(
     # The same events: texts, times, words, request ids, interims, start of speech.
     assert replayed == recorded
     assert "approximated: the session_id" in text
+
+
+async def tts_session(base_url: str) -> list[list[tuple[bytes, bool, str]]]:
+    """Two syntheses on one pooled socket: each frame's bytes, finality and text."""
+    tts = TTS(
+        "cartesia/sonic-3", base_url=base_url, api_key=KEY, api_secret=SECRET, sample_rate=RATE
+    )
+    syntheses = []
+    try:
+        for text in ("Hello there.", "Bye now."):
+            stream = tts.synthesize(text, conn_options=ONCE)
+            syntheses.append([(a.frame.to_bytes(), a.is_final, a.delta_text) async for a in stream])
+        return syntheses
+    finally:
+        await tts.aclose()
+
+
+WS_RULES["tts"] = {
+    "match": {"endpoint": "tts"},
+    "reply": {"chunk_duration": 0.05, "alignment": "words"},
+}
+
+
+async def test_a_tts_connection_becomes_a_scenario_that_reproduces_it(
+    start_simulator: Any, tmp_path: Path
+) -> None:
+    recorded, replayed, text = await recorded_then_replayed(
+        start_simulator, tmp_path, "tts", tts_session
+    )
+    assert all(len(synthesis) > 2 for synthesis in recorded)
+    # The same frames, byte for byte (the recording came from the simulator's tone code).
+    assert replayed == recorded
+    reply = load_scenario(tmp_path / "ws.yaml").rules[0].reply
+    assert (reply.chunk_duration, reply.alignment, reply.session_id) == (0.05, "words", "every")
+    assert "approximated: the audio" in text
