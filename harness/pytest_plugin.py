@@ -17,7 +17,10 @@ nothing until a voicewire fixture, marker or option is used. It gives a test sui
   ``reference``), ``voicewire_simulator`` (the embedded simulator; ``.session(scenario)``
   gives a target with its own script and journal), ``voicewire_scenario`` (build or load a
   scenario and open a session for it in one call), ``voicewire_loop`` (the background event
-  loop everything runs on) and ``voicewire_case`` (what the current case recorded);
+  loop everything runs on), ``voicewire_case`` (what the current case recorded) and
+  ``voicewire_cassette`` (record the test's traffic on its first run, replay it after: the
+  ``voicewire_cassette`` marker, ``--voicewire-record-mode once|none|all``,
+  ``--voicewire-upstream``);
 - voicewire's hypothesis profiles ``ci`` / ``dev`` / ``deep``, only when asked with
   ``--voicewire-profile NAME`` or ``VOICEWIRE_HYPOTHESIS_PROFILE`` (``voicewire run`` asks);
 - per-case verdict data (SPEC IDs, broken IDs, outcome, journal excerpt, replay input) in
@@ -123,6 +126,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=60.0,
         help="seconds one IUT operation may take before the case is an ERROR (default: 60)",
     )
+    group.addoption(
+        "--voicewire-record-mode",
+        choices=("once", "none", "all"),
+        default="once",
+        help="voicewire_cassette: once records a missing cassette and replays an existing one "
+        "(default); none only replays; all always records",
+    )
+    group.addoption(
+        "--voicewire-upstream",
+        default=None,
+        metavar="URL",
+        help="voicewire_cassette: the server a recording forwards to (default: "
+        "$VOICEWIRE_UPSTREAM, else voicewire's embedded simulator)",
+    )
 
 
 _RUNTIME = pytest.StashKey[Any]()
@@ -138,6 +155,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers",
         "capability(name): the IUT capability the case needs (voicewire list shows them); "
         "without it the case is UNSUPPORTED",
+    )
+    config.addinivalue_line(
+        "markers",
+        "voicewire_cassette(path=None, *, mode=None, upstream=None, scenario=None, "
+        "time_scale=0): the cassette the voicewire_cassette fixture records or replays",
     )
     iut = config.getoption("voicewire_iut")
     if iut != "reference":
@@ -355,6 +377,76 @@ def voicewire_iut(request: pytest.FixtureRequest) -> Any:
     _case_record(request.node)
     runtime = runtime_of(request.config)
     return _or_stop_the_session(request.node, runtime.driver)
+
+
+@pytest.fixture
+def voicewire_cassette(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Record this test's traffic on its first run, replay it after (see
+    :mod:`voicewire.harness.cassette_fixture`): point clients at ``.base_url``. The
+    ``voicewire_cassette`` marker names the file (default
+    ``cassettes/<module>/<test>.jsonl`` beside the test), the ``mode`` (else
+    ``--voicewire-record-mode``), the ``upstream`` (else ``--voicewire-upstream`` /
+    ``$VOICEWIRE_UPSTREAM`` / the embedded simulator), a ``scenario`` file for that simulator
+    and a replay's ``time_scale``."""
+    from voicewire.harness.cassette_fixture import (
+        UPSTREAM_ENV,
+        CassetteFixtureError,
+        close_cassette_session,
+        default_cassette_path,
+        open_cassette_session,
+    )
+
+    marker = request.node.get_closest_marker("voicewire_cassette")
+    options = dict(marker.kwargs) if marker is not None else {}
+    if marker is not None and marker.args:
+        options.setdefault("path", marker.args[0])
+    test_file = Path(str(request.node.path))
+    path = options.get("path")
+    if path is None:
+        path = default_cassette_path(test_file, request.node.name)
+    elif not Path(path).is_absolute():
+        path = test_file.parent / path
+    config = request.config
+    mode = options.get("mode") or config.getoption("voicewire_record_mode")
+    upstream = (
+        options.get("upstream")
+        or config.getoption("voicewire_upstream")
+        or os.environ.get(UPSTREAM_ENV)
+        or None
+    )
+    runtime = runtime_of(config)
+    simulator = None
+    if upstream is None:
+        scenario = options.get("scenario")
+        if scenario is None:
+            simulator = runtime.simulator.server_target()
+        else:
+            from voicewire.harness.runtime import CaseSimulator
+            from voicewire.simulators.scenario import load_scenario
+
+            scenario_path = Path(scenario)
+            if not scenario_path.is_absolute():
+                scenario_path = test_file.parent / scenario_path
+            simulator = CaseSimulator(runtime.simulator, _case_record(request.node)).session(
+                load_scenario(scenario_path)
+            )
+    try:
+        session = runtime.run(
+            open_cassette_session(
+                Path(path),
+                mode,
+                upstream=upstream,
+                simulator=simulator,
+                time_scale=float(options.get("time_scale", 0.0)),
+            )
+        )
+    except CassetteFixtureError as error:
+        pytest.fail(f"voicewire_cassette: {error}", pytrace=False)
+    yield session
+    try:
+        runtime.run(close_cassette_session(session))
+    except CassetteFixtureError as error:
+        pytest.fail(f"voicewire_cassette: {error}", pytrace=False)
 
 
 def _or_stop_the_session(item: pytest.Item, get: Any) -> Any:
