@@ -14,7 +14,9 @@ from voicewire.reference.inworld.wire.stt_messages import (
 from voicewire.simulators.core.recorded import RecordedEndpoint
 from voicewire.simulators.inworld.contexts import CONTEXTS_ENDPOINT, CONTEXTS_PATH
 from voicewire.simulators.inworld.from_recording import (
+    contexts_reply_from_recording,
     synthesis_reply_from_recording,
+    transcribe_reply_from_recording,
     voices_reply_from_recording,
 )
 from voicewire.simulators.inworld.synthesis import (
@@ -67,7 +69,12 @@ INWORLD_RECORDED = (
         VOICES_ENDPOINT, "GET", VOICES_PATH, "json", to_reply=voices_reply_from_recording
     ),
     RecordedEndpoint(
-        CONTEXTS_ENDPOINT, "GET", CONTEXTS_PATH, "websocket", client_ids=frozenset({"contextId"})
+        CONTEXTS_ENDPOINT,
+        "GET",
+        CONTEXTS_PATH,
+        "websocket",
+        client_ids=frozenset({"contextId"}),
+        to_reply=contexts_reply_from_recording,
     ),
     RecordedEndpoint(
         TRANSCRIBE_ENDPOINT,
@@ -75,6 +82,7 @@ INWORLD_RECORDED = (
         TRANSCRIBE_PATH,
         "websocket",
         audio_meter=TranscribeAudioMeter,
+        to_reply=transcribe_reply_from_recording,
     ),
 )
 """The Inworld endpoints as cassettes record them."""

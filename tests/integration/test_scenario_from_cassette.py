@@ -17,7 +17,8 @@ from voicewire.harness.cli import main
 from voicewire.harness.scenario_cli import scenario_from_cassette
 from voicewire.harness.vcr_cassette import import_vcr
 from voicewire.reference.audio import AudioFrame
-from voicewire.reference.errors import APIConnectOptions
+from voicewire.reference.errors import APIConnectOptions, APIError
+from voicewire.reference.inworld.stt import InworldSTT
 from voicewire.reference.inworld.tts import InworldTTS
 from voicewire.reference.llm import ChatContext
 from voicewire.reference.llm.inference import LLM
@@ -272,3 +273,97 @@ async def test_a_tts_connection_becomes_a_scenario_that_reproduces_it(
     reply = load_scenario(tmp_path / "ws.yaml").rules[0].reply
     assert (reply.chunk_duration, reply.alignment, reply.session_id) == (0.05, "words", "every")
     assert "approximated: the audio" in text
+
+
+async def inworld_stream_session(base_url: str) -> list[Any]:
+    """Two streams on one socket (two contexts): each one's frames, or its error."""
+    tts = InworldTTS(
+        api_key=DEFAULT_BASIC_KEY, ws_url=base_url.replace("http", "ws", 1) + "/", sample_rate=RATE
+    )
+    outcomes: list[Any] = []
+    try:
+        for text in ("Hello there.", "Bye now."):
+            stream = tts.stream(conn_options=ONCE)
+            stream.push_text(text)
+            stream.end_input()
+            try:
+                outcomes.append([a.frame.to_bytes() async for a in stream])
+            except APIError as error:
+                outcomes.append((type(error).__name__, str(error)))
+    finally:
+        await tts.aclose()
+    return outcomes
+
+
+WS_RULES["inworld.contexts"] = {
+    "match": {"endpoint": "inworld.contexts"},
+    "reply": {"chunk_duration": 0.05, "failed_contexts": [1], "status_code": 8},
+}
+
+
+async def test_an_inworld_contexts_connection_becomes_a_scenario_that_reproduces_it(
+    start_simulator: Any, tmp_path: Path
+) -> None:
+    recorded, replayed, _ = await recorded_then_replayed(
+        start_simulator, tmp_path, "inworld.contexts", inworld_stream_session
+    )
+    assert len(recorded[0]) > 2 and recorded[1][0] == "APIError"
+    # The same frames, byte for byte, and the second context's failure.
+    assert replayed == recorded
+    made = load_scenario(tmp_path / "ws.yaml").rules[0].reply
+    assert (made.chunk_duration, made.failed_contexts, made.status_code) == (0.05, (1,), 8)
+
+
+async def inworld_stt_session(base_url: str) -> list[tuple[str, Any]]:
+    """0.1 s audio chunks; after each chunk that makes a result due, the client waits for it
+    (so the cassette's audio position of each result is where it was due)."""
+    stt = InworldSTT(api_key=DEFAULT_BASIC_KEY, base_url=base_url)
+    stream = stt.stream(conn_options=ONCE)
+    due = {2: "start_of_speech", 4: "interim_transcript", 6: "interim_transcript"}
+    due |= {8: "final_transcript", 10: "start_of_speech", 13: "final_transcript"}
+    got: list[SpeechEvent] = []
+    async with stream:
+        events = aiter(stream)
+        for index, frame in enumerate(silence_frames(1.5, ms=100), start=1):
+            stream.push_frame(frame)
+            while index in due and (not got or got[-1].type.value != due[index]):
+                got.append(await anext(events))
+        stream.end_input()
+        got += [e async for e in events]
+    # The request id is the client's own (Inworld sends none).
+    return [
+        (e.type.value, e.alternatives)
+        for e in got
+        if e.type is not SpeechEventType.RECOGNITION_USAGE
+    ]
+
+
+WS_RULES["inworld.transcribe"] = {
+    "match": {"endpoint": "inworld.transcribe"},
+    "reply": {
+        "interim_interval": 0.2,
+        "segments": [
+            {
+                "text": "hello big world",
+                "start": 0.2,
+                "duration": 0.6,
+                "voice_profile": {"age": [{"label": "adult", "confidence": 0.9}]},
+            },
+            {"text": "bye", "start": 1.0, "duration": 0.3},
+        ],
+    },
+}
+
+
+async def test_an_inworld_transcribe_stream_becomes_a_scenario_that_reproduces_it(
+    start_simulator: Any, tmp_path: Path
+) -> None:
+    recorded, replayed, _ = await recorded_then_replayed(
+        start_simulator, tmp_path, "inworld.transcribe", inworld_stt_session
+    )
+    finals = [alternatives for kind, alternatives in recorded if kind == "final_transcript"]
+    assert [f[0].text for f in finals] == ["hello big world", "bye"]
+    assert replayed == recorded
+    # Each result at the audio position it followed: the script it was recorded from.
+    made = load_scenario(tmp_path / "ws.yaml").rules[0].reply.model_dump(exclude_defaults=True)
+    assert made == WS_RULES["inworld.transcribe"]["reply"]
