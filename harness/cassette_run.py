@@ -38,8 +38,8 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "REPLAY_API_KEY",
     "REPLAY_API_SECRET",
-    "CassetteSession",
     "EventsOut",
+    "RecordedSession",
     "SessionPlay",
     "cassette_event_log",
     "cassette_sessions",
@@ -81,7 +81,7 @@ def _base_path(exchange: RecordedExchange) -> str:
 
 
 @dataclass(frozen=True)
-class CassetteSession:
+class RecordedSession:
     """One recorded session of a cassette (one exchange) and the operation that replays it.
 
     ``number`` counts the cassette's sessions from 0; ``unreplayable`` says why the request
@@ -139,21 +139,21 @@ class CassetteSession:
             ) from None
 
 
-def cassette_sessions(cassette: Cassette) -> list[CassetteSession]:
+def cassette_sessions(cassette: Cassette) -> list[RecordedSession]:
     """The sessions of ``cassette`` some protocol can replay, in recorded order: one per
     exchange of a registered endpoint (an exchange no protocol owns has no client operation
     and is left out)."""
     operations = _operations()
-    sessions: list[CassetteSession] = []
+    sessions: list[RecordedSession] = []
     for exchange in cassette.exchanges:
         operation = operations.get(exchange.request.endpoint or "")
         if operation is None:
             continue
-        session = CassetteSession(len(sessions), cassette, exchange, operation)
+        session = RecordedSession(len(sessions), cassette, exchange, operation)
         try:
             session.request("http://127.0.0.1:1")
         except NotReplayable as exc:
-            session = CassetteSession(
+            session = RecordedSession(
                 session.number, cassette, exchange, operation, unreplayable=str(exc)
             )
         sessions.append(session)
@@ -173,7 +173,7 @@ class SessionPlay:
 
 
 async def play_session(
-    iut: IUT, session: CassetteSession, *, time_scale: float = DEFAULT_TIME_SCALE
+    iut: IUT, session: RecordedSession, *, time_scale: float = DEFAULT_TIME_SCALE
 ) -> SessionPlay:
     """Play ``iut`` (started) against a replayer serving ``session`` alone: the session's
     operation, aimed at the replayer; the answer and the replayer's mismatches."""
@@ -189,7 +189,7 @@ async def play_session(
     return SessionPlay(answer=answer, mismatches=tuple(server.mismatches))
 
 
-def _log_session(number: int, session: CassetteSession, answer: BaseModel) -> EventLogSession:
+def _log_session(number: int, session: RecordedSession, answer: BaseModel) -> EventLogSession:
     return EventLogSession.of_answer(
         number, session.operation.capability, answer, exchange=session.exchange.x
     )
@@ -250,19 +250,19 @@ class EventsOut:
         self.source = source
         self.sessions: list[EventLogSession] = []
 
-    def add(self, session: CassetteSession, answer: BaseModel) -> None:
+    def add(self, session: RecordedSession, answer: BaseModel) -> None:
         """Add the IUT's answer on ``session`` and rewrite the log."""
         self.sessions.append(_log_session(len(self.sessions), session, answer))
         write_event_log(self.path, self.sessions, source=self.source)
 
 
-def _normalised(session: CassetteSession, answer: BaseModel) -> NormalisedStream:
+def _normalised(session: RecordedSession, answer: BaseModel) -> NormalisedStream:
     logged = _log_session(0, session, answer)
     return NORMALISERS.normalise(session.operation.capability, logged.events, logged.answer)
 
 
 def judge_session(
-    session: CassetteSession,
+    session: RecordedSession,
     *,
     reference: SessionPlay,
     iut: SessionPlay,

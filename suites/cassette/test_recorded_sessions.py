@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 from voicewire.harness.cassette_run import (
-    CassetteSession,
     EventsOut,
+    RecordedSession,
     cassette_sessions,
     judge_session,
     play_session,
@@ -83,7 +83,7 @@ def iut_events_out(request: pytest.FixtureRequest) -> EventsOut | None:
 
 
 def test_recorded_session(
-    recorded_session: CassetteSession,
+    recorded_session: RecordedSession,
     voicewire_iut: Any,
     reference_client: IUT,
     iut_events_out: EventsOut | None,
