@@ -168,14 +168,15 @@ class PcmDigest:
         return self.size / (2 * self.channels * self.sample_rate)
 
     def to_json(self) -> dict[str, Any]:
-        """``sha256``, ``bytes``, ``sample_rate``, ``channels``, ``duration`` (seconds) and,
-        when frames changed format midway, every format seen."""
+        """``bytes``, ``duration`` (seconds), ``sample_rate``, ``channels``, ``sha256`` and,
+        when frames changed format midway, every format seen. In that order, so a difference
+        names what a reader grasps first (how much audio) before the digest."""
         data: dict[str, Any] = {
-            "sha256": self._hash.hexdigest(),
             "bytes": self.size,
+            "duration": round(self.duration, 6),
             "sample_rate": self.sample_rate,
             "channels": self.channels,
-            "duration": round(self.duration, 6),
+            "sha256": self._hash.hexdigest(),
         }
         if len(self._formats) > 1:
             data["formats"] = sorted(list(f) for f in self._formats)
