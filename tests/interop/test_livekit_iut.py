@@ -119,6 +119,9 @@ def livekit_run(once_per_session: Callable[..., dict[str, Any]]) -> dict[str, An
             # client): the reference run checks them already.
             "--direction",
             "client",
+            # The tests judge verdicts, not examples: upstream's failing property families
+            # stop at their first failing example (the same IDs broken, 8 s less of shrinking).
+            "--no-shrink",
             "--json",
             "{folder}/report.json",
             "--repro-dir",
