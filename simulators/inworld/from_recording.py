@@ -174,16 +174,20 @@ def voices_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
 
 
 def _answers_a_bad_message(
-    exchange: RecordedExchange, message: MessageRecord, decode: Callable[[str | bytes], Any]
+    exchange: RecordedExchange,
+    message: MessageRecord,
+    decode: Callable[[str | bytes], Any],
+    answered: set[int],
 ) -> bool:
-    """Whether an error answers the client message just before it, which ``decode`` cannot
-    read: the simulator answers that message again by itself."""
+    """Whether an error answers the client message just before it, one ``decode`` cannot
+    read and no error answered yet: the simulator answers that message again by itself."""
     clients = exchange.messages("client")
-    if not 0 < message.after <= len(clients):
+    if message.after in answered or not 0 < message.after <= len(clients):
         return False
     try:
         decode(exchange.payload(clients[message.after - 1]))
     except ValueError:  # MalformedMessage and pydantic's errors alike
+        answered.add(message.after)
         return True
     return False
 
@@ -221,6 +225,7 @@ def contexts_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
     last_audio: dict[str, tuple[float, float]] = {}
     paced = heard = 0.0
     unequal = False
+    answered: set[int] = set()
     for item in exchange.items:
         if item.type == "close" and item.from_ == "server":
             _server_close(item, events, faults, approximated)
@@ -246,7 +251,7 @@ def contexts_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
             approximated.append(f"an unreadable server message (after {events} events) left out")
             continue
         if isinstance(reply, SocketErrorReply):
-            if not _answers_a_bad_message(exchange, item, decode_context_client_message):
+            if not _answers_a_bad_message(exchange, item, decode_context_client_message, answered):
                 faults.append(
                     {
                         "kind": "error_event",
@@ -349,6 +354,7 @@ def transcribe_reply_from_recording(exchange: RecordedExchange) -> RecordedReply
     events = 0
     faults: list[dict[str, Any]] = []
     approximated: list[str] = []
+    answered: set[int] = set()
     for item in exchange.items:
         if item.type == "close" and item.from_ == "server":
             server_closed = True
@@ -370,7 +376,9 @@ def transcribe_reply_from_recording(exchange: RecordedExchange) -> RecordedReply
             approximated.append(f"an unreadable server message (after {events} events) left out")
             continue
         if isinstance(message, TranscribeErrorMessage):
-            if not _answers_a_bad_message(exchange, item, decode_transcribe_client_message):
+            if not _answers_a_bad_message(
+                exchange, item, decode_transcribe_client_message, answered
+            ):
                 faults.append(
                     {
                         "kind": "error_event",

@@ -35,15 +35,19 @@ __all__ = ["stt_reply_from_recording"]
 _NORMAL_CLOSE = 1000
 
 
-def _answers_a_bad_message(exchange: RecordedExchange, message: MessageRecord) -> bool:
-    """Whether an ``error`` answers the client message just before it that the reference
-    decoder cannot read: the simulator answers that message again by itself."""
+def _answers_a_bad_message(
+    exchange: RecordedExchange, message: MessageRecord, answered: set[int]
+) -> bool:
+    """Whether an ``error`` answers the client message just before it, one the reference
+    decoder cannot read and no error answered yet: the simulator answers that message again
+    by itself."""
     clients = exchange.messages("client")
-    if not 0 < message.after <= len(clients):
+    if message.after in answered or not 0 < message.after <= len(clients):
         return False
     try:
         decode_client_message(exchange.payload(clients[message.after - 1]))
     except ValueError:  # MalformedMessage and pydantic's errors alike
+        answered.add(message.after)
         return True
     return False
 
@@ -96,6 +100,7 @@ def stt_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
     empty_interims = False
     created = finalized = session_closed = server_closed = False
     request_id: str | None = None
+    answered: set[int] = set()
     for item in exchange.items:
         if item.type == "close":
             if item.from_ != "server":
@@ -118,7 +123,7 @@ def stt_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
             approximated.append(f"an unreadable server message (after {events} events) left out")
             continue
         if isinstance(message, ErrorMessage):
-            if not _answers_a_bad_message(exchange, item):
+            if not _answers_a_bad_message(exchange, item, answered):
                 faults.append(
                     {
                         "kind": "error_event",

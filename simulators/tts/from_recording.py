@@ -72,6 +72,7 @@ def tts_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
     last_audio: tuple[float, float] | None = None  # (t, seconds) of the synthesis's last chunk
     paced = spoken = 0.0  # wall seconds between chunks, and the audio seconds they followed
     granularity = "none"
+    answered: set[int] = set()  # the bad client messages an error answered
     for item in exchange.items:
         if item.type == "close" and item.from_ == "server":
             if events and item.code is not None:
@@ -97,10 +98,14 @@ def tts_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
             approximated.append(f"an unreadable server message (after {events} events) left out")
             continue
         if isinstance(message, TTSErrorMessage):
-            if not (
-                0 < item.after <= len(clients)
+            if (
+                item.after not in answered
+                and 0 < item.after <= len(clients)
                 and _client_message(exchange, clients[item.after - 1]) is None
-            ):  # not the answer to a bad client message, which the simulator gives by itself
+            ):
+                # The answer to a bad client message: the simulator gives it again by itself.
+                answered.add(item.after)
+            else:
                 faults.append(
                     {
                         "kind": "error_event",

@@ -23,6 +23,7 @@ from voicewire.reference.inworld.tts import InworldTTS
 from voicewire.reference.llm import ChatContext
 from voicewire.reference.llm.inference import LLM
 from voicewire.reference.stt import STT, SpeechEvent, SpeechEventType
+from voicewire.reference.stt.wire.messages import encode_message, session_create
 from voicewire.reference.tts import TTS
 from voicewire.simulators import (
     DEFAULT_API_KEY,
@@ -129,18 +130,43 @@ async def test_a_recording_becomes_a_scenario_that_reproduces_it(
 
 
 def test_an_endpoint_without_a_conversion_is_named_and_left_out(tmp_path: Path) -> None:
-    writer = CassetteWriter(tmp_path / "ws.jsonl", protocols=["tts"])
+    writer = CassetteWriter(tmp_path / "other.jsonl", protocols=["llm"])
     x = writer.open_exchange(
-        {"protocol": "tts", "endpoint": "tts", "method": "GET", "path": "/tts", "websocket": True}
+        {"protocol": "llm", "endpoint": "llm.embeddings", "method": "GET", "path": "/embeddings"}
     )
-    writer.response(x, 101)
+    writer.response(x, 200)
     writer.end(x)
     writer.close()
-    text = scenario_from_cassette(load_cassette(tmp_path / "ws.jsonl"))
-    assert "# - exchange 0 (tts, GET /tts, t=" in text
+    text = scenario_from_cassette(load_cassette(tmp_path / "other.jsonl"))
+    assert "# - exchange 0 (llm.embeddings, GET /embeddings, t=" in text
     assert "no conversion to a scenario rule for this endpoint" in text
     assert "rules: []" in text
     parse_scenario(yaml.safe_load(text))
+
+
+def test_a_websocket_error_and_close_become_faults(tmp_path: Path) -> None:
+    """An in-band error becomes an error_event before the message that followed it and the
+    server's close a ws_close after the last message; the answer to a client message the
+    simulator cannot read either is left to the simulator."""
+    writer = CassetteWriter(tmp_path / "stt.jsonl", protocols=["stt"])
+    x = writer.open_exchange(
+        {"protocol": "stt", "endpoint": "stt", "method": "GET", "path": "/stt", "websocket": True}
+    )
+    writer.response(x, 101)
+    writer.message(x, "client", encode_message(session_create(sample_rate=RATE)))
+    writer.message(x, "server", '{"type": "session.created", "session_id": "s1"}')
+    writer.message(x, "client", "not json")
+    writer.message(x, "server", '{"type": "error", "message": "unreadable", "code": 400}')
+    writer.message(x, "server", '{"type": "error", "message": "overloaded", "code": 503}')
+    writer.close_frame(x, "server", 4000, "")
+    writer.end(x)
+    writer.close()
+    text = scenario_from_cassette(load_cassette(tmp_path / "stt.jsonl"))
+    rule = parse_scenario(yaml.safe_load(text)).rules[0]
+    assert [f.model_dump(exclude_defaults=True) for f in rule.faults] == [
+        {"kind": "error_event", "at_event": 1, "message": "overloaded", "code": 503},
+        {"kind": "ws_close", "at_event": 0, "code": 4000},
+    ]
 
 
 def test_a_bad_cassette_is_one_line_and_exit_2(
