@@ -105,7 +105,9 @@ class StreamNormalisers:
         answer: Mapping[str, Any] | None = None,
     ) -> NormalisedStream:
         """``events`` (and ``answer``, see :data:`Normaliser`) of one ``capability``
-        operation, normalised; ``KeyError`` names the capabilities that have a normaliser."""
+        operation, normalised; ``KeyError`` names the capabilities that have a normaliser.
+        An aspect that evidences no rule (an id the client picks afresh every run) is left
+        out: two clients need not agree on it, in a diff or a replay."""
         try:
             normaliser = self._normalisers[capability]
         except KeyError:
@@ -113,7 +115,10 @@ class StreamNormalisers:
                 f"no stream normalisation for capability {capability!r} "
                 f"(known: {', '.join(sorted(self._normalisers))})"
             ) from None
-        return NormalisedStream(capability, normaliser(events, answer))
+        aspects = normaliser(events, answer)
+        return NormalisedStream(
+            capability, {name: aspect for name, aspect in aspects.items() if aspect.rules}
+        )
 
 
 # -- helpers for normalisers -------------------------------------------------------------------
