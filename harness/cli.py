@@ -14,6 +14,7 @@ from voicewire.harness.diff_cli import add_diff_parser, run_diff
 from voicewire.harness.explain_cli import add_explain_parser, run_explain
 from voicewire.harness.fuzz_cli import add_fuzz_parser, run_fuzz
 from voicewire.harness.journal_cli import add_journal_parser, run_journal
+from voicewire.harness.record_cli import add_record_parser, run_record
 from voicewire.harness.scenario_cli import add_scenario_parser, run_scenario
 from voicewire.harness.serve_cli import add_serve_parser, run_serve
 
@@ -64,6 +65,7 @@ def _build_parser() -> argparse.ArgumentParser:
     add_explain_parser(sub)
     add_fuzz_parser(sub)
     add_serve_parser(sub)
+    add_record_parser(sub)
     add_journal_parser(sub)
     add_diff_parser(sub)
     add_bench_parser(sub)
@@ -108,6 +110,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return run_bench(args)
     if args.command == "serve":
         return run_serve(args)
+    if args.command == "record":
+        return run_record(args)
     if args.command == "journal":
         return run_journal(args)
     if args.command == "diff":

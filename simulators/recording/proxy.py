@@ -250,13 +250,17 @@ class RecordingProxy:
             connector=aiohttp.TCPConnector(limit=0),
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=10.0),
         )
-        self._writer = CassetteWriter(
-            self.out,
-            protocols=self._protocols,
-            upstream=self.upstream,
-            redaction=REDACTION_RULES,
-            audio_sidecar=self._audio_sidecar,
-        )
+        try:
+            self._writer = CassetteWriter(
+                self.out,
+                protocols=self._protocols,
+                upstream=self.upstream,
+                redaction=REDACTION_RULES,
+                audio_sidecar=self._audio_sidecar,
+            )
+        except BaseException:
+            await self.stop()
+            raise
         return self
 
     async def stop(self) -> None:

@@ -415,3 +415,43 @@ async def test_an_unreachable_upstream_is_a_502_naming_it(tmp_path: Path) -> Non
     cassette = load_cassette(tmp_path / "gone.jsonl")
     assert [e.end.outcome for e in cassette.exchanges if e.end] == ["upstream_refused"] * 2
     assert [e.request.endpoint for e in cassette.exchanges] == ["llm", "stt"]
+
+
+# -- voicewire record: bad input ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--upstream", "ftp://example.com"], "is not an http(s):// or ws(s):// URL"),
+        (
+            ["--upstream", "http://127.0.0.1:1", "--out", "/no/such/folder/x.jsonl"],
+            "the folder /no/such/folder does not exist",
+        ),
+        (["--upstream", "http://127.0.0.1:1", "--resign"], "LIVEKIT_INFERENCE_API_KEY or"),
+        (["--upstream", "http://127.0.0.1:1", "--port", "{busy}"], "address already in use"),
+    ],
+)
+def test_record_refuses_bad_input_in_one_line(
+    argv: list[str],
+    expected: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    from voicewire.harness.cli import main
+
+    for name in ("LIVEKIT_INFERENCE_API_KEY", "LIVEKIT_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        if "--out" not in argv:
+            argv = [*argv, "--out", str(tmp_path / "c.jsonl")]
+        code = main(["record", *(port if arg == "{busy}" else arg for arg in argv)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err and err.count("\n") == 1 and "Traceback" not in err
