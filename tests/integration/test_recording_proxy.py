@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import aiohttp
 import pytest
+from aiohttp import web
 from voicewire.reference.audio import AudioFrame
 from voicewire.reference.auth import InferenceCredentials
 from voicewire.reference.errors import APIConnectOptions, APIStatusError
@@ -455,3 +456,81 @@ def test_record_refuses_bad_input_in_one_line(
     err = capsys.readouterr().err
     assert code == 2
     assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+# -- framing at odd chunk boundaries, binary messages, a client that vanishes ------------------
+
+
+@pytest.fixture
+async def raw_upstream() -> AsyncIterator[str]:
+    """A bare aiohttp server at the protocols' paths: SSE events ended by CRLF CRLF written a
+    byte at a time, NDJSON whose last line has no newline, a WebSocket echoing binary."""
+
+    async def sse(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
+        await response.prepare(request)
+        for byte in b"data: 1\r\n\r\n: note\ndata: 2\n\ndata: [DONE]\r\n\r\n":
+            await response.write(bytes([byte]))
+        return response
+
+    async def ndjson(request: web.Request) -> web.Response:
+        return web.Response(body=b'{"a": 1}\n{"b": 2}\n{"cut', content_type="x/ndjson")
+
+    async def echo(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        async for message in ws:
+            await ws.send_bytes(bytes(message.data))
+        return ws
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", sse)
+    app.router.add_post("/tts/v1/voice:stream", ndjson)
+    app.router.add_get("/tts", echo)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    await runner.cleanup()
+
+
+async def test_frames_cut_across_chunks_binary_kept_and_a_vanished_client(
+    raw_upstream: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "raw.jsonl"
+    async with RecordingProxy(raw_upstream, out) as proxy, aiohttp.ClientSession() as session:
+        async with session.post(proxy.base_url + "/v1/chat/completions", data=b"{}") as answer:
+            sse_body = await answer.read()
+        async with session.post(proxy.base_url + "/tts/v1/voice:stream", data=b"{}") as answer:
+            ndjson_body = await answer.read()
+        async with session.ws_connect(proxy.base_url.replace("http", "ws") + "/tts") as ws:
+            await ws.send_bytes(b"\x00\xffaudio")
+            echoed = await ws.receive()
+        # A client that vanishes without a close frame: its TCP connection is dropped.
+        vanishing = await session.ws_connect(proxy.base_url + "/tts")
+        await vanishing.send_bytes(b"\x01")
+        assert (await vanishing.receive()).data == b"\x01"
+        vanishing._response.connection.transport.abort()  # type: ignore[union-attr]
+        # The proxy keeps serving.
+        async with session.ws_connect(proxy.base_url + "/tts") as after:
+            await after.send_bytes(b"\x02")
+            assert (await after.receive()).data == b"\x02"
+    assert sse_body == b"data: 1\r\n\r\n: note\ndata: 2\n\ndata: [DONE]\r\n\r\n"
+    assert ndjson_body == b'{"a": 1}\n{"b": 2}\n{"cut'
+    assert (echoed.type, echoed.data) == (aiohttp.WSMsgType.BINARY, b"\x00\xffaudio")
+    llm, synthesize, binary, vanished, kept = load_cassette(out).exchanges
+    assert [(b.type, b.data) for b in llm.body_records()] == [
+        ("sse", "data: 1\r\n\r\n"),
+        ("sse", ": note\ndata: 2\n\n"),
+        ("sse", "data: [DONE]\r\n\r\n"),
+    ]
+    assert [(b.type, b.data) for b in synthesize.body_records()] == [
+        ("ndjson", '{"a": 1}\n'),
+        ("ndjson", '{"b": 2}\n'),
+        ("body", '{"cut'),
+    ]
+    assert [binary.payload(m) for m in binary.messages()] == [b"\x00\xffaudio"] * 2
+    assert [(c.from_, c.code) for c in binary.items if c.type == "close"] == [("client", 1000)]
+    assert vanished.end is not None and vanished.end.outcome == "client_gone"
+    assert kept.end is not None and kept.end.outcome == "complete"
