@@ -25,7 +25,7 @@ from voicewire.simulators.recording.cassette import load_cassette
 RATE = 16000
 FRAME = RATE // 20 * 2  # 50 ms of s16le
 VOICEWIRE = Path(sys.executable).parent / "voicewire"
-KILL_AT = (2, 12, 40)
+KILL_AT = (2, 12, 30)
 
 
 def complete_lines(path: Path) -> list[bytes]:
