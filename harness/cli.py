@@ -34,6 +34,16 @@ Installed:
                    TTS (/tts), Inworld (/tts/v1/voice:stream, tts/v1/voices, the TTS and STT
                    WebSockets; --inworld-key), with scenarios, faults, a journal and a
                    control API
+  voicewire record  a recording proxy: clients point at it, it forwards to the provider
+                   (LiveKit tokens re-signed with --resign) and writes a cassette of every
+                   request, SSE event, NDJSON line and WebSocket message, secrets redacted
+  voicewire serve --cassette  answer from a cassette: requests matched on endpoint, body
+                   and order, WebSocket sessions replayed causally, timing --time-scale
+  voicewire run --cassette  the IUT plays a recording's client side; its events judged
+                   against the reference's on the same recording, per SPEC rule
+  voicewire diff   N-way stream equivalence of event logs and cassettes (--tolerance)
+  voicewire cassette  check a cassette; export to / import from VCR.py cassettes
+  voicewire scenario from-cassette  a recording as an editable scenario file
   voicewire journal  a running simulator's journal, one line per frame (--follow, --json)
   voicewire bench  llm: simulator SSE throughput vs a bare aiohttp server and aimock;
                    stt: the STT simulator's lateness under N concurrent real-time sessions;
@@ -46,10 +56,9 @@ Installed:
                    FallbackAdapter; voicewire.reference.stt, .tts and .inworld (wire modules
                    and clients: inworld.TTS, inworld.STT); voicewire.reference.auth, .errors,
                    .audio, .tone_code
-  pytest plugin    fixtures voicewire_iut / voicewire_simulator / voicewire_scenario,
+  pytest plugin    fixtures voicewire_iut / voicewire_simulator / voicewire_scenario /
+                   voicewire_cassette (record once, replay after),
                    --voicewire-iut, the spec and capability markers, hypothesis profiles
-
-Not yet available: recorded sessions (record, replay, diff).
 """
 
 

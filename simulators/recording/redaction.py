@@ -36,6 +36,7 @@ _HOP_HEADERS = frozenset(
         "sec-websocket-key",
         "sec-websocket-accept",
         "sec-websocket-extensions",
+        "sec-websocket-version",
         "content-length",
         "host",
         "date",

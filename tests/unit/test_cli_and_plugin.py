@@ -18,9 +18,12 @@ from voicewire.harness.profiles import PROFILE_NAMES, load_profile
 def test_voicewire_without_command_says_what_is_installed(capsys):
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert (
-        "voicewire.reference.llm" in out and "voicewire run" in out and "Not yet available" in out
-    )
+    assert "voicewire.reference.llm" in out and "voicewire run" in out
+    # Every sub-command the parser has is named in what is installed.
+    for command in ("run", "list", "explain", "fuzz", "serve", "record", "diff", "cassette"):
+        assert f"voicewire {command} " in out, command
+    assert "scenario from-cassette" in out and "voicewire_cassette" in out
+    assert "Not yet available" not in out
 
 
 def test_unknown_command_is_a_usage_error(capsys):
