@@ -238,6 +238,38 @@ async def test_livekit_tts_audio_bytes_exact(sim: SimulatorServer, proxy: Record
     assert_no_secrets(proxy.out, sim)
 
 
+async def test_audio_sidecar_keeps_large_messages_apart_bytes_exact(
+    sim: SimulatorServer, tmp_path: Path
+) -> None:
+    """--audio-sidecar: the audio messages go to session.jsonl.audio, the cassette points at
+    them, and the audio read back is what the client heard."""
+
+    async def drive(base: str) -> bytes:
+        tts = TTS("cartesia/sonic-3", base_url=base, api_key=sim.api_key,
+                  api_secret=sim.api_secret, sample_rate=RATE)  # fmt: skip
+        try:
+            frames = [a.frame async for a in tts.synthesize(SPOKEN, conn_options=ONCE)]
+        finally:
+            await tts.aclose()
+        return b"".join(f.to_bytes() for f in frames)
+
+    out = tmp_path / "session.jsonl"
+    async with RecordingProxy(sim.base_url, out, audio_sidecar=True) as proxy:
+        heard = await drive(proxy.base_url)
+    cassette = load_cassette(out)
+    assert cassette.header.audio_sidecar == "session.jsonl.audio"
+    exchange = only_exchange(cassette, "tts")
+    audio_messages = [
+        m for m in exchange.messages("server") if '"output_audio"' in str(exchange.payload(m))
+    ]
+    assert audio_messages and all(m.sidecar is not None for m in audio_messages)
+    assert "output_audio" not in out.read_text()
+    recorded = b"".join(
+        base64.b64decode(json.loads(exchange.payload(m))["audio"]) for m in audio_messages
+    )
+    assert recorded == heard
+
+
 # -- Inworld -----------------------------------------------------------------------------------
 
 
