@@ -3,20 +3,34 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from collections.abc import Sequence
+from types import ModuleType
 
-from voicewire.harness.bench import add_bench_parser, run_bench
-from voicewire.harness.cassette_cli import add_cassette_parser, run_cassette
-from voicewire.harness.conformance_cli import add_conformance_parsers, run_list, run_run
-from voicewire.harness.diff_cli import add_diff_parser, run_diff
-from voicewire.harness.explain_cli import add_explain_parser, run_explain
-from voicewire.harness.fuzz_cli import add_fuzz_parser, run_fuzz
-from voicewire.harness.journal_cli import add_journal_parser, run_journal
-from voicewire.harness.record_cli import add_record_parser, run_record
-from voicewire.harness.scenario_cli import add_scenario_parser, run_scenario
-from voicewire.harness.serve_cli import add_serve_parser, run_serve
+# Each command's module, the function that adds its parser(s) and the one that runs it. A
+# command's module is imported only when that command runs (or for the full help): the
+# modules import the protocols, openai and the simulators, seconds of start-up a `voicewire
+# serve` with a bad argument, or `voicewire --version`, has no use for.
+_COMMANDS: dict[str, tuple[str, str, str]] = {
+    "run": ("conformance_cli", "add_conformance_parsers", "run_run"),
+    "list": ("conformance_cli", "add_conformance_parsers", "run_list"),
+    "explain": ("explain_cli", "add_explain_parser", "run_explain"),
+    "fuzz": ("fuzz_cli", "add_fuzz_parser", "run_fuzz"),
+    "serve": ("serve_cli", "add_serve_parser", "run_serve"),
+    "record": ("record_cli", "add_record_parser", "run_record"),
+    "journal": ("journal_cli", "add_journal_parser", "run_journal"),
+    "diff": ("diff_cli", "add_diff_parser", "run_diff"),
+    "bench": ("bench", "add_bench_parser", "run_bench"),
+    "cassette": ("cassette_cli", "add_cassette_parser", "run_cassette"),
+    "scenario": ("scenario_cli", "add_scenario_parser", "run_scenario"),
+}
+
+
+def _module(command: str) -> ModuleType:
+    return importlib.import_module(f"voicewire.harness.{_COMMANDS[command][0]}")
+
 
 _WHAT_EXISTS = """\
 voicewire: conformance harness and provider simulator for voice-AI wire protocols.
@@ -62,7 +76,9 @@ Installed:
 """
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def _build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``only`` that one (and whatever its module adds
+    beside it: ``run`` comes with ``list``)."""
     parser = argparse.ArgumentParser(
         prog="voicewire",
         description="Conformance harness and provider simulator for voice-AI wire protocols.",
@@ -70,17 +86,21 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("info", help="what this installation can do")
-    add_conformance_parsers(sub)
-    add_explain_parser(sub)
-    add_fuzz_parser(sub)
-    add_serve_parser(sub)
-    add_record_parser(sub)
-    add_journal_parser(sub)
-    add_diff_parser(sub)
-    add_bench_parser(sub)
-    add_cassette_parser(sub)
-    add_scenario_parser(sub)
+    added: set[tuple[str, str]] = set()
+    for command in [only] if only is not None else list(_COMMANDS):
+        module_name, add_name, _ = _COMMANDS[command]
+        if (module_name, add_name) not in added:
+            added.add((module_name, add_name))
+            getattr(_module(command), add_name)(sub)
     return parser
+
+
+def _command_named(argv: Sequence[str]) -> str | None:
+    """The command ``argv`` names, when it is one of :data:`_COMMANDS` and comes first."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    if first is None or argv[0] != first or first not in _COMMANDS:
+        return None
+    return first
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,8 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     not handle is exit 130 without a traceback, and anything unforeseen is one line naming
     it (``VOICEWIRE_DEBUG=1`` shows the traceback), exit 3.
     """
-    parser = _build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments == ["--version"]:
+        return _print_version()
+    parser = _build_parser(_command_named(arguments))
+    args = parser.parse_args(arguments)
     prog = f"voicewire {args.command}" if args.command else "voicewire"
     try:
         return _dispatch(args)
@@ -109,34 +132,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 3
 
 
+def _print_version() -> int:
+    from importlib.metadata import version
+
+    print(f"voicewire {version('voicewire')}")
+    return 0
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     if args.version:
-        from importlib.metadata import version
-
-        print(f"voicewire {version('voicewire')}")
-        return 0
-    if args.command == "bench":
-        return run_bench(args)
-    if args.command == "serve":
-        return run_serve(args)
-    if args.command == "record":
-        return run_record(args)
-    if args.command == "journal":
-        return run_journal(args)
-    if args.command == "diff":
-        return run_diff(args)
-    if args.command == "run":
-        return run_run(args)
-    if args.command == "list":
-        return run_list(args)
-    if args.command == "explain":
-        return run_explain(args)
-    if args.command == "fuzz":
-        return run_fuzz(args)
-    if args.command == "cassette":
-        return run_cassette(args)
-    if args.command == "scenario":
-        return run_scenario(args)
+        return _print_version()
+    if args.command in _COMMANDS:
+        return getattr(_module(args.command), _COMMANDS[args.command][2])(args)
     print(_WHAT_EXISTS, end="")
     return 0
 

@@ -270,12 +270,12 @@ def test_a_seed_chooses_the_examples_also_under_the_derandomized_profile(tmp_pat
     ],
 )
 def test_the_command_line_never_ends_in_a_traceback(monkeypatch, capsys, raised, code, line):
-    from voicewire.harness import cli
+    from voicewire.harness import cli, conformance_cli
 
     def fail(args):
         raise raised
 
-    monkeypatch.setattr(cli, "run_list", fail)
+    monkeypatch.setattr(conformance_cli, "run_list", fail)
     monkeypatch.delenv("VOICEWIRE_DEBUG", raising=False)
     assert cli.main(["list"]) == code
     captured = capsys.readouterr()
@@ -284,3 +284,25 @@ def test_the_command_line_never_ends_in_a_traceback(monkeypatch, capsys, raised,
     if isinstance(raised, RuntimeError):
         with pytest.raises(RuntimeError, match="boom"):
             cli.main(["list"])
+
+
+def test_a_command_imports_only_its_own_module():
+    """`voicewire --version` and `voicewire serve` with a bad argument answer without
+    importing the protocols (seconds of start-up): each command's module is imported when that
+    command runs."""
+    probe = (
+        "import sys\n"
+        "from voicewire.harness.cli import main\n"
+        "assert main(['--version']) == 0\n"
+        "try:\n"
+        "    main(['serve', '--port', 'x'])\n"
+        "except SystemExit as exc:\n"
+        "    assert exc.code == 2\n"
+        "print(sorted(m for m in sys.modules if m.startswith('voicewire.harness.')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    loaded = done.stdout.strip()
+    assert "voicewire.harness.serve_cli" in loaded
+    for heavy in ("voicewire.harness.protocols", "voicewire.harness.bench", "conformance_cli"):
+        assert heavy not in loaded, heavy
