@@ -61,15 +61,16 @@ class CassetteSession:
     ``base_url`` (``http://127.0.0.1:PORT``, no path: add ``/v1`` or what the client needs),
     ``mode`` (``record`` or ``replay``), ``path`` (the cassette), ``api_key`` / ``api_secret``
     (credentials that work in both modes when the upstream is voicewire's simulator; None
-    when recording against another upstream: use its own), ``inworld_key`` (likewise, for
-    Inworld's Basic key), ``upstream`` (what a recording forwards to; None in replay)."""
+    when recording against another upstream: use its own), ``basic_key`` (likewise, the key
+    an Inworld client sends as its Basic credential), ``upstream`` (what a recording forwards
+    to; None in replay)."""
 
     base_url: str
     mode: Literal["record", "replay"]
     path: Path
     api_key: str | None
     api_secret: str | None
-    inworld_key: str | None
+    basic_key: str | None
     upstream: str | None
     _server: Any = field(repr=False, default=None)
     _partial: Path | None = field(repr=False, default=None)
@@ -126,7 +127,7 @@ async def open_cassette_session(
             path=path,
             api_key=_REPLAY_KEY,
             api_secret=_REPLAY_SECRET,
-            inworld_key=_REPLAY_KEY,
+            basic_key=_REPLAY_KEY,
             upstream=None,
             _server=server,
         )
@@ -145,7 +146,7 @@ async def open_cassette_session(
         path=path,
         api_key=key,
         api_secret=secret,
-        inworld_key=key,
+        basic_key=key,
         upstream=upstream,
         _server=proxy,
         _partial=partial,

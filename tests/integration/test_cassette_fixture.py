@@ -81,7 +81,7 @@ def test_livekit_speech(voicewire_cassette):
 
 def test_inworld(voicewire_cassette):
     async def main():
-        key, base = voicewire_cassette.inworld_key, voicewire_cassette.base_url
+        key, base = voicewire_cassette.basic_key, voicewire_cassette.base_url
         ws = base.replace("http", "ws", 1) + "/"
         tts = InworldTTS(api_key=key, base_url=base + "/", ws_url=ws, sample_rate=RATE)
         said = tts.synthesize("hi", conn_options=ONCE)
