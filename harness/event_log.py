@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
 from voicewire.harness.atomic_file import write_atomically
+from voicewire.simulators.recording.json_lines import JSONLinesError, check_format, json_object
 
 if TYPE_CHECKING:
     from voicewire.harness.capabilities import CapabilityTable
@@ -43,19 +44,11 @@ __all__ = [
 
 EVENTS_VERSION = 1
 EVENTS_FORMAT = f"voicewire-events/{EVENTS_VERSION}"
-_FORMAT_PREFIX = "voicewire-events/"
 
 
-class EventLogError(ValueError):
+class EventLogError(JSONLinesError):
     """An event log that cannot be loaded: ``path``, ``line`` (1-based; None: the file as a
     whole) and the ``problem``."""
-
-    def __init__(self, path: str | os.PathLike[str], line: int | None, problem: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.problem = problem
-        where = self.path if line is None else f"{self.path}, line {line}"
-        super().__init__(f"{where}: {problem}")
 
 
 @dataclass(frozen=True)
@@ -167,37 +160,18 @@ def load_event_log(path: str | os.PathLike[str], table: CapabilityTable | None =
     )
 
 
-def _json_object(path: str | os.PathLike[str], number: int, line: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(line)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise EventLogError(path, number, f"not JSON ({error})") from None
-    if not isinstance(value, dict):
-        raise EventLogError(path, number, f"a line is a JSON object, not {type(value).__name__}")
-    return value
-
-
 def _header(path: str | os.PathLike[str], line: bytes) -> dict[str, Any]:
-    value = _json_object(path, 1, line)
-    if value.get("type") != "events":
-        raise EventLogError(
-            path,
-            1,
-            'not a voicewire event log: line 1 must be the header ({"type": "events", ...})',
-        )
-    found = value.get("format")
-    if not isinstance(found, str) or not found.startswith(_FORMAT_PREFIX):
-        raise EventLogError(path, 1, f"format: {found!r} is not voicewire-events/<version>")
-    version = found[len(_FORMAT_PREFIX) :]
-    if not version.isdigit():
-        raise EventLogError(path, 1, f"format: {found!r} has no version number")
-    if int(version) > EVENTS_VERSION:
-        raise EventLogError(
-            path,
-            1,
-            f"format {found} is newer than this voicewire reads ({EVENTS_FORMAT}); "
-            "upgrade voicewire to read this event log",
-        )
+    value = json_object(EventLogError, path, 1, line)
+    check_format(
+        EventLogError,
+        path,
+        value,
+        kind="events",
+        name="voicewire-events",
+        newest=EVENTS_VERSION,
+        what="event log",
+        readable=EVENTS_FORMAT,
+    )
     for name in ("source", "created"):
         if name in value and not isinstance(value[name], str):
             raise EventLogError(path, 1, f"{name}: a string, not {json.dumps(value[name])}")
@@ -214,7 +188,7 @@ def _session(
     expected: int,
     table: CapabilityTable,
 ) -> EventLogSession:
-    value = _json_object(path, number, line)
+    value = json_object(EventLogError, path, number, line)
     unknown = sorted(set(value) - _SESSION_KEYS)
     if unknown:
         raise EventLogError(path, number, f"unknown field(s) {unknown}")

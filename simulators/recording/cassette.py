@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from voicewire.simulators.recording.json_lines import JSONLinesError, check_format, json_object
 
 __all__ = [
     "CASSETTE_FORMAT",
@@ -211,16 +212,9 @@ _RECORD = TypeAdapter(CassetteRecord)
 ExchangeItem = BodyRecord | MessageRecord | CloseRecord
 
 
-class CassetteError(ValueError):
+class CassetteError(JSONLinesError):
     """A cassette that cannot be loaded: ``path``, ``line`` (1-based; None: the file as a
     whole) and the ``problem``."""
-
-    def __init__(self, path: str | os.PathLike[str], line: int | None, problem: str) -> None:
-        self.path = str(path)
-        self.line = line
-        self.problem = problem
-        where = self.path if line is None else f"{self.path}, line {line}"
-        super().__init__(f"{where}: {problem}")
 
 
 @dataclass
@@ -546,38 +540,18 @@ def load_cassette(path: str | os.PathLike[str]) -> Cassette:
     )
 
 
-def _load_json(path: Path, number: int, line: bytes) -> dict[str, Any]:
-    try:
-        value = json.loads(line)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise CassetteError(path, number, f"not JSON ({error})") from None
-    if not isinstance(value, dict):
-        raise CassetteError(path, number, f"a record is a JSON object, not {type(value).__name__}")
-    return value
-
-
 def _load_header(path: Path, line: bytes) -> CassetteHeader:
-    value = _load_json(path, 1, line)
-    if value.get("type") != "cassette":
-        raise CassetteError(
-            path,
-            1,
-            'not a voicewire cassette: line 1 must be the header ({"type": "cassette", ...})',
-        )
-    found = value.get("format")
-    if not isinstance(found, str) or not found.startswith(_FORMAT_PREFIX):
-        raise CassetteError(path, 1, f"format: {found!r} is not voicewire-cassette/<version>")
-    version_text = found[len(_FORMAT_PREFIX) :]
-    if not version_text.isdigit():
-        raise CassetteError(path, 1, f"format: {found!r} has no version number")
-    version = int(version_text)
-    if version > CASSETTE_VERSION:
-        raise CassetteError(
-            path,
-            1,
-            f"format {found} is newer than this voicewire ({_voicewire_version()}) reads: it "
-            f"reads {_readable_formats()}; upgrade voicewire to replay this cassette",
-        )
+    value = json_object(CassetteError, path, 1, line)
+    check_format(
+        CassetteError,
+        path,
+        value,
+        kind="cassette",
+        name="voicewire-cassette",
+        newest=CASSETTE_VERSION,
+        what="cassette",
+        readable=_readable_formats(),
+    )
     try:
         return CassetteHeader.model_validate(value)
     except ValidationError as error:
@@ -591,7 +565,7 @@ def _readable_formats() -> str:
 
 
 def _load_record(path: Path, number: int, line: bytes) -> Any:
-    value = _load_json(path, number, line)
+    value = json_object(CassetteError, path, number, line)
     try:
         return _RECORD.validate_python(value)
     except ValidationError as error:

@@ -153,7 +153,7 @@ def test_a_cassette_cut_anywhere_loads_losing_at_most_the_line_in_flight(tmp_pat
     ("edit", "expected"),
     [
         (lambda lines: lines.insert(3, "not json"), r"line 4: not JSON"),
-        (lambda lines: lines.insert(3, "[1, 2]"), r"line 4: a record is a JSON object, not list"),
+        (lambda lines: lines.insert(3, "[1, 2]"), r"line 4: a line is a JSON object, not list"),
         (
             lambda lines: lines.__setitem__(3, lines[3].replace('"sse"', '"sse2"')),
             r"line 4: .*sse2",
