@@ -7,6 +7,7 @@ The project's own hypothesis profile: voicewire's ``ci`` under CI (``CI`` set), 
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -27,6 +28,19 @@ def _profile(environ: os._Environ[str]) -> str:
 load_profile(_profile(os.environ))
 
 StartSimulator = Callable[..., Awaitable[SimulatorServer]]
+
+
+def _default_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@pytest.fixture
+def interruptible() -> dict[str, Any]:
+    """Keyword arguments for a child process the test will Ctrl-C (``subprocess.Popen`` or
+    ``asyncio.create_subprocess_exec``): the child gets Ctrl-C's default action even when the
+    test run itself was started with SIGINT ignored (a background job without job control
+    passes SIG_IGN down, and Python then never raises KeyboardInterrupt)."""
+    return {"preexec_fn": _default_ctrl_c}
 
 
 @pytest.fixture

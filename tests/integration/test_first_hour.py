@@ -173,7 +173,7 @@ def test_the_plugin_names_a_bad_iut_in_one_line(tmp_path):
     assert "Traceback" not in out and "iut_spec.py" not in out
 
 
-def test_ctrl_c_writes_the_partial_report_and_exits_130(tmp_path):
+def test_ctrl_c_writes_the_partial_report_and_exits_130(tmp_path, interruptible):
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.Popen(
         [str(CONSOLE_SCRIPT), "run", "--json", "r.json", "--html", "r.html", "--junit", "r.xml"],
@@ -182,6 +182,7 @@ def test_ctrl_c_writes_the_partial_report_and_exits_130(tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        **interruptible,
     )
     assert proc.stderr is not None
     # Not a terminal: plain progress lines; interrupt once the first tenth is done.

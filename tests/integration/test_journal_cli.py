@@ -173,7 +173,7 @@ async def test_pages_are_followed_to_the_end_and_dropped_entries_noted(
     )
 
 
-async def test_follow_prints_entries_that_arrive_later_and_stops_on_ctrl_c(sim):
+async def test_follow_prints_entries_that_arrive_later_and_stops_on_ctrl_c(sim, interruptible):
     proc = await asyncio.create_subprocess_exec(
         *JOURNAL,
         "--url",
@@ -184,6 +184,7 @@ async def test_follow_prints_entries_that_arrive_later_and_stops_on_ctrl_c(sim):
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env=_environment(),
+        **interruptible,
     )
     assert proc.stdout is not None and proc.stderr is not None
     try:

@@ -9,6 +9,7 @@ import re
 import shlex
 import signal
 import sys
+from typing import Any
 
 import aiohttp
 import pytest
@@ -20,12 +21,20 @@ SERVE = [sys.executable, "-m", "voicewire.harness.cli", "serve"]
 
 
 async def _start(
-    *args: str, host: str = "127.0.0.1", env: dict[str, str] | None = None
+    *args: str,
+    host: str = "127.0.0.1",
+    env: dict[str, str] | None = None,
+    **options: Any,
 ) -> tuple[asyncio.subprocess.Process, str]:
     if env is None:  # no control token of the user's
         env = {k: v for k, v in os.environ.items() if k != "VOICEWIRE_CONTROL_TOKEN"}
     proc = await asyncio.create_subprocess_exec(
-        *SERVE, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
+        *SERVE,
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+        **options,
     )
     assert proc.stdout is not None
     first = (await asyncio.wait_for(proc.stdout.readline(), 30)).decode()
@@ -55,10 +64,12 @@ async def test_serve_answers_in_echo_mode_and_stops_on_sigterm():
     assert out.decode().rstrip().endswith("voicewire simulator stopped")
 
 
-async def test_serve_prints_the_credentials_and_the_scenario(tmp_path):
+async def test_serve_prints_the_credentials_and_the_scenario(tmp_path, interruptible):
     path = tmp_path / "hello.yaml"
     path.write_text("name: hello\nrules:\n  - reply: {content: hi}\n")
-    proc, base = await _start("--scenario", str(path), "--api-key", "k1", "--api-secret", "s" * 32)
+    proc, base = await _start(
+        "--scenario", str(path), "--api-key", "k1", "--api-secret", "s" * 32, **interruptible
+    )
     proc.send_signal(signal.SIGINT)
     out, _ = await asyncio.wait_for(proc.communicate(), 30)
     text = out.decode()
