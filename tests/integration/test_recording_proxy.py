@@ -14,54 +14,41 @@ import base64
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import aiohttp
 import pytest
 from aiohttp import web
-from voicewire.reference.audio import AudioFrame
+from recorded_clients import (
+    ONCE,
+    RATE,
+    SPOKEN,
+    Drive,
+    T,
+    audio_frames,
+    inworld_stream_drive,
+    inworld_stt_drive,
+    inworld_synthesize_drive,
+    inworld_voices_drive,
+    llm_drive,
+    recorded_scenario,
+    stt_drive,
+    tone_pcm,
+    tts_drive,
+)
 from voicewire.reference.auth import InferenceCredentials
-from voicewire.reference.errors import APIConnectOptions, APIStatusError
-from voicewire.reference.inworld.stt import InworldSTT
+from voicewire.reference.errors import APIStatusError
 from voicewire.reference.inworld.tts import InworldTTS
-from voicewire.reference.llm import ChatContext
-from voicewire.reference.llm.inference import LLM
 from voicewire.reference.stt import STT, SpeechEventType
-from voicewire.reference.tone_code import decode_tone, encode_tone, tone_duration
-from voicewire.reference.tts import TTS
-from voicewire.simulators import SimulatorServer, parse_scenario
+from voicewire.reference.tone_code import decode_tone, tone_duration
+from voicewire.simulators import SimulatorServer
 from voicewire.simulators.core.credentials import DEFAULT_BASIC_KEY
 from voicewire.simulators.recording.cassette import Cassette, RecordedExchange, load_cassette
 from voicewire.simulators.recording.proxy import RecordingProxy
 
-RATE = 16000
-ONCE = APIConnectOptions(max_retry=0, timeout=5.0)
-SPOKEN = "hello world"
-T = TypeVar("T")
-
-Drive = Callable[[str], Awaitable[T]]
-"""A client run: given a base URL (the simulator's or the proxy's), what the client got."""
-
 
 @pytest.fixture
 async def sim(start_simulator: Callable[..., Awaitable[SimulatorServer]]) -> SimulatorServer:
-    scenario = parse_scenario(
-        {
-            "name": "recorded",
-            "on_unmatched": "echo",
-            "time_scale": 0.01,
-            "rules": [
-                {
-                    "match": {"endpoint": "llm"},
-                    "reply": {
-                        "content": "one two three four",
-                        "fragmentation": {"strategy": "fixed", "size": 4},
-                    },
-                }
-            ],
-        }
-    )
-    return await start_simulator(scenario)
+    return await start_simulator(recorded_scenario())
 
 
 @pytest.fixture
@@ -100,19 +87,6 @@ def assert_livekit_token(exchange: RecordedExchange, sim: SimulatorServer) -> No
     assert exchange.request.headers["authorization"] == "Bearer <redacted>"
 
 
-def tone_pcm(text: str = SPOKEN) -> bytes:
-    # The tone decoder ends a segment after 0.3 s of quiet.
-    return encode_tone(text, sample_rate=RATE).to_bytes() + b"\x00\x00" * round(0.4 * RATE)
-
-
-def audio_frames(pcm: bytes, ms: int = 20) -> list[AudioFrame]:
-    step = RATE * ms // 1000 * 2
-    return [
-        AudioFrame(pcm[i : i + step], sample_rate=RATE, num_channels=1)
-        for i in range(0, len(pcm), step)
-    ]
-
-
 def check_causality(exchange: RecordedExchange, total_audio: float) -> None:
     """Client messages count 0, 1, 2 ... and accumulate their audio; every server message
     follows what the client had sent by then."""
@@ -135,19 +109,7 @@ def check_causality(exchange: RecordedExchange, total_audio: float) -> None:
 
 
 async def test_llm_sse_events_one_per_record(sim: SimulatorServer, proxy: RecordingProxy) -> None:
-    async def drive(base: str) -> list[str]:
-        llm = LLM("openai/gpt-4.1-mini", base_url=base + "/v1", api_key=sim.api_key,
-                  api_secret=sim.api_secret)  # fmt: skip
-        ctx = ChatContext()
-        ctx.add_message(role="user", content="count")
-        try:
-            async with llm.chat(chat_ctx=ctx, conn_options=ONCE) as stream:
-                chunks = await stream.collect()
-        finally:
-            await llm.aclose()
-        return [c.delta.content or "" for c in chunks if c.delta is not None]
-
-    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, llm_drive())
     assert proxied == direct and "".join(proxied) == "one two three four"
     exchange = only_exchange(cassette, "llm")
     assert (exchange.request.method, exchange.request.path) == ("POST", "/v1/chat/completions")
@@ -172,25 +134,7 @@ async def test_livekit_stt_messages_both_ways_with_their_audio_position(
     sim: SimulatorServer, proxy: RecordingProxy
 ) -> None:
     pcm = tone_pcm()
-
-    async def drive(base: str) -> list[tuple[str, str]]:
-        stt = STT("deepgram/nova-3", base_url=base, api_key=sim.api_key,
-                  api_secret=sim.api_secret, time_scale=0.01)  # fmt: skip
-        stream = stt.stream(conn_options=ONCE)
-        try:
-            for frame in audio_frames(pcm):
-                stream.push_frame(frame)
-            stream.end_input()
-            return [
-                (e.type.value, e.alternatives[0].text if e.alternatives else "")
-                async for e in stream
-                if e.type is not SpeechEventType.RECOGNITION_USAGE
-            ]
-        finally:
-            await stream.aclose()
-            await stt.aclose()
-
-    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, stt_drive)
     assert proxied == direct and ("final_transcript", SPOKEN) in proxied
     exchange = only_exchange(cassette, "stt")
     assert exchange.request.websocket and exchange.request.query == "model=deepgram/nova-3"
@@ -214,16 +158,7 @@ async def test_livekit_stt_messages_both_ways_with_their_audio_position(
 
 
 async def test_livekit_tts_audio_bytes_exact(sim: SimulatorServer, proxy: RecordingProxy) -> None:
-    async def drive(base: str) -> bytes:
-        tts = TTS("cartesia/sonic-3", base_url=base, api_key=sim.api_key,
-                  api_secret=sim.api_secret, sample_rate=RATE)  # fmt: skip
-        try:
-            frames = [a.frame async for a in tts.synthesize(SPOKEN, conn_options=ONCE)]
-        finally:
-            await tts.aclose()
-        return b"".join(f.to_bytes() for f in frames)
-
-    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, tts_drive)
     assert proxied == direct
     assert [s.text for s in decode_tone(proxied, sample_rate=RATE)] == [SPOKEN]
     exchange = only_exchange(cassette, "tts")
@@ -243,19 +178,9 @@ async def test_audio_sidecar_keeps_large_messages_apart_bytes_exact(
 ) -> None:
     """--audio-sidecar: the audio messages go to session.jsonl.audio, the cassette points at
     them, and the audio read back is what the client heard."""
-
-    async def drive(base: str) -> bytes:
-        tts = TTS("cartesia/sonic-3", base_url=base, api_key=sim.api_key,
-                  api_secret=sim.api_secret, sample_rate=RATE)  # fmt: skip
-        try:
-            frames = [a.frame async for a in tts.synthesize(SPOKEN, conn_options=ONCE)]
-        finally:
-            await tts.aclose()
-        return b"".join(f.to_bytes() for f in frames)
-
     out = tmp_path / "session.jsonl"
     async with RecordingProxy(sim.base_url, out, audio_sidecar=True) as proxy:
-        heard = await drive(proxy.base_url)
+        heard = await tts_drive(proxy.base_url)
     cassette = load_cassette(out)
     assert cassette.header.audio_sidecar == "session.jsonl.audio"
     exchange = only_exchange(cassette, "tts")
@@ -276,15 +201,7 @@ async def test_audio_sidecar_keeps_large_messages_apart_bytes_exact(
 async def test_inworld_synthesis_ndjson_lines_one_per_record(
     sim: SimulatorServer, proxy: RecordingProxy
 ) -> None:
-    async def drive(base: str) -> bytes:
-        tts = InworldTTS(api_key=DEFAULT_BASIC_KEY, base_url=base + "/", sample_rate=RATE)
-        try:
-            frames = [a.frame async for a in tts.synthesize(SPOKEN, conn_options=ONCE)]
-        finally:
-            await tts.aclose()
-        return b"".join(f.to_bytes() for f in frames)
-
-    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, inworld_synthesize_drive)
     assert proxied == direct
     assert [s.text for s in decode_tone(proxied, sample_rate=RATE)] == [SPOKEN]
     exchange = only_exchange(cassette, "inworld.synthesize")
@@ -299,14 +216,7 @@ async def test_inworld_synthesis_ndjson_lines_one_per_record(
 
 
 async def test_inworld_voices_one_body(sim: SimulatorServer, proxy: RecordingProxy) -> None:
-    async def drive(base: str) -> list[dict[str, Any]]:
-        tts = InworldTTS(api_key=DEFAULT_BASIC_KEY, base_url=base + "/")
-        try:
-            return await tts.list_voices(language="en")
-        finally:
-            await tts.aclose()
-
-    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, inworld_voices_drive)
     assert proxied == direct and proxied
     exchange = only_exchange(cassette, "inworld.voices")
     assert exchange.request.query == "filter=language%3Den"
@@ -317,19 +227,7 @@ async def test_inworld_voices_one_body(sim: SimulatorServer, proxy: RecordingPro
 
 
 async def test_inworld_tts_websocket_contexts(sim: SimulatorServer, proxy: RecordingProxy) -> None:
-    async def drive(base: str) -> bytes:
-        tts = InworldTTS(api_key=DEFAULT_BASIC_KEY, ws_url=base.replace("http", "ws", 1) + "/",
-                         sample_rate=RATE)  # fmt: skip
-        try:
-            stream = tts.stream(conn_options=ONCE)
-            stream.push_text(SPOKEN)
-            stream.end_input()
-            frames = [a.frame async for a in stream]
-        finally:
-            await tts.aclose()
-        return b"".join(f.to_bytes() for f in frames)
-
-    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, inworld_stream_drive())
     assert proxied == direct
     assert [s.text for s in decode_tone(proxied, sample_rate=RATE)] == [SPOKEN]
     exchange = only_exchange(cassette, "inworld.contexts")
@@ -343,21 +241,7 @@ async def test_inworld_stt_audio_position_of_each_answer(
     sim: SimulatorServer, proxy: RecordingProxy
 ) -> None:
     pcm = tone_pcm()
-
-    async def drive(base: str) -> list[tuple[str, str]]:
-        stt = InworldSTT(api_key=DEFAULT_BASIC_KEY, base_url=base, time_scale=0.01)
-        stream = stt.stream(conn_options=ONCE)
-        async with stream:
-            for frame in audio_frames(pcm):
-                stream.push_frame(frame)
-            stream.end_input()
-            return [
-                (e.type.value, e.alternatives[0].text if e.alternatives else "")
-                async for e in stream
-                if e.type is not SpeechEventType.RECOGNITION_USAGE
-            ]
-
-    direct, proxied, cassette = await direct_and_proxied(sim, proxy, drive)
+    direct, proxied, cassette = await direct_and_proxied(sim, proxy, inworld_stt_drive)
     assert proxied == direct and ("final_transcript", SPOKEN) in proxied
     exchange = only_exchange(cassette, "inworld.transcribe")
     sent = [json.loads(exchange.payload(m)) for m in exchange.messages("client")]
