@@ -33,6 +33,7 @@ __all__ = [
     "Framing",
     "RecordedEndpoint",
     "RecordedReply",
+    "error_answers_unreadable_message",
     "recorded_endpoint_for",
     "recorded_status_fault",
 ]
@@ -136,3 +137,23 @@ def recorded_status_fault(exchange: Any) -> dict[str, Any] | None:
         with contextlib.suppress(ValueError):
             fault["retry_after"] = float(retry_after)
     return fault
+
+
+def error_answers_unreadable_message(
+    exchange: Any, message: Any, decode: Callable[[str | bytes], Any], answered: set[int]
+) -> bool:
+    """Whether a recorded server error ``message`` answers the client message just before it,
+    one ``decode`` (the protocol's client-message decoder) cannot read and no error answered
+    yet (``answered`` collects those): a simulator answers such a message again by itself, so
+    a scenario made from the recording leaves that error out. ``exchange`` is a
+    :class:`~voicewire.simulators.recording.cassette.RecordedExchange` (typed loosely: the core
+    does not import the recording package)."""
+    clients = exchange.messages("client")
+    if message.after in answered or not 0 < message.after <= len(clients):
+        return False
+    try:
+        decode(exchange.payload(clients[message.after - 1]))
+    except ValueError:  # MalformedMessage and pydantic's errors alike
+        answered.add(message.after)
+        return True
+    return False

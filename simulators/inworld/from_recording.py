@@ -10,7 +10,6 @@ read with the reference wire modules."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
@@ -39,12 +38,16 @@ from voicewire.reference.inworld.wire.synthesis import (
     decode_voices_response,
 )
 from voicewire.reference.json_wire import MalformedMessage
-from voicewire.simulators.core.recorded import RecordedReply, recorded_status_fault
+from voicewire.simulators.core.recorded import (
+    RecordedReply,
+    error_answers_unreadable_message,
+    recorded_status_fault,
+)
 from voicewire.simulators.inworld.contexts import InworldContextsReply
 from voicewire.simulators.inworld.transcribe import InworldTranscribeReply
 
 if TYPE_CHECKING:
-    from voicewire.simulators.recording.cassette import MessageRecord, RecordedExchange
+    from voicewire.simulators.recording.cassette import RecordedExchange
 
 __all__ = [
     "contexts_reply_from_recording",
@@ -173,25 +176,6 @@ def voices_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
     )
 
 
-def _answers_a_bad_message(
-    exchange: RecordedExchange,
-    message: MessageRecord,
-    decode: Callable[[str | bytes], Any],
-    answered: set[int],
-) -> bool:
-    """Whether an error answers the client message just before it, one ``decode`` cannot
-    read and no error answered yet: the simulator answers that message again by itself."""
-    clients = exchange.messages("client")
-    if message.after in answered or not 0 < message.after <= len(clients):
-        return False
-    try:
-        decode(exchange.payload(clients[message.after - 1]))
-    except ValueError:  # MalformedMessage and pydantic's errors alike
-        answered.add(message.after)
-        return True
-    return False
-
-
 def _server_close(item: Any, events: int, faults: list[dict[str, Any]], notes: list[str]) -> None:
     """A close by the server as the ``ws_close`` fault after the last event before it."""
     if events and item.code is not None:
@@ -251,7 +235,9 @@ def contexts_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
             approximated.append(f"an unreadable server message (after {events} events) left out")
             continue
         if isinstance(reply, SocketErrorReply):
-            if not _answers_a_bad_message(exchange, item, decode_context_client_message, answered):
+            if not error_answers_unreadable_message(
+                exchange, item, decode_context_client_message, answered
+            ):
                 faults.append(
                     {
                         "kind": "error_event",
@@ -376,7 +362,7 @@ def transcribe_reply_from_recording(exchange: RecordedExchange) -> RecordedReply
             approximated.append(f"an unreadable server message (after {events} events) left out")
             continue
         if isinstance(message, TranscribeErrorMessage):
-            if not _answers_a_bad_message(
+            if not error_answers_unreadable_message(
                 exchange, item, decode_transcribe_client_message, answered
             ):
                 faults.append(

@@ -24,32 +24,19 @@ from voicewire.reference.stt.wire.messages import (
     decode_client_message,
     decode_server_message,
 )
-from voicewire.simulators.core.recorded import RecordedReply, recorded_status_fault
+from voicewire.simulators.core.recorded import (
+    RecordedReply,
+    error_answers_unreadable_message,
+    recorded_status_fault,
+)
 from voicewire.simulators.stt.script import STTReply
 
 if TYPE_CHECKING:
-    from voicewire.simulators.recording.cassette import MessageRecord, RecordedExchange
+    from voicewire.simulators.recording.cassette import RecordedExchange
 
 __all__ = ["stt_reply_from_recording"]
 
 _NORMAL_CLOSE = 1000
-
-
-def _answers_a_bad_message(
-    exchange: RecordedExchange, message: MessageRecord, answered: set[int]
-) -> bool:
-    """Whether an ``error`` answers the client message just before it, one the reference
-    decoder cannot read and no error answered yet: the simulator answers that message again
-    by itself."""
-    clients = exchange.messages("client")
-    if message.after in answered or not 0 < message.after <= len(clients):
-        return False
-    try:
-        decode_client_message(exchange.payload(clients[message.after - 1]))
-    except ValueError:  # MalformedMessage and pydantic's errors alike
-        answered.add(message.after)
-        return True
-    return False
 
 
 def _segment(final: FinalTranscript, previous_end: float) -> tuple[dict[str, Any], bool]:
@@ -123,7 +110,9 @@ def stt_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
             approximated.append(f"an unreadable server message (after {events} events) left out")
             continue
         if isinstance(message, ErrorMessage):
-            if not _answers_a_bad_message(exchange, item, answered):
+            if not error_answers_unreadable_message(
+                exchange, item, decode_client_message, answered
+            ):
                 faults.append(
                     {
                         "kind": "error_event",

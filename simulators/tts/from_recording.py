@@ -27,7 +27,11 @@ from voicewire.reference.tts.wire.messages import (
     decode_tts_client_message,
     decode_tts_server_message,
 )
-from voicewire.simulators.core.recorded import RecordedReply, recorded_status_fault
+from voicewire.simulators.core.recorded import (
+    RecordedReply,
+    error_answers_unreadable_message,
+    recorded_status_fault,
+)
 from voicewire.simulators.tts.script import TTSReply
 
 if TYPE_CHECKING:
@@ -98,14 +102,11 @@ def tts_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
             approximated.append(f"an unreadable server message (after {events} events) left out")
             continue
         if isinstance(message, TTSErrorMessage):
-            if (
-                item.after not in answered
-                and 0 < item.after <= len(clients)
-                and _client_message(exchange, clients[item.after - 1]) is None
+            # An error answering an unreadable client message: the simulator gives it again by
+            # itself.
+            if not error_answers_unreadable_message(
+                exchange, item, decode_tts_client_message, answered
             ):
-                # The answer to a bad client message: the simulator gives it again by itself.
-                answered.add(item.after)
-            else:
                 faults.append(
                     {
                         "kind": "error_event",
