@@ -40,7 +40,12 @@ import pytest
 PROPERTY_KEY = "voicewire"
 PROFILE_ENV = "VOICEWIRE_HYPOTHESIS_PROFILE"
 
-__all__ = ["PROFILE_ENV", "PROPERTY_KEY", "runtime_of"]
+__all__ = [
+    "PROFILE_ENV",
+    "PROPERTY_KEY",
+    "ignore_warnings_of_interrupted_hookwrappers",
+    "runtime_of",
+]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -189,6 +194,33 @@ def pytest_configure(config: pytest.Config) -> None:
             )
         except ValueError as exc:
             raise pytest.UsageError(str(exc)) from None
+
+
+def ignore_warnings_of_interrupted_hookwrappers() -> None:
+    """Silence pluggy's warnings about hookwrappers a Ctrl-C left suspended.
+
+    A SIGINT (the user's, or the one pytest-xdist sends a worker still busy five seconds after
+    the run was stopped) can land between pluggy starting an old-style hookwrapper, such as
+    hypothesis's ``pytest_runtest_makereport``, and registering it for teardown. The suspended
+    generator is closed when it is collected, after ``pytest.main`` returns or at interpreter
+    exit, and pluggy then prints a ``PluggyTeardownRaisedWarning`` with a ``GeneratorExit`` to
+    stderr: noise about a run already reported as interrupted, naming pytest's internals.
+    """
+    import warnings
+
+    import pluggy
+
+    warnings.filterwarnings("ignore", category=pluggy.PluggyTeardownRaisedWarning)
+
+
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    import atexit
+
+    # pytest restores its warning filters at unconfigure, and the generators stay referenced
+    # until pytest.main returns: the filter is set for the session, then again for the exit.
+    # A caller of pytest.main in-process sets it itself (voicewire run does).
+    ignore_warnings_of_interrupted_hookwrappers()
+    atexit.register(ignore_warnings_of_interrupted_hookwrappers)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

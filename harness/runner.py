@@ -33,7 +33,10 @@ from voicewire.harness.iut import IUTProtocolError, IUTSpecError
 from voicewire.harness.iut_spec import parse_iut_spec
 from voicewire.harness.progress import RunObserver
 from voicewire.harness.protocols import TABLE
-from voicewire.harness.pytest_plugin import PROPERTY_KEY
+from voicewire.harness.pytest_plugin import (
+    PROPERTY_KEY,
+    ignore_warnings_of_interrupted_hookwrappers,
+)
 from voicewire.harness.replay import REPLAY_FORMAT
 from voicewire.harness.verdicts import (
     EXIT_INTERRUPTED,
@@ -479,6 +482,8 @@ def run_conformance(
         args = _pytest_args(options, ini=str(ini))
         with contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
             code = pytest.main(args, plugins=[collector, _SuiteImporter()])
+    if collector.interrupted:
+        ignore_warnings_of_interrupted_hookwrappers()
     duration = time.monotonic() - start
     stopped = code == pytest.ExitCode.INTERRUPTED and (collector.stopped or collector.interrupted)
     if code == pytest.ExitCode.USAGE_ERROR:
