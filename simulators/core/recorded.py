@@ -15,6 +15,10 @@ each protocol tells them, per endpoint, with one :class:`RecordedEndpoint` in it
 - ``client_ids``: the JSON keys whose string values the client chooses afresh on every run
   (an Inworld ``contextId``): a replay matches client messages without them and answers with
   the live client's values in place of the recorded ones,
+- ``significant``: the part of a client's JSON message or request body the recorded answers
+  depend on, when that is less than the whole: a replay compares live and recorded values
+  through it (an option sent empty is the option unset, say), so a client that says the same
+  thing in other words is not told it differs,
 - ``to_reply``: how one recorded exchange becomes a scenario rule's parts
   (:class:`RecordedReply`) that make the simulator answer as recorded, for
   ``voicewire scenario from-cassette`` (None: the endpoint's recordings cannot be scripted).
@@ -79,6 +83,7 @@ class RecordedEndpoint:
     framing: Framing
     audio_meter: Callable[[], AudioMeter] | None = None
     client_ids: frozenset[str] = field(default_factory=frozenset)
+    significant: Callable[[Any], Any] | None = None
     # Takes a RecordedExchange (voicewire.simulators.recording.cassette), which the core does
     # not import: the recording package builds on the core.
     to_reply: Callable[[Any], RecordedReply] | None = None

@@ -21,7 +21,7 @@ Generic: what an endpoint is comes from its
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,6 +41,7 @@ __all__ = [
     "ReplayMatcher",
     "ReplayStep",
     "SessionPick",
+    "endpoint_difference",
     "json_difference",
     "ordinal",
     "paced_body",
@@ -126,10 +127,12 @@ def payload_difference(
     recorded: str | bytes,
     *,
     ignore: frozenset[str] = frozenset(),
+    significant: Callable[[Any], Any] | None = None,
     where: str = "body",
 ) -> str | None:
     """How a live payload differs from a recorded one (None: equal): as JSON when both parse
-    (keys in ``ignore`` skipped), else byte for byte."""
+    (keys in ``ignore`` skipped, both values taken through ``significant`` first), else byte
+    for byte."""
     if isinstance(live, str) != isinstance(recorded, str):
         kinds = ("text", "binary")
         return (
@@ -139,6 +142,8 @@ def payload_difference(
     live_ok, live_value = _parse_json(live) if live else (False, None)
     recorded_ok, recorded_value = _parse_json(recorded) if recorded else (False, None)
     if live_ok and recorded_ok:
+        if significant is not None:
+            live_value, recorded_value = significant(live_value), significant(recorded_value)
         return json_difference(live_value, recorded_value, ignore=ignore, where=where)
     mine = live.encode("utf-8") if isinstance(live, str) else live
     theirs = recorded.encode("utf-8") if isinstance(recorded, str) else recorded
@@ -154,6 +159,16 @@ def payload_difference(
     return (
         f"{where} differs from byte {at}: {len(mine)} bytes here ({mine[at : at + 20]!r}...), "
         f"{len(theirs)} in the cassette ({theirs[at : at + 20]!r}...)"
+    )
+
+
+def endpoint_difference(
+    endpoint: RecordedEndpoint, live: str | bytes, recorded: str | bytes, *, where: str
+) -> str | None:
+    """How a live client payload differs from a recorded one on ``endpoint`` (None: the same
+    for the endpoint: its client-chosen ids left out, compared on what is significant)."""
+    return payload_difference(
+        live, recorded, ignore=endpoint.client_ids, significant=endpoint.significant, where=where
     )
 
 
@@ -277,9 +292,7 @@ class ReplayMatcher:
     def _body_difference(
         endpoint: RecordedEndpoint, body: bytes, exchange: RecordedExchange
     ) -> str | None:
-        return payload_difference(
-            body, exchange.request.body_bytes(), ignore=endpoint.client_ids, where="body"
-        )
+        return endpoint_difference(endpoint, body, exchange.request.body_bytes(), where="body")
 
     def pick_session(self, endpoint: RecordedEndpoint, path: str, query: str) -> SessionPick:
         """On a live upgrade: the recorded session at once when the recording's server spoke
@@ -322,11 +335,8 @@ class ReplayMatcher:
         for candidate in same:
             recorded = candidate.messages("client")
             if recorded and (
-                payload_difference(
-                    first,
-                    candidate.payload(recorded[0]),
-                    ignore=endpoint.client_ids,
-                    where="message",
+                endpoint_difference(
+                    endpoint, first, candidate.payload(recorded[0]), where="message"
                 )
                 is None
             ):
@@ -335,9 +345,7 @@ class ReplayMatcher:
         head = same[0]
         recorded = head.messages("client")
         difference = (
-            payload_difference(
-                first, head.payload(recorded[0]), ignore=endpoint.client_ids, where="message"
-            )
+            endpoint_difference(endpoint, first, head.payload(recorded[0]), where="message")
             if recorded
             else "the live client sent a message; the recorded one sent none"
         )
@@ -465,9 +473,7 @@ class CausalSchedule:
             return None
         recorded = self.recorded_controls[index]
         expected = self.exchange.payload(recorded)
-        difference = payload_difference(
-            data, expected, ignore=self.endpoint.client_ids, where="message"
-        )
+        difference = endpoint_difference(self.endpoint, data, expected, where="message")
         if difference is None:
             self._learn_ids(data, expected)
             return None

@@ -14,6 +14,9 @@ from typing import Any
 import aiohttp
 import numpy as np
 import pytest
+from voicewire.reference.audio import AudioFrame
+from voicewire.reference.errors import APIConnectOptions as ReferenceConnectOptions
+from voicewire.reference.stt import STT, SpeechEventType
 from voicewire.simulators import SimulatorServer, parse_scenario
 from voicewire.simulators.core.credentials import DEFAULT_BASIC_KEY
 from voicewire.simulators.recording.cassette import load_cassette
@@ -254,3 +257,41 @@ async def test_upstream_replayed_emits_what_it_emitted_when_recorded(
         replayed = await drive(replayer.base_url, sim.api_key, sim.api_secret, http)
     assert replayer.mismatches == []
     assert replayed == recorded
+
+
+async def test_a_reference_recording_of_stt_replays_to_upstream(tmp_path: Path) -> None:
+    """Upstream's deepgram session.create carries ``"keyterm": []`` in ``extra`` where the
+    reference sends no keyterm: both ask the provider the same (an empty option is unset), so
+    upstream replays a recording the reference made to its end, with the recorded finals."""
+    out = tmp_path / "reference.jsonl"
+    pcm = b"".join(bytes(frame.data) for frame in _frames(1.0, 16000))
+    async with SimulatorServer(SCENARIO) as sim, RecordingProxy(sim.base_url, out) as proxy:
+        stt = STT(
+            "deepgram/nova-3", language="en", base_url=proxy.base_url, api_key=sim.api_key,
+            api_secret=sim.api_secret, time_scale=0.01,
+        )  # fmt: skip
+        stream = stt.stream(conn_options=ReferenceConnectOptions(max_retry=0, timeout=5.0))
+        for i in range(0, len(pcm), 320):
+            stream.push_frame(AudioFrame(pcm[i : i + 320], sample_rate=16000, num_channels=1))
+        stream.end_input()
+        try:
+            recorded = [
+                e.alternatives[0].text
+                async for e in stream
+                if e.type is SpeechEventType.FINAL_TRANSCRIPT
+            ]
+        finally:
+            await stream.aclose()
+            await stt.aclose()
+    assert recorded == ["hello world"]
+    cassette = load_cassette(out)
+    create = cassette.exchanges[0].payload(cassette.exchanges[0].messages("client")[0])
+    assert '"keyterm"' not in str(create)
+    async with (
+        CassetteReplayServer(cassette, time_scale=0) as replayer,
+        aiohttp.ClientSession() as http,
+    ):
+        replayed = await stt_drive(replayer.base_url, sim.api_key, sim.api_secret, http)
+    assert replayer.mismatches == []
+    finals = [alts[0][0] for kind, alts in replayed if kind.value == "final_transcript"]
+    assert finals == recorded

@@ -13,11 +13,13 @@ from voicewire.simulators.recording.cassette import CassetteWriter, load_cassett
 from voicewire.simulators.recording.replay_match import (
     CausalSchedule,
     ReplayMatcher,
+    endpoint_difference,
     json_difference,
     ordinal,
     paced_body,
     payload_difference,
 )
+from voicewire.simulators.stt.recording import STT_RECORDED, stt_significant
 
 
 class _Clock:
@@ -250,3 +252,41 @@ def test_client_ids_are_ignored_then_answered_with_the_live_values(tmp_path: Pat
     )
     again = matcher.pick_session(SPEAK, "/speak", "")
     assert again.error == "the cassette holds 1 speak session; this is a 2nd"
+
+
+def test_an_endpoint_compares_client_messages_on_what_is_significant() -> None:
+    def unordered_tags(message: object) -> object:
+        if isinstance(message, dict) and isinstance(message.get("tags"), list):
+            return {**message, "tags": sorted(message["tags"])}
+        return message
+
+    tagged = RecordedEndpoint("tagged", "POST", "/tagged", "json", significant=unordered_tags)
+    recorded = '{"tags":["a","b"],"n":1}'
+    assert endpoint_difference(tagged, '{"tags":["b","a"],"n":1}', recorded, where="body") is None
+    assert endpoint_difference(tagged, '{"tags":["b","c"],"n":1}', recorded, where="body") == (
+        'body.tags[0] is "b" here, "a" in the cassette'  # as compared: sorted
+    )
+    # Not JSON on one side: byte for byte, as without the projection.
+    assert endpoint_difference(tagged, "tags", recorded, where="body") == (
+        "body is not JSON here and is JSON in the cassette"
+    )
+
+
+def test_stt_takes_an_empty_provider_option_as_unset() -> None:
+    (stt,) = STT_RECORDED
+    recorded = json.dumps(
+        {"type": "session.create", "settings": {"sample_rate": "16000", "extra": {}}}
+    )
+    upstream = json.dumps(
+        {"type": "session.create", "settings": {"sample_rate": "16000", "extra": {"keyterm": []}}}
+    )
+    assert endpoint_difference(stt, upstream, recorded, where="message") is None
+    keyterms = upstream.replace("[]", '["Paris"]')
+    assert endpoint_difference(stt, keyterms, recorded, where="message") == (
+        'message.settings.extra.keyterm is ["Paris"] here, missing in the cassette'
+    )
+    assert stt_significant(
+        {"type": "session.update", "settings": {"extra": {"a": None, "b": 0}}}
+    ) == ({"type": "session.update", "settings": {"extra": {"b": 0}}})
+    assert stt_significant({"type": "session.finalize"}) == {"type": "session.finalize"}
+    assert stt_significant([1]) == [1]
