@@ -79,6 +79,13 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
         "sessions replayed causally, timing kept (scaled by --time-scale, default 1)",
     )
     parser.add_argument(
+        "--rewind",
+        action="store_true",
+        help="with --cassette: once every recorded exchange of an endpoint has answered, play "
+        "that endpoint's recording again from its start (a client run again gets the same "
+        "answers; without it, a request beyond the recording is a mismatch)",
+    )
+    parser.add_argument(
         "--host",
         default="127.0.0.1",
         help="address to listen on (default 127.0.0.1); an address beyond loopback faces the "
@@ -261,12 +268,19 @@ async def _serve(
         out.flush()
 
 
+_REWIND = {
+    True: "on (an endpoint played out plays again from its start)",
+    False: "off (each recorded exchange answers once; --rewind to play them again)",
+}
+
+
 def _cassette_banner(server: CassetteReplayServer, source: str) -> str:
     base = server.base_url
     return (
         f"voicewire cassette replayer listening on {base}\n"
         f"  cassette:     {source}: {server.holdings()}\n"
         f"  time scale:   {server.time_scale:g}\n"
+        f"  rewind:       {_REWIND[server.rewind]}\n"
         f"  point clients at it as at the simulator: LLM {base}/v1, STT {_ws(base)}/v1/stt, "
         f"TTS {_ws(base)}/v1/tts, Inworld {base}/ (any credentials: the cassette holds none)\n"
         "  mismatches are answered with the difference and logged here, one line each\n"
@@ -299,6 +313,7 @@ def _run_cassette(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         server = CassetteReplayServer(
             cassette,
             time_scale=1.0 if args.time_scale is None else args.time_scale,
+            rewind=args.rewind,
             host=args.host,
             port=args.port,
         )
@@ -331,6 +346,9 @@ def run_serve(
     """Run ``voicewire serve``; returns the exit code. A bad scenario file never starts a server."""
     if getattr(args, "cassette", None):
         return _run_cassette(args, out, err)
+    if getattr(args, "rewind", False):
+        err.write("voicewire serve: --rewind replays a cassette again: it needs --cassette FILE\n")
+        return 2
     # An empty variable counts as unset, as an empty --control-token would not.
     control_token = args.control_token
     if control_token is None:

@@ -60,13 +60,15 @@ def _cut_reason(text: str) -> str:
 
 class CassetteReplayServer:
     """Serves a cassette on ``host:port`` (0: a free port); see the module docstring. It
-    accepts any credentials (the cassette holds none)."""
+    accepts any credentials (the cassette holds none). ``rewind``: an endpoint whose recorded
+    exchanges have all answered plays again from its first (see :class:`ReplayMatcher`)."""
 
     def __init__(
         self,
         cassette: Cassette,
         *,
         time_scale: float = 1.0,
+        rewind: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -74,11 +76,12 @@ class CassetteReplayServer:
             raise ValueError(f"time_scale must be >= 0, got {time_scale}")
         self.cassette = cassette
         self.time_scale = time_scale
+        self.rewind = rewind
         self.host = host
         self.port = port
         self.mismatches: list[str] = []
         self.endpoints: list[RecordedEndpoint] = [found for _, found in REGISTRY.recorded()]
-        self._matcher = ReplayMatcher(cassette, self.endpoints)
+        self._matcher = ReplayMatcher(cassette, self.endpoints, rewind=rewind)
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
 

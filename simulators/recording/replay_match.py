@@ -195,10 +195,17 @@ class SessionPick:
 
 class ReplayMatcher:
     """Picks the recorded exchange for each live request of one replay (see the module
-    docstring). ``endpoints``: every recorded endpoint the replayer knows (the registry's)."""
+    docstring). ``endpoints``: every recorded endpoint the replayer knows (the registry's).
 
-    def __init__(self, cassette: Cassette, endpoints: Iterable[RecordedEndpoint]) -> None:
+    Each recorded exchange answers once. With ``rewind``, an endpoint whose exchanges have all
+    answered plays again from its first: a client run again (the next test of a suite, an
+    agent restarted) gets the recording again, retries and all, in recorded order."""
+
+    def __init__(
+        self, cassette: Cassette, endpoints: Iterable[RecordedEndpoint], *, rewind: bool = False
+    ) -> None:
         self.cassette = cassette
+        self.rewind = rewind
         self.endpoints = list(endpoints)
         self._by_endpoint: dict[str, list[RecordedExchange]] = {}
         for exchange in cassette.exchanges:
@@ -243,6 +250,29 @@ class ReplayMatcher:
     def _unused(self, endpoint: RecordedEndpoint) -> list[RecordedExchange]:
         return [e for e in self._by_endpoint.get(endpoint.endpoint, []) if e.x not in self._used]
 
+    def _ahead(self, endpoint: RecordedEndpoint) -> list[RecordedExchange]:
+        """What a request that fits nothing is compared with: the unused exchanges, or once
+        they are all used and ``rewind`` is on, the recording from its start."""
+        unused = self._unused(endpoint)
+        if unused or not self.rewind:
+            return unused
+        return list(self._by_endpoint.get(endpoint.endpoint, []))
+
+    def _pick(
+        self, endpoint: RecordedEndpoint, fits: Callable[[RecordedExchange], bool]
+    ) -> RecordedExchange | None:
+        """The first unused exchange of ``endpoint`` that ``fits`` (not yet marked used). With
+        ``rewind``, when none does but a used one would, the endpoint's recording starts over
+        and that one is taken."""
+        found = next((e for e in self._unused(endpoint) if fits(e)), None)
+        if found is not None or not self.rewind:
+            return found
+        recorded = self._by_endpoint.get(endpoint.endpoint, [])
+        found = next((e for e in recorded if fits(e)), None)
+        if found is not None:
+            self._used.difference_update(e.x for e in recorded)
+        return found
+
     def _unknown(self, method: str, path: str) -> str:
         return f"no recorded exchange answers {method} {path}: the cassette holds {self.holdings()}"
 
@@ -256,15 +286,14 @@ class ReplayMatcher:
             return HttpMatch(status=400, error=self._unknown(method, path))
         number = self._requests.get(endpoint.endpoint, 0) + 1
         self._requests[endpoint.endpoint] = number
-        unused = self._unused(endpoint)
-        if not unused:
-            return HttpMatch(status=400, error=self._beyond(endpoint, number), endpoint=endpoint)
         live_query = redact_query(query)
-        for candidate in unused:
-            if candidate.request.query != live_query:
-                continue
-            if self._body_difference(endpoint, body, candidate) is not None:
-                continue
+        candidate = self._pick(
+            endpoint,
+            lambda e: (
+                e.request.query == live_query and self._body_difference(endpoint, body, e) is None
+            ),
+        )
+        if candidate is not None:
             if "authorization" in candidate.request.headers and not authorization:
                 return HttpMatch(
                     status=401,
@@ -274,6 +303,9 @@ class ReplayMatcher:
                 )
             self._used.add(candidate.x)
             return HttpMatch(exchange=candidate, status=200, endpoint=endpoint)
+        unused = self._ahead(endpoint)
+        if not unused:
+            return HttpMatch(status=400, error=self._beyond(endpoint, number), endpoint=endpoint)
         first = unused[0]
         if first.request.query != live_query:
             difference = (
@@ -299,18 +331,17 @@ class ReplayMatcher:
         first (or refused the upgrade), else ``wait`` for :meth:`pick_by_first_message`."""
         number = self._requests.get(endpoint.endpoint, 0) + 1
         self._requests[endpoint.endpoint] = number
-        unused = self._unused(endpoint)
-        if not unused:
-            return SessionPick(error=self._beyond(endpoint, number))
         live_query = redact_query(query)
-        same = [e for e in unused if e.request.query == live_query]
-        if not same:
+        candidate = self._pick(endpoint, lambda e: e.request.query == live_query)
+        if candidate is None:
+            unused = self._ahead(endpoint)
+            if not unused:
+                return SessionPick(error=self._beyond(endpoint, number))
             first = unused[0]
             return SessionPick(
                 error=f"session {number} to {path} differs from {self._where(first)}: the query "
                 f"is {_show(live_query)} here, {_show(first.request.query)} in the cassette"
             )
-        candidate = same[0]
         response = candidate.response
         opener = next(
             (item for item in candidate.items if isinstance(item, MessageRecord | CloseRecord)),
@@ -329,19 +360,25 @@ class ReplayMatcher:
         the live client's ``first`` one, else the difference from the next in order."""
         number = self._requests.get(endpoint.endpoint, 1)
         live_query = redact_query(query)
-        same = [e for e in self._unused(endpoint) if e.request.query == live_query]
-        if not same:
-            return SessionPick(error=self._beyond(endpoint, number))
-        for candidate in same:
+
+        def opens_alike(candidate: RecordedExchange) -> bool:
             recorded = candidate.messages("client")
-            if recorded and (
-                endpoint_difference(
+            return (
+                candidate.request.query == live_query
+                and bool(recorded)
+                and endpoint_difference(
                     endpoint, first, candidate.payload(recorded[0]), where="message"
                 )
                 is None
-            ):
-                self._used.add(candidate.x)
-                return SessionPick(exchange=candidate)
+            )
+
+        found = self._pick(endpoint, opens_alike)
+        if found is not None:
+            self._used.add(found.x)
+            return SessionPick(exchange=found)
+        same = [e for e in self._ahead(endpoint) if e.request.query == live_query]
+        if not same:
+            return SessionPick(error=self._beyond(endpoint, number))
         head = same[0]
         recorded = head.messages("client")
         difference = (

@@ -35,10 +35,27 @@ def _voices_cassette(path: Path) -> Path:
     return path
 
 
-async def test_serve_replays_a_cassette_and_logs_each_mismatch(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("rewind", "second_status", "banner", "logged"),
+    [
+        pytest.param(
+            [], 400, "off (each recorded exchange answers once; --rewind to play them again)",
+            "voicewire serve: cassette mismatch: the cassette holds 1 inworld.voices exchange; "
+            "this is a 2nd\n",
+            id="once",
+        ),
+        pytest.param(
+            ["--rewind"], 200, "on (an endpoint played out plays again from its start)", "",
+            id="rewind",
+        ),
+    ],
+)  # fmt: skip
+async def test_serve_replays_a_cassette_and_logs_each_mismatch(
+    tmp_path: Path, rewind: list[str], second_status: int, banner: str, logged: str
+) -> None:
     cassette = _voices_cassette(tmp_path / "voices.jsonl")
     proc = await asyncio.create_subprocess_exec(
-        *SERVE, "--cassette", str(cassette), "--time-scale", "0",
+        *SERVE, "--cassette", str(cassette), "--time-scale", "0", *rewind,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     assert proc.stdout is not None
@@ -49,20 +66,21 @@ async def test_serve_replays_a_cassette_and_logs_each_mismatch(tmp_path: Path) -
         base = match.group(1)
         holdings = (await proc.stdout.readline()).decode()
         assert holdings.strip() == f"cassette:     {cassette}: inworld.voices (1 exchange)"
+        assert (await proc.stdout.readline()).decode().strip() == "time scale:   0"
+        assert (await proc.stdout.readline()).decode().strip() == f"rewind:       {banner}"
         async with aiohttp.ClientSession(headers={"Authorization": "Basic k"}) as http:
             url = f"{base}/tts/v1/voices"
             async with http.get(url, params={"filter": "language=en"}) as got:
                 assert got.status == 200 and await got.json() == VOICES
             async with http.get(url, params={"filter": "language=en"}) as again:
-                assert again.status == 400
+                assert again.status == second_status
+                if second_status == 200:
+                    assert await again.json() == VOICES
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
-    assert err.decode() == (
-        "voicewire serve: cassette mismatch: the cassette holds 1 inworld.voices exchange; "
-        "this is a 2nd\n"
-    )
+    assert err.decode() == logged
     assert out.decode().rstrip().endswith("voicewire cassette replayer stopped")
 
 
@@ -105,3 +123,9 @@ def test_serve_names_the_line_and_problem_of_an_invalid_cassette(
     assert code == 2
     assert err.startswith(f"voicewire serve: {cassette}, line 3: ")
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_serve_refuses_rewind_without_a_cassette(capfd: pytest.CaptureFixture[str]) -> None:
+    code, err = _exit_code(["serve", "--rewind"], capfd)
+    assert code == 2
+    assert err == "voicewire serve: --rewind replays a cassette again: it needs --cassette FILE\n"

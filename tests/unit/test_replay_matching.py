@@ -290,3 +290,49 @@ def test_stt_takes_an_empty_provider_option_as_unset() -> None:
     ) == ({"type": "session.update", "settings": {"extra": {"b": 0}}})
     assert stt_significant({"type": "session.finalize"}) == {"type": "session.finalize"}
     assert stt_significant([1]) == [1]
+
+
+def test_rewind_plays_an_endpoint_again_from_its_start(tmp_path: Path, chats) -> None:
+    clock = _Clock()
+    writer = CassetteWriter(tmp_path / "retried.jsonl", protocols=["p"], clock=clock)
+    _chat(writer, clock, "Hello", "busy")  # answered, then retried alike: recorded twice
+    _chat(writer, clock, "Hello", "one")
+    writer.close()
+    retried = load_cassette(tmp_path / "retried.jsonl")
+    matcher = ReplayMatcher(retried, ENDPOINTS, rewind=True)
+    runs = [
+        [matcher.match_http("POST", "/v1/chat", "", _request("Hello")).exchange.x for _ in "ab"]
+        for _ in range(3)
+    ]
+    assert runs == [[0, 1], [0, 1], [0, 1]]  # each run gets the recording in order, retry kept
+    # A run cut short: the next starts over once no unused exchange fits.
+    cut = ReplayMatcher(chats, ENDPOINTS, rewind=True)
+    picked = [
+        cut.match_http("POST", "/v1/chat", "", _request(c)) for c in ("Hello", "Hello", "Bye")
+    ]
+    assert [p.exchange.x for p in picked] == [0, 0, 1]
+    assert cut.match_http("POST", "/v1/chat", "", _request("Hi")).error == (
+        "request 4 to /v1/chat differs from the cassette's exchange 0 (line 2): "
+        'body.messages[0].content is "Hi" here, "Hello" in the cassette'
+    )
+    once = ReplayMatcher(chats, ENDPOINTS)
+    assert once.match_http("POST", "/v1/chat", "", _request("Hello")).exchange.x == 0
+    assert once.match_http("POST", "/v1/chat", "", _request("Hello")).error.startswith(
+        "request 2 to /v1/chat differs from the cassette's exchange 1 (line 7)"
+    )
+
+
+def test_rewind_replays_a_websocket_session_again(tmp_path: Path) -> None:
+    _listen_session(tmp_path)
+    cassette = load_cassette(tmp_path / "l.jsonl")
+    rewinding = ReplayMatcher(cassette, ENDPOINTS, rewind=True)
+    for _ in range(2):
+        assert rewinding.pick_session(LISTEN, "/listen", "").wait
+        opened = rewinding.pick_by_first_message(LISTEN, "/listen", "", '{"type":"start"}')
+        assert opened.exchange is not None and opened.exchange.x == 0
+    once = ReplayMatcher(cassette, ENDPOINTS)
+    assert once.pick_session(LISTEN, "/listen", "").wait
+    assert once.pick_by_first_message(LISTEN, "/listen", "", '{"type":"start"}').exchange
+    assert once.pick_session(LISTEN, "/listen", "").error == (
+        "the cassette holds 1 listen session; this is a 2nd"
+    )
