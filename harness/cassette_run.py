@@ -141,8 +141,8 @@ class RecordedSession:
 
 def cassette_sessions(cassette: Cassette) -> list[RecordedSession]:
     """The sessions of ``cassette`` some protocol can replay, in recorded order: one per
-    exchange of a registered endpoint (an exchange no protocol owns has no client operation
-    and is left out)."""
+    exchange of a registered endpoint (an exchange no protocol owns has no client operation:
+    :func:`unowned_exchanges` names them)."""
     operations = _operations()
     sessions: list[RecordedSession] = []
     for exchange in cassette.exchanges:
@@ -158,6 +158,23 @@ def cassette_sessions(cassette: Cassette) -> list[RecordedSession]:
             )
         sessions.append(session)
     return sessions
+
+
+def unowned_exchanges(cassette: Cassette) -> list[tuple[RecordedExchange, str]]:
+    """The exchanges of ``cassette`` no client operation replays, each with why: a request to
+    an endpoint no protocol voicewire speaks owns (a provider's model list, a health check),
+    which the recording proxy forwarded and recorded all the same."""
+    operations = _operations()
+    return [
+        (
+            exchange,
+            f"exchange {exchange.x} ({exchange.request.method} {exchange.request.path}, line "
+            f"{exchange.line}): no protocol voicewire speaks owns this endpoint, so no client "
+            "operation replays it",
+        )
+        for exchange in cassette.exchanges
+        if exchange.request.endpoint not in operations
+    ]
 
 
 # -- playing -------------------------------------------------------------------------------------

@@ -221,17 +221,21 @@ class _ConsoleRun:
 
 def _cassette_problem(args: argparse.Namespace) -> str | None:
     """What is wrong with ``--cassette`` and the options that go with it (None: nothing): a
-    cassette that cannot be loaded names its line and the problem."""
+    cassette that cannot be loaded names its line and the problem. A loadable cassette's
+    exchanges that no case replays are named on stderr, one line each."""
     if not args.cassette:
         return "--events-out needs --cassette" if args.events_out is not None else None
     if args.suite or args.replay or args.direction:
         return "--cassette replays a recording: it takes no --suite, --replay or --direction"
+    from voicewire.harness.cassette_run import unowned_exchanges
     from voicewire.simulators.recording.cassette import CassetteError, load_cassette
 
     try:
-        load_cassette(args.cassette)
+        cassette = load_cassette(args.cassette)
     except CassetteError as exc:
         return f"--cassette {exc}"
+    for _, why in unowned_exchanges(cassette):
+        print(f"voicewire run: not replayed: {why}", file=sys.stderr)
     return None
 
 

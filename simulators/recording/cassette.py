@@ -114,8 +114,13 @@ class RequestRecord(_Exchange):
     """The client's request head and body; ``websocket``: an upgrade (no body)."""
 
     type: Literal["request"] = "request"
-    protocol: str | None = Field(description="the protocol owning the endpoint (None: unknown)")
-    endpoint: str | None = Field(description="the endpoint's scenario name (None: unknown)")
+    # Absent from the line for a path no protocol owns (None is not written).
+    protocol: str | None = Field(
+        None, description="the protocol owning the endpoint (absent: no protocol owns the path)"
+    )
+    endpoint: str | None = Field(
+        None, description="the endpoint's scenario name (absent: no protocol owns the path)"
+    )
     method: str
     path: str
     query: str = ""

@@ -9,12 +9,14 @@ import asyncio
 import html
 import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from voicewire.harness.event_log import load_event_log
 from voicewire.harness.inworld import (
@@ -129,6 +131,9 @@ async def _record(out: Path) -> None:
                 await perform(iut, TABLE, operation, request)
         finally:
             await iut.aclose()
+        # An agent's call beyond what voicewire speaks: recorded, then shown as not replayed.
+        async with aiohttp.ClientSession() as http, http.get(proxy.base_url + "/v1/models") as got:
+            await got.read()
 
 
 class _BrokenReference(ReferenceIUT):
@@ -202,6 +207,13 @@ def test_the_reference_replays_every_endpoint_and_passes(cassette: Path, tmp_pat
     cases = {case["name"].split("[", 1)[1].rstrip("]"): case for case in report["cases"]}
     assert sorted(cases) == sorted(f"x{x}-{endpoint}" for x, endpoint in enumerate(ENDPOINTS))
     assert {case["outcome"] for case in cases.values()} == {"PASS"}
+    # The recorded call no protocol owns has no case: the run says so, once.
+    (not_replayed,) = [line for line in done.stderr.splitlines() if "not replayed" in line]
+    assert re.fullmatch(
+        rf"voicewire run: not replayed: exchange {len(ENDPOINTS)} \(GET /v1/models, line \d+\): "
+        "no protocol voicewire speaks owns this endpoint, so no client operation replays it",
+        not_replayed,
+    )
     assert report["suites"] == ["cassette"]
     # Each case cites what a client sends and what the aspects of its stream evidence.
     for name, ids in {

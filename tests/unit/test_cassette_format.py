@@ -248,3 +248,19 @@ def test_secrets_are_redacted_and_token_claims_kept():
     assert basic == {"authorization": "Basic <redacted>"} and none is None
     assert redact_query("model=deepgram/nova-3") == "model=deepgram/nova-3"
     assert redact_query("model=x&key=s3cret") == "model=x&key=%3Credacted%3E"
+
+
+def test_a_request_to_a_path_no_protocol_owns_loads(tmp_path):
+    # The proxy forwards and records any path; the writer leaves the unknown owner out.
+    writer = CassetteWriter(tmp_path / "c.jsonl", protocols=["llm"])
+    x = writer.open_exchange(
+        {"protocol": None, "endpoint": None, "method": "GET", "path": "/v1/models"}
+    )
+    writer.response(x, 404, "Not Found")
+    writer.end(x)
+    writer.close()
+    line = json.loads((tmp_path / "c.jsonl").read_text().splitlines()[1])
+    assert "protocol" not in line and "endpoint" not in line
+    (exchange,) = load_cassette(tmp_path / "c.jsonl").exchanges
+    assert (exchange.request.protocol, exchange.request.endpoint) == (None, None)
+    assert exchange.request.path == "/v1/models" and exchange.response.status == 404
