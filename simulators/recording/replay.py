@@ -1,7 +1,8 @@
 """The cassette replayer: an HTTP and WebSocket server that answers from a cassette.
 
 One catch-all route; the recorded endpoints (every protocol's, from the registry) say what a
-request is. An HTTP request gets the recorded exchange :class:`~.replay_match.ReplayMatcher`
+request is, and a recorded HTTP request to a path no protocol owns is its own endpoint,
+answered as recorded. An HTTP request gets the recorded exchange :class:`~.replay_match.ReplayMatcher`
 picks: its status, reason and headers, then its body pieces each at its recorded time after
 the head (times multiplied by ``time_scale``; 0 sends them as fast as possible), and the
 connection cut where the recording's was. A WebSocket session is replayed causally by a

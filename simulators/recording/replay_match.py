@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from voicewire.simulators.core.recorded import AudioMeter, RecordedEndpoint, recorded_endpoint_for
 from voicewire.simulators.recording.cassette import (
@@ -210,6 +210,8 @@ class ReplayMatcher:
         self._by_endpoint: dict[str, list[RecordedExchange]] = {}
         for exchange in cassette.exchanges:
             name = self._endpoint_name(exchange)
+            if name is None and not exchange.request.websocket:
+                name = self._unowned_endpoint(exchange).endpoint
             if name is not None:
                 self._by_endpoint.setdefault(name, []).append(exchange)
         self._used: set[int] = set()
@@ -221,6 +223,18 @@ class ReplayMatcher:
             return request.endpoint
         found = recorded_endpoint_for(self.endpoints, request.method, request.path)
         return found.endpoint if found is not None else None
+
+    def _unowned_endpoint(self, exchange: RecordedExchange) -> RecordedEndpoint:
+        """An endpoint for a recorded HTTP request to a path no protocol owns (an agent's
+        ``GET /v1/models``): the proxy recorded its answer whole, so it is answered as
+        recorded, matched on method, that exact path, query and body."""
+        method, path = exchange.request.method.upper(), exchange.request.path
+        name = f"{method} {path}"
+        found = next((e for e in self.endpoints if e.endpoint == name), None)
+        if found is None:
+            found = RecordedEndpoint(name, cast(Any, method), path, "json")
+            self.endpoints.append(found)
+        return found
 
     def endpoint_for(self, method: str, path: str) -> RecordedEndpoint | None:
         """The endpoint a live request belongs to."""

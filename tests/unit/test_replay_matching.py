@@ -336,3 +336,25 @@ def test_rewind_replays_a_websocket_session_again(tmp_path: Path) -> None:
     assert once.pick_session(LISTEN, "/listen", "").error == (
         "the cassette holds 1 listen session; this is a 2nd"
     )
+
+
+def test_a_request_no_protocol_owns_is_answered_as_recorded(tmp_path: Path) -> None:
+    clock = _Clock()
+    writer = CassetteWriter(tmp_path / "u.jsonl", protocols=["p"], clock=clock)
+    x = writer.open_exchange({"method": "GET", "path": "/v1/models", "query": "page=1"})
+    writer.response(x, 200, "OK", {"content-type": "application/json"})
+    writer.body(x, "body", b'{"data":[]}')
+    writer.end(x)
+    _chat(writer, clock, "Hello", "one")
+    writer.close()
+    matcher = ReplayMatcher(load_cassette(tmp_path / "u.jsonl"), ENDPOINTS)
+    assert matcher.holdings() == "GET /v1/models (1 exchange), chat (1 exchange)"
+    assert matcher.match_http("GET", "/v1/models", "page=2", b"").error == (
+        "request 1 to /v1/models differs from the cassette's exchange 0 (line 2): the query is "
+        '"page=2" here, "page=1" in the cassette'
+    )
+    assert matcher.match_http("GET", "/v1/models", "page=1", b"").exchange.x == 0
+    assert matcher.match_http("GET", "/v2/models", "", b"").error.startswith(
+        "no recorded exchange answers GET /v2/models"
+    )
+    assert matcher.match_http("POST", "/v1/chat", "", _request("Hello")).exchange.x == 1
