@@ -591,9 +591,11 @@ def _normalise_inworld_stt(
 ) -> dict[str, Aspect]:
     # Inworld's transcriptions carry no times (IW-STT-S-1): a final's times are the client's
     # own invention, so they are no part of what two clients must agree on.
+    # Usage reports add up to the audio pushed (IW-STT-USG-1), however they are split.
     return speech_stream_aspects(
         events,
         with_times=False,
+        usage="total",
         rules={
             "finals": ("IW-STT-ORD-1",),
             "interims": ("IW-STT-ORD-1",),

@@ -466,13 +466,21 @@ reference implementation's part from :mod:`voicewire.harness.stt_reference`)."""
 
 
 def speech_stream_aspects(
-    events: Sequence[Any], *, with_times: bool, rules: Mapping[str, tuple[str, ...]]
+    events: Sequence[Any],
+    *,
+    with_times: bool,
+    usage: Literal["count", "total"],
+    rules: Mapping[str, tuple[str, ...]],
 ) -> dict[str, Aspect]:
     """A speech stream's aspects: ``finals`` (text, language, metadata and, ``with_times``,
-    start and end), non-empty ``interims``, ``usage`` durations, request ``ids``, the event
-    ``order`` (SpeechEvent types, runs collapsed) and ``errors``; ``rules`` cites each
-    aspect's SPEC rules (the LiveKit and the Inworld streams share the shape, not the
-    rules)."""
+    start and end), non-empty ``interims``, ``usage``, request ``ids``, the event ``order``
+    (SpeechEvent types, runs collapsed) and ``errors``; ``rules`` cites each aspect's SPEC
+    rules (the LiveKit and the Inworld streams share the shape, not the rules).
+
+    How the audio a client reports splits among its usage events depends on how far it had
+    sent when each report fell due (a FINAL's arrival, a wall-clock period), which two clients
+    pacing their sends differently do not share: ``usage`` is what does not depend on it, the
+    ``count`` of usage events or the ``total`` audio they report."""
     known = [
         event
         for event in events
@@ -508,14 +516,10 @@ def speech_stream_aspects(
             ],
             rules["interims"],
         ),
-        "usage": Aspect(
-            [
-                {"audio_duration": event.audio_duration}
-                for event in speech
-                if event.speech_type == "recognition_usage"
-            ],
+        "usage": _usage_aspect(
+            [event for event in speech if event.speech_type == "recognition_usage"],
+            usage,
             rules["usage"],
-            frozenset({"audio_duration"}),
         ),
         "ids": Aspect(
             list(dict.fromkeys(event.request_id for event in speech if event.request_id)),
@@ -532,12 +536,23 @@ def speech_stream_aspects(
     }
 
 
+def _usage_aspect(
+    usages: Sequence[SpeechEventRecord], kind: Literal["count", "total"], rules: tuple[str, ...]
+) -> Aspect:
+    if kind == "count":
+        return Aspect({"events": len(usages)}, rules)
+    total = round(sum(event.audio_duration or 0.0 for event in usages), 6)
+    return Aspect({"audio_duration": total}, rules, frozenset({"audio_duration"}))
+
+
 def _normalise_stt_stream(
     events: Sequence[Any], answer: Mapping[str, Any] | None
 ) -> dict[str, Aspect]:
+    # A usage goes just before each FINAL, covering what the client had sent by its arrival.
     return speech_stream_aspects(
         events,
         with_times=True,
+        usage="count",
         rules={
             "finals": ("STT-ORD-4", "STT-ORD-5"),
             "interims": ("STT-ORD-3", "STT-ORD-4"),

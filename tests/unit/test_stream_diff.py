@@ -198,6 +198,33 @@ def test_inworld_finals_have_no_times():
     assert differences(early, late, tolerance=0.0) == {}
 
 
+def _usages(events: list[object], durations: list[float]) -> list[object]:
+    """``events`` with their usage replaced by one usage per duration, in its place."""
+    at = next(
+        i for i, e in enumerate(events) if getattr(e, "speech_type", "") == "recognition_usage"
+    )
+    usage = [
+        SpeechEventRecord(t=0.4, speech_type="recognition_usage", audio_duration=d)
+        for d in durations
+    ]
+    return [*events[:at], *usage, *events[at + 1 :]]
+
+
+def test_usage_compares_what_does_not_depend_on_how_fast_the_client_sent():
+    # LiveKit: one usage before the FINAL, covering what each client had sent by its arrival.
+    slow, fast = stt(_usages(speech(), [0.95])), stt(_usages(speech(), [1.28]))
+    assert differences(slow, fast) == {}
+    assert differences(slow, stt(_usages(speech(), [])))["usage"] == "usage.events: 1 vs 0"
+    # Inworld: reports add up to the audio pushed, split by audio or by the wall clock.
+    inworld = "inworld.stt.stream"
+    by_audio = stt(_usages(speech(), [5.0, 5.0, 2.0]), inworld)
+    by_clock = stt(_usages(speech(), [1.3, 10.7]), inworld)
+    assert differences(by_audio, by_clock) == {}
+    assert differences(by_audio, stt(_usages(speech(), [1.3, 10.0]), inworld)) == {
+        "usage": "usage.audio_duration: 12.000 vs 11.300 (tolerance 0.050)"
+    }
+
+
 def test_stt_error_and_order():
     failing = [
         *speech()[:-1],
