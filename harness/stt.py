@@ -480,7 +480,8 @@ def speech_stream_aspects(
     How the audio a client reports splits among its usage events depends on how far it had
     sent when each report fell due (a FINAL's arrival, a wall-clock period), which two clients
     pacing their sends differently do not share: ``usage`` is what does not depend on it, the
-    ``count`` of usage events or the ``total`` audio they report."""
+    ``count`` of usage events (each placed before its FINAL in the ``order``) or the ``total``
+    audio they report (left out of the ``order``: the client's clock places them)."""
     known = [
         event
         for event in events
@@ -529,6 +530,8 @@ def speech_stream_aspects(
             collapse_runs(
                 event.speech_type if isinstance(event, SpeechEventRecord) else event.type
                 for event in known
+                # Reports a client times by itself (``total``) have no place in the order.
+                if usage == "count" or getattr(event, "speech_type", "") != "recognition_usage"
             ),
             rules["order"],
         ),

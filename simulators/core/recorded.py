@@ -19,6 +19,9 @@ each protocol tells them, per endpoint, with one :class:`RecordedEndpoint` in it
   depend on, when that is less than the whole: a replay compares live and recorded values
   through it (an option sent empty is the option unset, say), so a client that says the same
   thing in other words is not told it differs,
+- ``optional``: which client control messages of a WebSocket session one client sends and
+  another, asking the same, does not (a flush right before the end): a replay lets either side
+  lack them,
 - ``to_reply``: how one recorded exchange becomes a scenario rule's parts
   (:class:`RecordedReply`) that make the simulator answer as recorded, for
   ``voicewire scenario from-cassette`` (None: the endpoint's recordings cannot be scripted).
@@ -84,6 +87,7 @@ class RecordedEndpoint:
     audio_meter: Callable[[], AudioMeter] | None = None
     client_ids: frozenset[str] = field(default_factory=frozenset)
     significant: Callable[[Any], Any] | None = None
+    optional: Callable[[Any], bool] | None = None
     # Takes a RecordedExchange (voicewire.simulators.recording.cassette), which the core does
     # not import: the recording package builds on the core.
     to_reply: Callable[[Any], RecordedReply] | None = None

@@ -6,6 +6,8 @@ at the rate ``transcribeConfig`` set."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from voicewire.reference.inworld.wire.stt_messages import (
     TranscribeAudioChunk,
     TranscribeConfigMessage,
@@ -28,7 +30,7 @@ from voicewire.simulators.inworld.synthesis import (
 from voicewire.simulators.inworld.transcribe import ENDPOINT as TRANSCRIBE_ENDPOINT
 from voicewire.simulators.inworld.transcribe import TRANSCRIBE_PATH
 
-__all__ = ["INWORLD_RECORDED", "TranscribeAudioMeter"]
+__all__ = ["INWORLD_RECORDED", "TranscribeAudioMeter", "transcribe_optional"]
 
 _BYTES_PER_SAMPLE = 2  # LINEAR16, the only encoding the protocol has (IW-STT-C-1)
 
@@ -57,6 +59,14 @@ class TranscribeAudioMeter:
         return 0.0
 
 
+def transcribe_optional(message: Any) -> bool:
+    """An ``endTurn``: a flush one client makes and another does not. Upstream livekit's
+    ``end_input()`` flushes before ``closeStream`` where voicewire's reference sends
+    ``closeStream`` alone (the conformance cases accept both); ``closeStream`` has the server
+    send what is pending either way."""
+    return isinstance(message, dict) and set(message) == {"endTurn"}
+
+
 INWORLD_RECORDED = (
     RecordedEndpoint(
         SYNTHESIZE_ENDPOINT,
@@ -82,6 +92,7 @@ INWORLD_RECORDED = (
         TRANSCRIBE_PATH,
         "websocket",
         audio_meter=TranscribeAudioMeter,
+        optional=transcribe_optional,
         to_reply=transcribe_reply_from_recording,
     ),
 )

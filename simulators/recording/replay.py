@@ -2,14 +2,15 @@
 
 One catch-all route; the recorded endpoints (every protocol's, from the registry) say what a
 request is, and a recorded HTTP request to a path no protocol owns is its own endpoint,
-answered as recorded. An HTTP request gets the recorded exchange :class:`~.replay_match.ReplayMatcher`
-picks: its status, reason and headers, then its body pieces each at its recorded time after
-the head (times multiplied by ``time_scale``; 0 sends them as fast as possible), and the
-connection cut where the recording's was. A WebSocket session is replayed causally by a
-:class:`~.replay_match.CausalSchedule`: a recorded server message goes once the live client
-has sent what preceded it. A request that matches nothing is answered 400 (a WebSocket
-control message that differs: close 1008) with a message naming the difference; every such
-mismatch is kept in :attr:`CassetteReplayServer.mismatches` and logged.
+answered as recorded. An HTTP request gets the recorded exchange
+:class:`~.replay_match.ReplayMatcher` picks: its status, reason and headers, then its body
+pieces each at its recorded time after the head (times multiplied by ``time_scale``; 0 sends
+them as fast as possible), and the connection cut where the recording's was. A WebSocket
+session is replayed causally by a :class:`~.replay_match.CausalSchedule`: a recorded server
+message goes once the live client has sent what preceded it. A request that matches nothing
+is answered 400 (a WebSocket control message that differs: close 1008) with a message naming
+the difference; every such mismatch is kept in :attr:`CassetteReplayServer.mismatches` and
+logged.
 """
 
 from __future__ import annotations

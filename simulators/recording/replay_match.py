@@ -511,24 +511,46 @@ class CausalSchedule:
     def client_message(self, data: str | bytes, now: float) -> str | None:
         """Take one live client message; returns how it differs from the recorded control
         message it stands for (None: it matches, or it is audio, or the recording's control
-        messages are all used)."""
+        messages are all used). A message the endpoint declares ``optional`` may be missing
+        on either side: the live client's is passed over, the recorded client's taken as
+        sent when the live one goes on to the next."""
         seconds = self._meter_live.client_message(data) if self._meter_live else 0.0
         if seconds != 0.0:
             self.audio += seconds
             self._moments.append(_Moment(now, self.control, self.audio))
             return None
         index = self.control
-        self.control += 1
+        difference = self._difference(index, data)
+        if difference is not None and self._optional(data):
+            return None
+        if (
+            difference is not None
+            and index + 1 < len(self.recorded_controls)
+            and self._optional(self.exchange.payload(self.recorded_controls[index]))
+            and self._difference(index + 1, data) is None
+        ):
+            index, difference = index + 1, None
+        self.control = index + 1
         self._moments.append(_Moment(now, self.control, self.audio))
         if index >= len(self.recorded_controls):
             return None
         recorded = self.recorded_controls[index]
-        expected = self.exchange.payload(recorded)
-        difference = endpoint_difference(self.endpoint, data, expected, where="message")
         if difference is None:
-            self._learn_ids(data, expected)
+            self._learn_ids(data, self.exchange.payload(recorded))
             return None
         return f"client control message {index + 1} (recorded at t={recorded.t:g}): {difference}"
+
+    def _difference(self, index: int, data: str | bytes) -> str | None:
+        if index >= len(self.recorded_controls):
+            return None
+        expected = self.exchange.payload(self.recorded_controls[index])
+        return endpoint_difference(self.endpoint, data, expected, where="message")
+
+    def _optional(self, data: str | bytes) -> bool:
+        if self.endpoint.optional is None:
+            return False
+        parsed, value = _parse_json(data)
+        return parsed and self.endpoint.optional(value)
 
     def _learn_ids(self, live: str | bytes, recorded: str | bytes) -> None:
         if not self.endpoint.client_ids:

@@ -298,3 +298,34 @@ def test_bad_cassette_arguments_are_one_line_and_exit_2(
     assert main(["run", *(arg.format(bad=bad) for arg in args)]) == 2
     err = capsys.readouterr().err.strip()
     assert said in err and len(err.splitlines()) == 1, err
+
+
+def test_upstream_on_a_reference_recording_fails_only_its_known_deviations(
+    cassette: Path, tmp_path: Path
+) -> None:
+    """Upstream livekit-agents 1.8.9 asks the same as the reference in its own words (deepgram's
+    ``"keyterm": []``, Inworld STT's ``endTurn`` before ``closeStream``) and paces its audio
+    its own way: none of that is a difference. What remains is what the conformance report
+    lists: the 10 ms of silence its Inworld synthesis and contexts add (IW-HTTP-2, IW-WS-5)."""
+    pytest.importorskip("livekit.agents")
+    pytest.importorskip("livekit.plugins.inworld")
+    done = _voicewire(
+        "run", "--cassette", cassette, "--iut", "livekit", "--json", "report.json", cwd=tmp_path
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    outcomes = {
+        case["name"].split("[", 1)[1].rstrip("]"): (case["outcome"], case["broken_ids"])
+        for case in report["cases"]
+    }
+    assert outcomes == {
+        "x0-llm": ("PASS", []),
+        "x1-stt": ("PASS", []),
+        "x2-tts": ("PASS", []),
+        "x3-inworld.synthesize": ("FAIL", ["IW-HTTP-2"]),
+        "x4-inworld.voices": ("PASS", []),
+        "x5-inworld.contexts": ("FAIL", ["IW-WS-5"]),
+        "x6-inworld.transcribe": ("PASS", []),
+    }
+    failures = {case["name"]: case["message"] for case in report["cases"] if case["broken_ids"]}
+    assert all("audio.bytes" in message for message in failures.values()), failures

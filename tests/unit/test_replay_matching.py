@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 from voicewire.simulators.core.recorded import RecordedEndpoint
-from voicewire.simulators.recording.cassette import CassetteWriter, load_cassette
+from voicewire.simulators.recording.cassette import (
+    CassetteWriter,
+    RecordedExchange,
+    load_cassette,
+)
 from voicewire.simulators.recording.replay_match import (
     CausalSchedule,
     ReplayMatcher,
@@ -358,3 +362,54 @@ def test_a_request_no_protocol_owns_is_answered_as_recorded(tmp_path: Path) -> N
         "no recorded exchange answers GET /v2/models"
     )
     assert matcher.match_http("POST", "/v1/chat", "", _request("Hello")).exchange.x == 1
+
+
+def _flush_session(tmp_path: Path, *, flushed: bool) -> RecordedExchange:
+    """A session whose client ends with ``closeStream``, after an ``endTurn`` if ``flushed``;
+    the server answers the close."""
+    clock = _Clock()
+    writer = CassetteWriter(tmp_path / f"f{flushed}.jsonl", protocols=["p"], clock=clock)
+    x = writer.open_exchange(
+        {"protocol": "p", "endpoint": "hear", "method": "GET", "path": "/hear", "websocket": True}
+    )
+    writer.response(x, 101)
+    writer.message(x, "client", '{"start":{}}')
+    writer.message(x, "client", bytes(500), 0.5)
+    if flushed:
+        writer.message(x, "client", '{"endTurn":{}}')
+    writer.message(x, "client", '{"closeStream":{}}')
+    clock.now += 0.1
+    writer.message(x, "server", '{"final":"hello"}')
+    writer.end(x)
+    writer.close()
+    return load_cassette(tmp_path / f"f{flushed}.jsonl").exchanges[0]
+
+
+def test_an_optional_control_message_may_be_missing_on_either_side(tmp_path: Path) -> None:
+    def end_turn(message: object) -> bool:
+        return isinstance(message, dict) and set(message) == {"endTurn"}
+
+    hear = RecordedEndpoint(
+        "hear", "GET", "/hear", "websocket", audio_meter=_ByteMeter, optional=end_turn
+    )
+    live_flushes = ['{"start":{}}', bytes(500), '{"endTurn":{}}', '{"closeStream":{}}']
+    live_closes = [m for m in live_flushes if m != '{"endTurn":{}}']
+    for recorded, live in ((False, live_flushes), (True, live_closes), (True, live_flushes)):
+        schedule = CausalSchedule(
+            _flush_session(tmp_path, flushed=recorded), hear, time_scale=1.0, start=0.0
+        )
+        for message in live:
+            assert schedule.client_message(message, 1.0) is None, (recorded, message)
+        assert schedule.due() == pytest.approx(1.1)  # the answer to the close, as recorded
+    # Optional is not anything: another message in its place still differs.
+    other = CausalSchedule(_flush_session(tmp_path, flushed=True), hear, time_scale=0, start=0)
+    other.client_message('{"start":{}}', 0.0)
+    assert other.client_message('{"flush":{}}', 0.0) == (
+        "client control message 2 (recorded at t=0): message.endTurn is missing here, {} in the "
+        "cassette"
+    )
+    # Without the declaration, the flush the recording lacks is a difference.
+    strict = RecordedEndpoint("hear", "GET", "/hear", "websocket", audio_meter=_ByteMeter)
+    plain = CausalSchedule(_flush_session(tmp_path, flushed=False), strict, time_scale=0, start=0)
+    plain.client_message('{"start":{}}', 0.0)
+    assert plain.client_message('{"endTurn":{}}', 0.0).startswith("client control message 2")
