@@ -41,7 +41,9 @@ __all__ = [
     "RecordedEndpoint",
     "RecordedReply",
     "error_answers_unreadable_message",
+    "read_recorded_server_message",
     "recorded_endpoint_for",
+    "recorded_error_fault",
     "recorded_status_fault",
 ]
 
@@ -166,3 +168,39 @@ def error_answers_unreadable_message(
         answered.add(message.after)
         return True
     return False
+
+
+def read_recorded_server_message(
+    exchange: Any,
+    message: Any,
+    decode: Callable[[str | bytes], Any],
+    approximated: list[str],
+    *,
+    events: int,
+) -> Any | None:
+    """A recorded server ``message`` as the protocol's ``decode`` reads it; None when it
+    cannot, noted in ``approximated`` (a scenario cannot script an unreadable message: it is
+    left out, ``events`` messages in)."""
+    try:
+        return decode(exchange.payload(message))
+    except ValueError:  # MalformedMessage and pydantic's errors alike
+        approximated.append(f"an unreadable server message (after {events} events) left out")
+        return None
+
+
+def recorded_error_fault(
+    exchange: Any,
+    message: Any,
+    decode: Callable[[str | bytes], Any],
+    answered: set[int],
+    *,
+    at_event: int,
+    text: str,
+    code: int,
+) -> list[dict[str, Any]]:
+    """The scenario fault that gives a recorded server error ``message`` again (an
+    ``error_event`` at ``at_event``), or none when it answers a client message ``decode``
+    cannot read (see :func:`error_answers_unreadable_message`)."""
+    if error_answers_unreadable_message(exchange, message, decode, answered):
+        return []
+    return [{"kind": "error_event", "at_event": at_event, "message": text, "code": code}]

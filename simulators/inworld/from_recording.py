@@ -40,7 +40,8 @@ from voicewire.reference.inworld.wire.synthesis import (
 from voicewire.reference.json_wire import MalformedMessage
 from voicewire.simulators.core.recorded import (
     RecordedReply,
-    error_answers_unreadable_message,
+    read_recorded_server_message,
+    recorded_error_fault,
     recorded_status_fault,
 )
 from voicewire.simulators.inworld.contexts import InworldContextsReply
@@ -229,23 +230,21 @@ def contexts_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
             elif isinstance(sent, CloseContext):
                 closing.add(sent.contextId)
             continue
-        try:
-            reply = decode_context_server_message(exchange.payload(item))
-        except (MalformedMessage, ValueError):
-            approximated.append(f"an unreadable server message (after {events} events) left out")
+        reply = read_recorded_server_message(
+            exchange, item, decode_context_server_message, approximated, events=events
+        )
+        if reply is None:
             continue
         if isinstance(reply, SocketErrorReply):
-            if not error_answers_unreadable_message(
-                exchange, item, decode_context_client_message, answered
-            ):
-                faults.append(
-                    {
-                        "kind": "error_event",
-                        "at_event": events,
-                        "message": reply.error.message,
-                        "code": reply.error.code,
-                    }
-                )
+            faults += recorded_error_fault(
+                exchange,
+                item,
+                decode_context_client_message,
+                answered,
+                at_event=events,
+                text=reply.error.message,
+                code=reply.error.code,
+            )
             continue
         if not isinstance(reply, ContextReply):
             continue
@@ -356,23 +355,21 @@ def transcribe_reply_from_recording(exchange: RecordedExchange) -> RecordedReply
                 continue
             close_stream = close_stream or isinstance(sent, CloseStream)
             continue
-        try:
-            message = decode_transcribe_server_message(exchange.payload(item))
-        except (MalformedMessage, ValueError):
-            approximated.append(f"an unreadable server message (after {events} events) left out")
+        message = read_recorded_server_message(
+            exchange, item, decode_transcribe_server_message, approximated, events=events
+        )
+        if message is None:
             continue
         if isinstance(message, TranscribeErrorMessage):
-            if not error_answers_unreadable_message(
-                exchange, item, decode_transcribe_client_message, answered
-            ):
-                faults.append(
-                    {
-                        "kind": "error_event",
-                        "at_event": events,
-                        "message": message.error.message,
-                        "code": message.error.code,
-                    }
-                )
+            faults += recorded_error_fault(
+                exchange,
+                item,
+                decode_transcribe_client_message,
+                answered,
+                at_event=events,
+                text=message.error.message,
+                code=message.error.code,
+            )
             continue
         events += 1
         at = round(item.audio, 6)

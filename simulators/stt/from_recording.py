@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import regex
-from voicewire.reference.json_wire import MalformedMessage
 from voicewire.reference.stt.wire.messages import (
     ErrorMessage,
     FinalTranscript,
@@ -26,7 +25,8 @@ from voicewire.reference.stt.wire.messages import (
 )
 from voicewire.simulators.core.recorded import (
     RecordedReply,
-    error_answers_unreadable_message,
+    read_recorded_server_message,
+    recorded_error_fault,
     recorded_status_fault,
 )
 from voicewire.simulators.stt.script import STTReply
@@ -104,23 +104,21 @@ def stt_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
             continue
         if item.type != "ws" or item.from_ != "server":
             continue
-        try:
-            message = decode_server_message(exchange.payload(item))
-        except (MalformedMessage, ValueError):
-            approximated.append(f"an unreadable server message (after {events} events) left out")
+        message = read_recorded_server_message(
+            exchange, item, decode_server_message, approximated, events=events
+        )
+        if message is None:
             continue
         if isinstance(message, ErrorMessage):
-            if not error_answers_unreadable_message(
-                exchange, item, decode_client_message, answered
-            ):
-                faults.append(
-                    {
-                        "kind": "error_event",
-                        "at_event": events,
-                        "message": message.message,
-                        "code": message.code,
-                    }
-                )
+            faults += recorded_error_fault(
+                exchange,
+                item,
+                decode_client_message,
+                answered,
+                at_event=events,
+                text=message.message,
+                code=message.code,
+            )
             continue
         events += 1
         if isinstance(message, SessionCreated):

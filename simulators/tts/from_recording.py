@@ -29,7 +29,8 @@ from voicewire.reference.tts.wire.messages import (
 )
 from voicewire.simulators.core.recorded import (
     RecordedReply,
-    error_answers_unreadable_message,
+    read_recorded_server_message,
+    recorded_error_fault,
     recorded_status_fault,
 )
 from voicewire.simulators.tts.script import TTSReply
@@ -96,25 +97,21 @@ def tts_reply_from_recording(exchange: RecordedExchange) -> RecordedReply:
             elif isinstance(decoded, SessionFlush):
                 last_audio = None
             continue
-        try:
-            message = decode_tts_server_message(exchange.payload(item))
-        except (MalformedMessage, ValueError):
-            approximated.append(f"an unreadable server message (after {events} events) left out")
+        message = read_recorded_server_message(
+            exchange, item, decode_tts_server_message, approximated, events=events
+        )
+        if message is None:
             continue
         if isinstance(message, TTSErrorMessage):
-            # An error answering an unreadable client message: the simulator gives it again by
-            # itself.
-            if not error_answers_unreadable_message(
-                exchange, item, decode_tts_client_message, answered
-            ):
-                faults.append(
-                    {
-                        "kind": "error_event",
-                        "at_event": events,
-                        "message": message.message,
-                        "code": message.code if message.code is not None else 500,
-                    }
-                )
+            faults += recorded_error_fault(
+                exchange,
+                item,
+                decode_tts_client_message,
+                answered,
+                at_event=events,
+                text=message.message,
+                code=message.code if message.code is not None else 500,
+            )
             continue
         events += 1
         if isinstance(message, TTSSessionCreated):

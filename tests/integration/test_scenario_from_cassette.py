@@ -158,10 +158,12 @@ def test_a_websocket_error_and_close_become_faults(tmp_path: Path) -> None:
     writer.message(x, "client", "not json")
     writer.message(x, "server", '{"type": "error", "message": "unreadable", "code": 400}')
     writer.message(x, "server", '{"type": "error", "message": "overloaded", "code": 503}')
+    writer.message(x, "server", "not json either")
     writer.close_frame(x, "server", 4000, "")
     writer.end(x)
     writer.close()
     text = scenario_from_cassette(load_cassette(tmp_path / "stt.jsonl"))
+    assert "an unreadable server message (after 1 events) left out" in text
     rule = parse_scenario(yaml.safe_load(text)).rules[0]
     assert [f.model_dump(exclude_defaults=True) for f in rule.faults] == [
         {"kind": "error_event", "at_event": 1, "message": "overloaded", "code": 503},
