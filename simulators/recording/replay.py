@@ -78,7 +78,6 @@ class CassetteReplayServer:
             raise ValueError(f"time_scale must be >= 0, got {time_scale}")
         self.cassette = cassette
         self.time_scale = time_scale
-        self.rewind = rewind
         self.host = host
         self.port = port
         self.mismatches: list[str] = []
@@ -86,6 +85,11 @@ class CassetteReplayServer:
         self._matcher = ReplayMatcher(cassette, self.endpoints, rewind=rewind)
         self._runner: web.AppRunner | None = None
         self._sockets: set[web.WebSocketResponse] = set()
+
+    @property
+    def rewind(self) -> bool:
+        """Whether an endpoint played out plays again from its start."""
+        return self._matcher.rewind
 
     @property
     def base_url(self) -> str:
